@@ -1,0 +1,11 @@
+// The subcommands of hcx. Each add_*_command registers one subcommand on `app`
+// and stores its exit status in `exit_code` when it runs (STYLE.md rule 13).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hcx::cli {
+
+void add_inspect_command(CLI::App& app, int& exit_code);
+
+}  // namespace hcx::cli

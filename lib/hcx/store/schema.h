@@ -1,0 +1,117 @@
+// The results database schema (DESIGN.md "Results database"). One statement
+// list per version; open_db() applies the missing ones in order and sets
+// PRAGMA user_version. Never edit a released version: add the next one.
+//
+// Conventions: timestamps are UTC ISO-8601 text ("2026-11-29T10:00:00Z");
+// every table keyed by run has a primary key that makes a row's identity
+// explicit, so writes are INSERT OR REPLACE and a shard merged twice changes
+// nothing. Run ids are the 16-hex-digit config hashes of grid/identity.h.
+#pragma once
+
+#include <array>
+
+namespace hcx::store {
+
+constexpr int kSchemaVersion = 1;
+
+// kMigrations[v] brings a database from user_version v to v + 1.
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE sweeps (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  spec_json   TEXT NOT NULL,          -- the experiment file as resolved (with -s overrides)
+  created_at  TEXT NOT NULL,
+  hcx_version TEXT NOT NULL
+);
+CREATE TABLE runs (
+  id               TEXT PRIMARY KEY,  -- hash of the canonical resolved config
+  config_json      TEXT NOT NULL,
+  status           TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending','running','completed','failed','diverged','interrupted')),
+  device           TEXT,
+  host             TEXT,
+  pid              INTEGER,
+  attempt          INTEGER NOT NULL DEFAULT 0,   -- starts of this run (SLURM_RESTART_COUNT on Slurm)
+  started_at       TEXT,
+  finished_at      TEXT,
+  heartbeat_at     TEXT,
+  step             INTEGER NOT NULL DEFAULT 0,   -- last completed optimizer step
+  tokens           INTEGER NOT NULL DEFAULT 0,   -- training tokens seen
+  error            TEXT,
+  log_path         TEXT,
+  params           INTEGER,
+  final_train_loss REAL,
+  final_val_loss   REAL,
+  best_val_loss    REAL,
+  best_val_step    INTEGER,
+  tokens_per_s     REAL,
+  updated_at       TEXT NOT NULL DEFAULT ''      -- newest write wins when shards are merged
+);
+CREATE TABLE sweep_runs (             -- the same run in two sweeps is one run
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  run_id   TEXT NOT NULL REFERENCES runs(id),
+  position INTEGER NOT NULL,          -- order in the expanded grid
+  PRIMARY KEY (sweep_id, run_id)
+);
+CREATE TABLE run_params (             -- the flattened config, for --where and --group-by
+  run_id TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE INDEX run_params_key ON run_params (key, value);
+CREATE TABLE metrics (                -- train/loss, train/lr, train/grad_norm, val/loss, time/tokens_per_s, ...
+  run_id TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  step   INTEGER NOT NULL,
+  value  REAL,
+  PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE spikes (
+  run_id TEXT NOT NULL,
+  metric TEXT NOT NULL,               -- train/loss or train/grad_norm
+  step   INTEGER NOT NULL,
+  value  REAL NOT NULL,
+  mean   REAL NOT NULL,               -- mean of the previous `window` values
+  std    REAL NOT NULL,
+  score  REAL NOT NULL,               -- (value - mean) / std
+  PRIMARY KEY (run_id, metric, step)
+) WITHOUT ROWID;
+CREATE TABLE evals (                  -- downstream scores
+  run_id TEXT NOT NULL,
+  step   INTEGER NOT NULL,
+  task   TEXT NOT NULL,
+  metric TEXT NOT NULL,               -- acc, acc_norm, n
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, step, task, metric)
+) WITHOUT ROWID;
+CREATE TABLE layer_stats (            -- per-layer diagnostics: cosine similarity, gradient norms
+  run_id TEXT NOT NULL,
+  step   INTEGER NOT NULL,
+  layer  INTEGER NOT NULL,            -- sublayer index k (attention of block i is 2i, its FFN 2i+1)
+  name   TEXT NOT NULL,               -- e.g. cos/median, cos/p5, cos/p95, grad_norm
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, step, layer, name)
+) WITHOUT ROWID;
+CREATE TABLE hc_matrices (            -- learned connections (hc, mhc)
+  run_id      TEXT NOT NULL,
+  step        INTEGER NOT NULL,
+  layer       INTEGER NOT NULL,       -- sublayer index k; -1 for whole-model matrices
+  sublayer    TEXT NOT NULL,          -- "attn" | "ffn" | "model"
+  name        TEXT NOT NULL,          -- "hc" ((n+1) x (n+1): [[0, B], [A_m, A_r]]), "unfolded", ...
+  rows        INTEGER NOT NULL,
+  cols        INTEGER NOT NULL,
+  values_json TEXT NOT NULL,          -- row-major list of rows*cols numbers
+  PRIMARY KEY (run_id, step, layer, name)
+) WITHOUT ROWID;
+CREATE TABLE run_summary (            -- any further per-run figure: spike counts, peak memory, ...
+  run_id TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  REAL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+)sql",
+};
+
+}  // namespace hcx::store

@@ -1,0 +1,49 @@
+// Trains one run end to end (STYLE.md rule 9: torch-free header, so the CLI,
+// exec/ and store/ never compile LibTorch). LibTorch lives in trainer.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "hcx/config/run_config.h"
+#include "hcx/train/metric_sink.h"
+
+namespace hcx::train {
+
+// How a run ended. Stored as text in runs.status (see to_string).
+enum class RunStatus { kCompleted, kDiverged, kInterrupted, kFailed };
+const char* to_string(RunStatus s);  // "completed", "diverged", "interrupted", "failed"
+
+struct RunOptions {
+  // Where this run's checkpoint lives (created if missing). Empty: no
+  // checkpoints and no resume.
+  std::filesystem::path checkpoint_dir;
+  // Resume from the checkpoint in checkpoint_dir when there is one.
+  bool resume = true;
+  // Progress display on stderr: "auto" (a live line on a terminal, plain log
+  // lines otherwise), "plain", or "none".
+  std::string progress = "auto";
+};
+
+struct RunOutcome {
+  RunStatus status = RunStatus::kFailed;
+  int64_t step = 0;     // optimizer steps completed
+  int64_t tokens = 0;   // training tokens seen
+  std::string error;    // why it failed or diverged; empty when completed
+};
+
+// Trains `cfg` and sends every measurement to `sink`. Bad data or config
+// throws Error(kBadInput) before the first step. Divergence (NaN/inf loss or
+// gradient) and an interruption (request_stop(), e.g. from SIGINT/SIGTERM) are
+// outcomes, not exceptions: the last good checkpoint is kept and the status
+// says what happened.
+RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink);
+
+// Async-signal-safe: asks the running train_run to checkpoint and stop at the
+// end of the current step. Installed by `hcx run` for SIGINT, SIGTERM, SIGUSR1.
+void request_stop();
+bool stop_requested();
+void clear_stop();
+
+}  // namespace hcx::train

@@ -1,0 +1,117 @@
+// Run config parsing and validation: every error names its dotted key.
+#include "hcx/config/run_config.h"
+
+#include <gtest/gtest.h>
+
+#include "hcx/error.h"
+
+namespace hcx::config {
+namespace {
+
+std::vector<std::string> errors_of(const char* text) {
+  std::vector<std::string> errors;
+  from_json(Json::parse(text), errors);
+  return errors;
+}
+
+std::string first_error(const char* text) {
+  const auto errors = errors_of(text);
+  return errors.empty() ? "" : errors.front();
+}
+
+TEST(RunConfig, EmptyObjectIsAValidTinyRun) {
+  EXPECT_TRUE(errors_of("{}").empty());
+  std::vector<std::string> errors;
+  const RunConfig c = from_json(Json::object(), errors);
+  EXPECT_EQ(c.residual.kind, "pre_norm");
+  EXPECT_EQ(c.data.source, "synthetic");
+  EXPECT_EQ(c.train.device, "cpu");
+}
+
+TEST(RunConfig, ErrorsNameKeyAndExpectation) {
+  const struct {
+    const char* json;
+    const char* error;
+  } cases[] = {
+      {R"({"train": {"lr": -3}})", "train.lr: expected a positive number, got -3"},
+      {R"({"modle": {}})", "modle: unknown key (did you mean 'model'?)"},
+      {R"({"model": {"d_modle": 64}})", "model.d_modle: unknown key (did you mean 'model.d_model'?)"},
+      {R"({"train.lr": "fast"})", "train.lr: expected a number, got \"fast\""},
+      {R"({"residual": {"n": 0}})", "residual.n: expected an expansion rate from 1 to 8, got 0"},
+      {R"({"residual": {"kind": "hyper"}})",
+       "residual.kind: expected one of \"pre_norm\", \"post_norm\", \"hc\", \"mhc\", got \"hyper\""},
+      {R"({"model": {"d_model": 60, "n_heads": 8}})", "model.d_model: expected a multiple of model.n_heads (8), got 60"},
+      {R"({"data": {"source": "text"}})", "data.path: expected a file path for data.source \"text\", got nothing"},
+      {R"({"train": {"device": "gpu"}})", "train.device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"gpu\""},
+      {R"({"eval": {"tasks": [{"name": "x", "kind": "choice", "pth": "a"}]}})",
+       "eval.tasks[0].pth: unknown key (did you mean 'path'?)"},
+      {R"({"model": 3})", "model: expected an object, got 3"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(first_error(c.json), c.error) << c.json;
+}
+
+TEST(RunConfig, ReportsEveryProblemAtOnce) {
+  const auto errors = errors_of(R"({"train": {"lr": 0, "steps": 0}, "model": {"ffn": "relu"}})");
+  ASSERT_EQ(errors.size(), 3u);
+}
+
+TEST(RunConfig, DottedAndNestedKeysMeanTheSame) {
+  std::vector<std::string> e1, e2;
+  const RunConfig a = from_json(Json::parse(R"({"train.lr": 0.003, "model": {"d_model": 32}})"), e1);
+  const RunConfig b = from_json(Json::parse(R"({"train": {"lr": 3e-3}, "model.d_model": 32})"), e2);
+  EXPECT_TRUE(e1.empty());
+  EXPECT_TRUE(e2.empty());
+  EXPECT_EQ(to_json(a), to_json(b));
+}
+
+TEST(RunConfig, RoundTripsThroughJson) {
+  std::vector<std::string> errors;
+  RunConfig c = from_json(Json::parse(R"({"residual": {"kind": "hc", "n": 2},
+      "eval": {"tasks": [{"name": "blimp", "kind": "pairs", "path": "b.jsonl"}]}})"), errors);
+  ASSERT_TRUE(errors.empty());
+  const RunConfig back = from_json(to_json(c), errors);
+  ASSERT_TRUE(errors.empty());
+  EXPECT_EQ(to_json(back), to_json(c));
+  ASSERT_EQ(back.eval.tasks.size(), 1u);
+  EXPECT_EQ(back.eval.tasks[0].good_field, "sentence_good");
+}
+
+TEST(RunConfig, IntegerFieldAcceptsIntegralFloatSpelling) {
+  std::vector<std::string> errors;
+  const RunConfig c = from_json(Json::parse(R"({"train": {"steps": 1e3}})"), errors);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(c.train.steps, 1000);
+  EXPECT_EQ(first_error(R"({"train": {"steps": 2.5}})"), "train.steps: expected an integer, got 2.5");
+}
+
+TEST(RunConfig, FlattenListsEveryKnownKey) {
+  const auto rows = flatten(RunConfig{});
+  ASSERT_EQ(rows.size(), known_keys().size());
+  EXPECT_EQ(rows[0].first, "seed");
+  for (const auto& [k, v] : rows) {
+    if (k == "residual.kind") EXPECT_EQ(v, "pre_norm");
+    if (k == "train.lr") EXPECT_EQ(v, "0.001");
+    if (k == "eval.tasks") EXPECT_EQ(v, "[]");
+  }
+}
+
+TEST(RunConfig, ParseValueReadsJsonElseString) {
+  EXPECT_EQ(parse_value("3"), Json(3));
+  EXPECT_EQ(parse_value("1e-3"), Json(1e-3));
+  EXPECT_EQ(parse_value("true"), Json(true));
+  EXPECT_EQ(parse_value("hc"), Json("hc"));
+  EXPECT_EQ(parse_value("[1,2]"), Json::parse("[1,2]"));
+}
+
+TEST(RunConfig, ParseOrThrowPrefixesTheFile) {
+  try {
+    parse_or_throw(Json::parse(R"({"train": {"lr": -3}})"), "experiments/x.json");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "experiments/x.json: train.lr: expected a positive number, got -3");
+    EXPECT_EQ(e.exit_code(), 2);
+  }
+}
+
+}  // namespace
+}  // namespace hcx::config
