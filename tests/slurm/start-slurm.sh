@@ -41,10 +41,25 @@ esac
 DIR="${DIR%/}"
 [ -n "$DIR" ] || die "HCX_SLURM_DIR must not be /"
 [ "$(id -u)" -eq 0 ] || die "must run as root"
+for p in "$CTLD_PORT" "$SLURMD_PORT"; do
+    case "$p" in '' | *[!0-9]*) die "invalid port '$p'" ;; esac
+    if [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "invalid port '$p'"; fi
+done
+[ "$CTLD_PORT" != "$SLURMD_PORT" ] || die "slurmctld and slurmd ports must differ"
+case "$WAIT" in '' | *[!0-9]*) die "invalid HCX_SLURM_WAIT '$WAIT'" ;; esac
 
 hints() {
     echo "Slurm is up (config $CONF). Use it with:"
     echo "export SLURM_CONF=$CONF"
+}
+
+# alive PID: true if PID exists and is not a zombie (PID 1 here may be slow
+# to reap, and kill -0 succeeds on zombies).
+alive() {
+    local st=
+    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
 }
 
 pid_of() {
@@ -52,8 +67,9 @@ pid_of() {
     [ -r "$file" ] || return 1
     pid=$(tr -dc '0-9' <"$file" 2>/dev/null)
     [ -n "$pid" ] || return 1
-    read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
+    read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
     [ "$comm" = "$name" ] || return 1
+    alive "$pid" || return 1
     echo "$pid"
 }
 

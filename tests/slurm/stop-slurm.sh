@@ -26,14 +26,24 @@ if [ -z "${HCX_SLURM_LOCK_HELD:-}" ] && command -v flock >/dev/null 2>&1; then
     flock -w 180 9 || { log "could not lock $DIR/.lock"; exit 1; }
 fi
 
+# alive PID: true if PID exists and is not a zombie (PID 1 here may be slow
+# to reap, and kill -0 succeeds on zombies).
+alive() {
+    local st=
+    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
+}
+
 # pid_of NAME PIDFILE: print the pid if PIDFILE names a live process called NAME.
 pid_of() {
     local name=$1 file=$2 pid comm
     [ -r "$file" ] || return 1
     pid=$(tr -dc '0-9' <"$file" 2>/dev/null)
     [ -n "$pid" ] || return 1
-    read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
+    read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
     [ "$comm" = "$name" ] || return 1
+    alive "$pid" || return 1
     echo "$pid"
 }
 
@@ -41,11 +51,11 @@ pid_of() {
 wait_gone() {
     local pid=$1 n=$(($2 * 10))
     while [ "$n" -gt 0 ]; do
-        kill -0 "$pid" 2>/dev/null || return 0
+        alive "$pid" || return 0
         sleep 0.1
         n=$((n - 1))
     done
-    ! kill -0 "$pid" 2>/dev/null
+    ! alive "$pid"
 }
 
 # stop_daemon NAME PIDFILE: TERM, wait, KILL; remove pid file.
@@ -104,13 +114,14 @@ if [ -r /proc/net/unix ] && [ -d "$DIR/spool" ]; then
     if [ -n "$inodes" ]; then
         pids=()
         for c in /proc/[0-9]*/comm; do
-            comm=; read -r comm <"$c" 2>/dev/null
+            comm=; read -r comm 2>/dev/null <"$c"
             [ "$comm" = slurmstepd ] || continue
             p=${c#/proc/}; p=${p%/comm}
             for fd in /proc/"$p"/fd/*; do
                 t=$(readlink "$fd" 2>/dev/null) || continue
-                ino=${t#socket:[}; ino=${ino%]}
-                if [ "$ino" != "$t" ] && grep -qx "$ino" <<<"$inodes"; then
+                case "$t" in socket:*) ;; *) continue ;; esac
+                ino=${t//[^0-9]/}
+                if grep -Fqx "$ino" <<<"$inodes"; then
                     pids+=("$p")
                     break
                 fi
