@@ -2,10 +2,12 @@
 // list per version; open_db() applies the missing ones in order and sets
 // PRAGMA user_version. Never edit a released version: add the next one.
 //
-// Conventions: timestamps are UTC ISO-8601 text ("2026-11-29T10:00:00Z");
+// Conventions: timestamps are UTC ISO-8601 text;
 // every table keyed by run has a primary key that makes a row's identity
 // explicit, so writes are INSERT OR REPLACE and a shard merged twice changes
 // nothing. Run ids are the 16-hex-digit config hashes of grid/identity.h.
+// Timestamps carry milliseconds ("2026-11-29T10:00:00.123Z"): they sort as
+// text, and SQLite's julianday()/strftime('%s') read them for ages.
 #pragma once
 
 #include <array>
@@ -46,14 +48,17 @@ CREATE TABLE runs (
   best_val_loss    REAL,
   best_val_step    INTEGER,
   tokens_per_s     REAL,
-  updated_at       TEXT NOT NULL DEFAULT ''      -- newest write wins when shards are merged
+  updated_at       TEXT NOT NULL DEFAULT '',     -- newest write wins when shards are merged
+  revision         INTEGER NOT NULL DEFAULT 0    -- +1 on every write of this run's rows (collect skips unchanged shards)
 );
+CREATE INDEX runs_status ON runs (status);
 CREATE TABLE sweep_runs (             -- the same run in two sweeps is one run
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
   run_id   TEXT NOT NULL REFERENCES runs(id),
   position INTEGER NOT NULL,          -- order in the expanded grid
   PRIMARY KEY (sweep_id, run_id)
 );
+CREATE INDEX sweep_runs_run ON sweep_runs (run_id);
 CREATE TABLE run_params (             -- the flattened config, for --where and --group-by
   run_id TEXT NOT NULL,
   key    TEXT NOT NULL,

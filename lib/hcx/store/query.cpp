@@ -1,0 +1,229 @@
+// `hcx query`: one read-only statement, rendered as table, CSV or JSON.
+#include "hcx/store/query.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "hcx/error.h"
+
+namespace hcx::store {
+namespace {
+
+struct StmtGuard {
+  sqlite3_stmt* st = nullptr;
+  ~StmtGuard() { sqlite3_finalize(st); }
+};
+
+Cell read_cell(sqlite3_stmt* st, int c) {
+  switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL: return std::monostate{};
+    case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT: return sqlite3_column_double(st, c);
+    case SQLITE_BLOB: {
+      const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, c));
+      std::string s = "X'";
+      for (int i = 0, n = sqlite3_column_bytes(st, c); i < n; ++i) {
+        char buf[3];
+        std::snprintf(buf, sizeof buf, "%02X", p[i]);
+        s += buf;
+      }
+      return s + "'";
+    }
+    default: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+      return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
+    }
+  }
+}
+
+std::string cell_text(const Cell& c) {
+  if (std::holds_alternative<int64_t>(c)) return std::to_string(std::get<int64_t>(c));
+  if (std::holds_alternative<double>(c)) return format_real(std::get<double>(c));
+  if (std::holds_alternative<std::string>(c)) return std::get<std::string>(c);
+  return "";
+}
+
+bool is_number(const Cell& c) {
+  return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c);
+}
+
+// Characters, not bytes, so that "µ" or "→" in a value keeps columns aligned.
+std::size_t width(const std::string& s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+}
+
+std::string pad(const std::string& s, std::size_t w, bool right) {
+  const std::string fill(w - std::min(w, width(s)), ' ');
+  return right ? fill + s : s + fill;
+}
+
+void write_line(std::ostream& out, std::string line) {
+  line.erase(line.find_last_not_of(' ') + 1);
+  out << line << "\n";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) {
+    if (ch == '"') q += '"';
+    q += ch;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+std::string format_real(double v) {
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".eni") == std::string::npos) s += ".0";  // "3" -> "3.0"; inf/nan stay as they are
+  return s;
+}
+
+QueryResult run_sql(const Db& db, const std::string& sql) {
+  sqlite3* h = db.sql().getHandle();
+  StmtGuard g;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(h, sql.c_str(), static_cast<int>(sql.size()), &g.st, &tail) != SQLITE_OK) {
+    throw Error(ErrorKind::kRunFailed, std::string("query failed: ") + sqlite3_errmsg(h));
+  }
+  if (!g.st) throw Error(ErrorKind::kBadInput, "hcx query: the SQL text holds no statement");
+  {  // Only comments, blanks and semicolons may follow the statement.
+    StmtGuard next;
+    const std::string rest(tail);
+    const int rc = sqlite3_prepare_v2(h, rest.c_str(), static_cast<int>(rest.size()), &next.st, nullptr);
+    if (rc != SQLITE_OK || next.st) {
+      throw Error(ErrorKind::kBadInput, "hcx query runs one statement at a time; found more after: " +
+                                            std::string(sqlite3_sql(g.st)));
+    }
+  }
+  if (!sqlite3_stmt_readonly(g.st)) {
+    throw Error(ErrorKind::kRunFailed, "hcx query is read-only: this statement would modify the database: " +
+                                           std::string(sqlite3_sql(g.st)));
+  }
+  QueryResult r;
+  const int n = sqlite3_column_count(g.st);
+  for (int c = 0; c < n; ++c) r.columns.emplace_back(sqlite3_column_name(g.st, c));
+  for (;;) {
+    const int rc = sqlite3_step(g.st);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      const std::string msg = sqlite3_errmsg(h);
+      if ((rc & 0xff) == SQLITE_READONLY) throw Error(ErrorKind::kRunFailed, "hcx query is read-only: " + msg);
+      throw Error(ErrorKind::kRunFailed, "query failed: " + msg);
+    }
+    std::vector<Cell> row;
+    row.reserve(static_cast<std::size_t>(n));
+    for (int c = 0; c < n; ++c) row.push_back(read_cell(g.st, c));
+    r.rows.push_back(std::move(row));
+  }
+  return r;
+}
+
+void write_table(const QueryResult& r, std::ostream& out) {
+  const std::size_t n = r.columns.size();
+  std::vector<std::size_t> widths(n);
+  std::vector<bool> numeric(n, false);
+  for (std::size_t c = 0; c < n; ++c) {
+    widths[c] = width(r.columns[c]);
+    bool any = false, all = true;
+    for (const auto& row : r.rows) {
+      widths[c] = std::max(widths[c], width(cell_text(row[c])));
+      if (std::holds_alternative<std::monostate>(row[c])) continue;
+      any = true;
+      all = all && is_number(row[c]);
+    }
+    numeric[c] = any && all;
+  }
+  std::string header, rule;
+  for (std::size_t c = 0; c < n; ++c) {
+    const std::string sep = c ? "  " : "";
+    header += sep + pad(r.columns[c], widths[c], numeric[c]);
+    rule += sep + std::string(widths[c], '-');
+  }
+  write_line(out, header);
+  write_line(out, rule);
+  for (const auto& row : r.rows) {
+    std::string line;
+    for (std::size_t c = 0; c < n; ++c) {
+      line += (c ? "  " : "") + pad(cell_text(row[c]), widths[c], is_number(row[c]));
+    }
+    write_line(out, line);
+  }
+}
+
+void write_csv(const QueryResult& r, std::ostream& out) {
+  auto line = [&](const std::vector<std::string>& fields) {
+    for (std::size_t c = 0; c < fields.size(); ++c) out << (c ? "," : "") << csv_field(fields[c]);
+    out << "\n";
+  };
+  line(r.columns);
+  for (const auto& row : r.rows) {
+    std::vector<std::string> fields;
+    for (const auto& cell : row) fields.push_back(cell_text(cell));
+    line(fields);
+  }
+}
+
+void write_json(const QueryResult& r, std::ostream& out) {
+  std::vector<std::string> keys;
+  for (const auto& name : r.columns) {
+    std::string key = name;
+    for (int k = 2; std::find(keys.begin(), keys.end(), key) != keys.end(); ++k) key = name + ":" + std::to_string(k);
+    keys.push_back(key);
+  }
+  if (r.rows.empty()) {
+    out << "[]\n";
+    return;
+  }
+  out << "[\n";
+  for (std::size_t i = 0; i < r.rows.size(); ++i) {
+    // Written by hand so reals keep their shortest form and a ".0".
+    std::string obj = "{";
+    for (std::size_t c = 0; c < keys.size(); ++c) {
+      const Cell& cell = r.rows[i][c];
+      obj += (c ? ", " : "") + nlohmann::json(keys[c]).dump() + ": ";
+      if (std::holds_alternative<int64_t>(cell)) {
+        obj += std::to_string(std::get<int64_t>(cell));
+      } else if (std::holds_alternative<double>(cell)) {
+        const double v = std::get<double>(cell);
+        obj += std::isfinite(v) ? format_real(v) : "null";
+      } else if (std::holds_alternative<std::string>(cell)) {
+        obj += nlohmann::json(std::get<std::string>(cell)).dump(-1, ' ', false,
+                                                                nlohmann::json::error_handler_t::replace);
+      } else {
+        obj += "null";
+      }
+    }
+    out << "  " << obj << "}" << (i + 1 < r.rows.size() ? ",\n" : "\n");
+  }
+  out << "]\n";
+}
+
+int query_command(const QueryOptions& opts, std::ostream& out) {
+  if (opts.format != "table" && opts.format != "csv" && opts.format != "json") {
+    throw Error(ErrorKind::kBadInput, "--format: expected table, csv or json, got \"" + opts.format + "\"");
+  }
+  const Db db = open_db(opts.db, OpenMode::kReadOnly);
+  const QueryResult r = run_sql(db, opts.sql);
+  if (opts.format == "csv") {
+    write_csv(r, out);
+  } else if (opts.format == "json") {
+    write_json(r, out);
+  } else {
+    write_table(r, out);
+  }
+  return 0;
+}
+
+}  // namespace hcx::store

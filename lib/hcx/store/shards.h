@@ -1,0 +1,76 @@
+// Per-run shard databases and their merge into the main database (DESIGN.md
+// "Execution", slurm). A run started with `hcx run --shard` writes to its own
+// file, results/shards/<run-id>.db, with the same schema, so cluster jobs
+// never share one SQLite file over a network file system; `hcx collect` (and
+// `hcx status`, first) merges them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hcx/store/db.h"
+
+namespace hcx::store {
+
+// <results_dir>/shards/<run_id>.db
+std::filesystem::path shard_path(const std::filesystem::path& results_dir, const std::string& run_id);
+
+// The shard folder that belongs to the database at `db_path`: <db dir>/shards.
+std::filesystem::path shard_dir_for(const std::filesystem::path& db_path);
+
+// The *.db files of `shard_dir`, sorted by name; empty when it does not exist.
+std::vector<std::filesystem::path> list_shards(const std::filesystem::path& shard_dir);
+
+// What collect() did with one shard file.
+struct ShardResult {
+  std::filesystem::path path;
+  int64_t merged_runs = 0;     // runs copied (new, or changed since the last merge)
+  int64_t unchanged_runs = 0;  // same updated_at and revision as the main db: nothing to do
+  int64_t older_runs = 0;      // main db's row is newer (updated_at): the main db wins
+  int64_t rows = 0;            // rows written to the main db, all tables
+  std::string skipped;         // why the whole file was skipped ("" = it was read)
+};
+
+struct CollectReport {
+  std::vector<ShardResult> shards;
+  int64_t merged_runs() const;
+  int64_t failed() const;      // shards skipped for an error (not for being empty)
+};
+
+// Merges every shard of `shard_dir` into `main`. For each run in a shard's
+// runs table:
+//  - main has no row, or an older updated_at, or the same updated_at but a
+//    different revision: the shard is the truth for that run. In ONE
+//    transaction per shard, the runs row is replaced and the run's rows in
+//    run_params, metrics, spikes, evals, layer_stats, hc_matrices and
+//    run_summary are deleted from main and copied from the shard (a shard
+//    that resumed and rewrote steps leaves no stale rows behind).
+//  - same updated_at and revision: unchanged since the last merge, skipped.
+//  - main's updated_at is newer: main wins, the shard's copy is ignored.
+// Sweeps in a shard are matched by name (created in main when missing) and
+// its sweep_runs links added. Rows of runs without a runs row in the shard
+// are ignored. Idempotent: a second collect() changes nothing, and a shard
+// still being written is merged again later without duplicates.
+// Shards are attached read-only and never modified. A shard that is not yet
+// initialised (user_version 0) is skipped; one that cannot be read, or is
+// newer than this binary, is reported in ShardResult::skipped and the others
+// are still merged. Throws Error(kIo) only for failures of `main`.
+CollectReport collect(Db& main, const std::filesystem::path& shard_dir);
+
+// Options of `hcx collect`.
+struct CollectOptions {
+  std::string db = "results/hcx.db";
+  std::string shards;  // default: <db dir>/shards
+};
+
+// `hcx collect`: opens (creating) the main database, merges the shards and
+// prints one line per shard plus a total to `out`. Returns 0, or 1 when a
+// shard could not be merged. Throws Error(kIo) when the database fails.
+int collect_command(const CollectOptions& opts, std::ostream& out);
+
+// One line per shard ("merged shards/ab12.db: 1 run, 2345 rows") plus a total.
+void print_collect_report(const CollectReport& report, std::ostream& out);
+
+}  // namespace hcx::store

@@ -1,0 +1,81 @@
+// The trainer's MetricSink on SQLite (STYLE.md rule 10): a run's curves,
+// spikes, evals, diagnostics and summary land in the results database, one
+// transaction per log interval.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hcx/store/db.h"
+#include "hcx/train/metric_sink.h"
+
+namespace hcx::store {
+
+// Buffers every row in memory and writes them in ONE transaction per flush():
+// scalars -> metrics, spike -> spikes, eval -> evals, layer_stat ->
+// layer_stats, matrix -> hc_matrices (values as a JSON list), summary -> the
+// runs summary columns for the keys of summary_columns() (runs.h), run_summary
+// otherwise. The same transaction sets runs.step/tokens from the latest
+// progress() and runs.heartbeat_at = now, so each flush is also a heartbeat.
+// Rows are written with INSERT OR REPLACE: a step recorded twice keeps the
+// last value.
+//
+// Contracts:
+//  - Rows become visible to other connections only after flush(). Every
+//    flush() commits exactly one transaction, even with nothing buffered
+//    (then it only heartbeats).
+//  - A busy database is retried (write_txn); the buffer is cleared only after
+//    the commit, so a failed flush() throws Error(kIo) and keeps the rows for
+//    the next one.
+//  - resume_from(step) flushes what is buffered, then, in one transaction,
+//    deletes this run's rows with step > `step` from metrics, spikes, evals,
+//    layer_stats and hc_matrices and sets runs.step = `step`: the resumed run
+//    rewrites them.
+//  - The destructor flushes what is left; errors there are logged, not thrown.
+//  - `db` must outlive the sink; one sink per run, used from one thread. The
+//    run row should exist (upsert_run) for progress to be recorded; rows of a
+//    run without one are still written.
+class SqliteSink : public train::MetricSink {
+ public:
+  SqliteSink(Db& db, std::string run_id);
+  ~SqliteSink() override;
+  SqliteSink(const SqliteSink&) = delete;
+  SqliteSink& operator=(const SqliteSink&) = delete;
+
+  void scalar(int64_t step, std::string_view name, double value) override;
+  void spike(const train::SpikeRow& row) override;
+  void eval(int64_t step, std::string_view task, std::string_view metric, double value) override;
+  void layer_stat(int64_t step, int64_t layer, std::string_view name, double value) override;
+  void matrix(const train::MatrixRow& row) override;
+  void summary(std::string_view key, double value) override;
+  void progress(int64_t step, int64_t tokens) override;
+  void resume_from(int64_t step) override;
+  void flush() override;
+
+  const std::string& run_id() const { return run_id_; }
+  // Rows waiting for the next flush() (all kinds together).
+  std::size_t pending() const;
+
+ private:
+  struct Scalar { int64_t step; std::string name; double value; };
+  struct Eval { int64_t step; std::string task, metric; double value; };
+  struct LayerStat { int64_t step, layer; std::string name; double value; };
+  struct Summary { std::string key; double value; };
+
+  void write_buffer();
+  void clear_buffer();
+
+  Db& db_;
+  std::string run_id_;
+  std::vector<Scalar> scalars_;
+  std::vector<train::SpikeRow> spikes_;
+  std::vector<Eval> evals_;
+  std::vector<LayerStat> layer_stats_;
+  std::vector<train::MatrixRow> matrices_;
+  std::vector<Summary> summaries_;
+  std::optional<std::pair<int64_t, int64_t>> progress_;  // (step, tokens)
+};
+
+}  // namespace hcx::store

@@ -1,0 +1,152 @@
+// `hcx status`: counts by status and one row per run (see status.h).
+#include "hcx/store/status.h"
+
+#include <cstdio>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hcx/error.h"
+#include "hcx/store/query.h"
+#include "hcx/store/timestamp.h"
+
+namespace hcx::store {
+namespace {
+
+constexpr const char* kStatusOrder[] = {"running", "pending", "completed", "failed", "diverged", "interrupted"};
+
+std::string count_line(const StatusReport& r) {
+  int64_t total = 0;
+  for (const auto& [status, n] : r.counts) total += n;
+  std::string line = (r.sweep.empty() ? "" : "sweep " + r.sweep + ": ") + std::to_string(total) +
+                     (total == 1 ? " run" : " runs");
+  std::vector<std::string> parts;
+  std::map<std::string, int64_t> rest = r.counts;
+  for (const char* s : kStatusOrder) {
+    auto it = rest.find(s);
+    if (it == rest.end()) continue;
+    if (it->second > 0) parts.push_back(std::to_string(it->second) + " " + s);
+    rest.erase(it);
+  }
+  for (const auto& [s, n] : rest) parts.push_back(std::to_string(n) + " " + s);
+  for (std::size_t i = 0; i < parts.size(); ++i) line += (i ? ", " : ": ") + parts[i];
+  return line;
+}
+
+std::string fixed4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+std::string one_line(std::string s, std::size_t max) {
+  for (char& ch : s) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  }
+  return s.size() > max ? s.substr(0, max - 3) + "..." : s;
+}
+
+}  // namespace
+
+StatusReport build_status(const Db& db, const std::string& sweep) {
+  StatusReport r;
+  r.sweep = sweep;
+  r.counts = status_counts(db, sweep);
+  r.runs = run_states(db, sweep);
+  return r;
+}
+
+void write_status_table(const StatusReport& r, std::ostream& out) {
+  out << count_line(r) << "\n";
+  if (r.runs.empty()) return;
+  out << "\n";
+  bool any_error = false;
+  for (const auto& s : r.runs) any_error = any_error || !s.error.empty();
+  QueryResult t;
+  t.columns = {"run", "status", "step", "heartbeat", "device", "loss"};
+  for (const auto& col : r.extra) t.columns.push_back(col.header);
+  if (any_error) t.columns.push_back("error");
+  for (const auto& s : r.runs) {
+    std::vector<Cell> row;
+    row.emplace_back(s.id);
+    row.emplace_back(s.status);
+    row.emplace_back(std::to_string(s.step) + (s.total_steps > 0 ? "/" + std::to_string(s.total_steps) : ""));
+    row.emplace_back(s.heartbeat_age_s ? format_age(*s.heartbeat_age_s) : std::string("-"));
+    row.emplace_back(s.device.empty() ? std::string("-") : s.device);
+    row.emplace_back(s.last_loss ? fixed4(*s.last_loss) : std::string("-"));
+    for (const auto& col : r.extra) {
+      auto it = col.values.find(s.id);
+      row.emplace_back(it == col.values.end() ? std::string() : it->second);
+    }
+    if (any_error) row.emplace_back(one_line(s.error, 80));
+    t.rows.push_back(std::move(row));
+  }
+  write_table(t, out);
+}
+
+void write_status_json(const StatusReport& r, std::ostream& out) {
+  using Json = nlohmann::ordered_json;
+  auto opt = [](const auto& v) { return v ? Json(*v) : Json(nullptr); };
+  auto text = [](const std::string& v) { return v.empty() ? Json(nullptr) : Json(v); };
+  Json runs = Json::array();
+  for (const auto& s : r.runs) {
+    Json j;
+    j["id"] = s.id;
+    j["status"] = s.status;
+    j["step"] = s.step;
+    j["total_steps"] = s.total_steps > 0 ? Json(s.total_steps) : Json(nullptr);
+    j["tokens"] = s.tokens;
+    j["attempt"] = s.attempt;
+    j["device"] = text(s.device);
+    j["host"] = text(s.host);
+    j["pid"] = opt(s.pid);
+    j["heartbeat_at"] = text(s.heartbeat_at);
+    j["heartbeat_age_s"] = opt(s.heartbeat_age_s);
+    j["last_loss"] = opt(s.last_loss);
+    j["error"] = text(s.error);
+    for (const auto& col : r.extra) {
+      auto it = col.values.find(s.id);
+      j[col.header] = it == col.values.end() ? Json(nullptr) : Json(it->second);
+    }
+    runs.push_back(std::move(j));
+  }
+  Json counts = Json::object();
+  for (const auto& [status, n] : r.counts) counts[status] = n;
+  Json doc;
+  doc["sweep"] = text(r.sweep);
+  doc["counts"] = counts;
+  doc["runs"] = runs;
+  out << doc.dump(2) << "\n";
+}
+
+int status_command(const StatusOptions& opts, std::ostream& out) {
+  if (opts.format != "table" && opts.format != "json") {
+    throw Error(ErrorKind::kBadInput, "--format: expected table or json, got \"" + opts.format + "\"");
+  }
+  const auto dir = shard_dir_for(opts.db);
+  std::optional<CollectReport> collected;
+  std::optional<Db> db;
+  if (!list_shards(dir).empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(opts.db, ec)) {  // status never creates a database
+      throw Error(ErrorKind::kIo, opts.db + ": no such database file");
+    }
+    db.emplace(open_db(opts.db, OpenMode::kReadWrite));
+    collected = collect(*db, dir);
+    spdlog::info("collect: {} shards, {} runs merged", collected->shards.size(), collected->merged_runs());
+  } else {
+    db.emplace(open_db(opts.db, OpenMode::kReadOnly));
+  }
+  StatusReport report = build_status(*db, opts.sweep);
+  report.collected = std::move(collected);
+  if (opts.annotate) opts.annotate(report);
+  if (opts.format == "json") {
+    write_status_json(report, out);
+  } else {
+    write_status_table(report, out);
+  }
+  return 0;
+}
+
+}  // namespace hcx::store

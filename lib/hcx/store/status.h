@@ -1,0 +1,61 @@
+// `hcx status`: where the runs of a sweep (or of the whole database) stand:
+// counts by status, then one line per run with its progress, heartbeat age,
+// device and last loss.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hcx/store/runs.h"
+#include "hcx/store/shards.h"
+
+namespace hcx::store {
+
+// A further per-run column that another module supplies (exec/ adds the
+// Slurm job state this way): header, and value by run id ("" when missing).
+struct StatusColumn {
+  std::string header;
+  std::map<std::string, std::string> values;
+};
+
+struct StatusReport {
+  std::string sweep;                       // "" = all runs
+  std::map<std::string, int64_t> counts;   // status -> runs
+  std::vector<RunState> runs;              // grid order for a sweep
+  std::vector<StatusColumn> extra;         // printed after the standard columns
+  std::optional<CollectReport> collected;  // shards merged first, if any
+};
+
+// Counts and run rows of `sweep` (or all runs). Unknown sweep: Error(kBadInput).
+StatusReport build_status(const Db& db, const std::string& sweep = "");
+
+// Table: a count line ("12 runs: 3 completed, 2 running, 7 pending"), then
+// columns run, status, step ("120/200"), heartbeat (age, "4s"), device, loss
+// (latest train/loss), the extra columns, and error when a run has one.
+void write_status_table(const StatusReport& r, std::ostream& out);
+// JSON: {"sweep", "counts", "runs": [{id, status, step, total_steps, tokens,
+// attempt, device, host, pid, heartbeat_at, heartbeat_age_s, last_loss,
+// error, ...extra columns by header}]}; absent values are null.
+void write_status_json(const StatusReport& r, std::ostream& out);
+
+// Options of `hcx status`.
+struct StatusOptions {
+  std::string sweep;
+  std::string db = "results/hcx.db";
+  std::string format = "table";  // table | json
+  // Called on the report before it is printed (e.g. to add a Slurm column).
+  std::function<void(StatusReport&)> annotate;
+};
+
+// `hcx status`: when <db dir>/shards holds shards, merges them first
+// (collect(), logged on stderr); then prints the report to `out`. The
+// database must exist (Error(kIo) naming it otherwise); it is opened
+// read-only unless there are shards to merge. Returns 0.
+int status_command(const StatusOptions& opts, std::ostream& out);
+
+}  // namespace hcx::store
