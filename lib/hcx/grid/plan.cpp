@@ -1,0 +1,203 @@
+// Sweep planning against a status lookup, and the dry-run renderings.
+#include "hcx/grid/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace hcx::grid {
+namespace {
+
+const char* color_of(RunState s) {
+  switch (s) {
+    case RunState::kNew: return "\x1b[36m";     // cyan
+    case RunState::kResume: return "\x1b[33m";  // yellow
+    case RunState::kRetry: return "\x1b[35m";   // magenta
+    case RunState::kDone: return "\x1b[32m";    // green
+    case RunState::kFailed: return "\x1b[31m";  // red
+    case RunState::kRunning: return "\x1b[34m"; // blue
+  }
+  return "";
+}
+
+// The state column: the stored status where it says more ("diverged").
+std::string state_text(const PlannedRun& p) {
+  if (p.state == RunState::kFailed && p.status == "diverged") return "diverged";
+  return to_string(p.state);
+}
+
+std::string pad(const std::string& s, size_t width) {
+  // Display width: count UTF-8 code points, not bytes ("DHC×4").
+  size_t shown = 0;
+  for (unsigned char ch : s) shown += (ch & 0xC0) != 0x80;
+  return s + std::string(width > shown ? width - shown : 0, ' ');
+}
+
+size_t shown_width(const std::string& s) {
+  size_t shown = 0;
+  for (unsigned char ch : s) shown += (ch & 0xC0) != 0x80;
+  return shown;
+}
+
+}  // namespace
+
+const char* to_string(RunState s) {
+  switch (s) {
+    case RunState::kNew: return "new";
+    case RunState::kResume: return "resume";
+    case RunState::kRetry: return "retry";
+    case RunState::kDone: return "done";
+    case RunState::kFailed: return "failed";
+    case RunState::kRunning: return "running";
+  }
+  return "new";
+}
+
+int64_t run_tokens(const config::RunConfig& c) {
+  return c.train.steps * c.train.batch_size * c.train.grad_accum * c.model.seq_len;
+}
+
+Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_failed, const FlopsPerToken& flops) {
+  Plan plan;
+  for (size_t i = 0; i < ex.runs.size(); ++i) {
+    const auto& run = ex.runs[i];
+    PlannedRun p;
+    p.index = i;
+    const auto stored = lookup ? lookup(run.id) : std::nullopt;
+    if (stored) p.status = stored->status;
+    const std::string& s = p.status;
+    if (s.empty() || s == "pending") {
+      p.state = RunState::kNew;
+    } else if (s == "completed") {
+      p.state = RunState::kDone;
+    } else if (s == "interrupted" || (s == "running" && !stored->alive)) {
+      p.state = RunState::kResume;
+    } else if (s == "running") {
+      p.state = RunState::kRunning;
+    } else {  // failed, diverged, or a status this binary does not know
+      p.state = retry_failed ? RunState::kRetry : RunState::kFailed;
+    }
+    const int64_t total = run_tokens(run.config);
+    plan.tokens_total += total;
+    if (p.trains()) {
+      p.steps_done = p.state == RunState::kResume ? std::clamp<int64_t>(stored->step, 0, run.config.train.steps) : 0;
+      p.tokens_left = total / run.config.train.steps * (run.config.train.steps - p.steps_done);
+      p.flops_left = flops ? flops(run.config) * static_cast<double>(p.tokens_left) : 0.0;
+      plan.tokens_left += p.tokens_left;
+      plan.flops_left += p.flops_left;
+    }
+    switch (p.state) {
+      case RunState::kNew: ++plan.n_new; break;
+      case RunState::kResume: ++plan.n_resume; break;
+      case RunState::kRetry: ++plan.n_retry; break;
+      case RunState::kDone: ++plan.n_done; break;
+      case RunState::kFailed: ++plan.n_failed; break;
+      case RunState::kRunning: ++plan.n_running; break;
+    }
+    plan.runs.push_back(p);
+  }
+  return plan;
+}
+
+std::string human_count(double v) {
+  static const char* kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
+  int i = 0;
+  while (std::fabs(v) >= 1000 && i < 6) {
+    v /= 1000;
+    ++i;
+  }
+  char buf[32];
+  if (i == 0) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, v < 9.995 ? "%.2f%s" : v < 99.95 ? "%.1f%s" : "%.0f%s", v, kSuffix[i]);
+  }
+  return buf;
+}
+
+std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
+  struct Row {
+    std::string cells[7];
+    RunState state;
+  };
+  std::vector<Row> rows;
+  rows.push_back({{"#", "id", "state", "variant", "keys", "steps", "tokens"}, RunState::kNew});
+  for (const auto& p : plan.runs) {
+    const auto& run = ex.runs[p.index];
+    std::string steps = std::to_string(run.config.train.steps);
+    if (p.state == RunState::kResume) steps = std::to_string(p.steps_done) + "/" + steps;
+    rows.push_back({{std::to_string(p.index + 1), run.id, state_text(p), run.variant,
+                     run.label.empty() ? "-" : run.label, steps,
+                     human_count(static_cast<double>(run_tokens(run.config)))},
+                    p.state});
+  }
+  size_t width[7] = {};
+  for (const auto& r : rows)
+    for (int c = 0; c < 7; ++c) width[c] = std::max(width[c], shown_width(r.cells[c]));
+
+  std::string out = "sweep " + ex.name + " (" + ex.source + "): " + std::to_string(ex.runs.size()) + " runs\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (int c = 0; c < 7; ++c) {
+      std::string cell = rows[r].cells[c];
+      const bool right = c == 0 || c >= 5;
+      if (right) cell = std::string(width[c] - shown_width(cell), ' ') + cell;
+      else if (c < 6) cell = pad(cell, width[c]);
+      if (color && r > 0 && c == 2) cell = color_of(rows[r].state) + cell + "\x1b[0m";
+      line += (c ? "  " : "") + cell;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+
+  out += "\n" + std::to_string(ex.runs.size()) + " runs: " + std::to_string(plan.n_new) + " new, " +
+         std::to_string(plan.n_resume) + " resume, " + std::to_string(plan.n_done) + " done, " +
+         std::to_string(plan.n_failed) + " failed";
+  if (plan.n_retry) out += ", " + std::to_string(plan.n_retry) + " retry";
+  if (plan.n_running) out += ", " + std::to_string(plan.n_running) + " running elsewhere";
+  if (ex.duplicates) out += "; " + std::to_string(ex.duplicates) + " duplicate points collapsed";
+  if (ex.excluded) out += "; " + std::to_string(ex.excluded) + " points excluded";
+  out += "\nto train: " + std::to_string(plan.to_train()) + " runs, " +
+         human_count(static_cast<double>(plan.tokens_left)) + " tokens";
+  if (plan.flops_left > 0) out += ", " + human_count(plan.flops_left) + "FLOP";
+  out += " (whole sweep: " + human_count(static_cast<double>(plan.tokens_total)) + " tokens)\n";
+  if (plan.n_failed) out += "failed runs are skipped; --retry-failed trains them again\n";
+  return out;
+}
+
+config::Json plan_json(const Expansion& ex, const Plan& plan) {
+  config::Json runs = config::Json::array();
+  for (const auto& p : plan.runs) {
+    const auto& run = ex.runs[p.index];
+    config::Json point = config::Json::object();
+    for (const auto& [k, v] : run.point) point[k] = v;
+    runs.push_back({{"id", run.id},
+                    {"state", to_string(p.state)},
+                    {"status", p.status},
+                    {"variant", run.variant},
+                    {"label", run.label},
+                    {"point", point},
+                    {"steps", run.config.train.steps},
+                    {"steps_done", p.steps_done},
+                    {"tokens_left", p.tokens_left},
+                    {"flops_left", p.flops_left}});
+  }
+  return {{"sweep", ex.name},
+          {"source", ex.source},
+          {"runs", runs},
+          {"totals",
+           {{"runs", ex.runs.size()},
+            {"new", plan.n_new},
+            {"resume", plan.n_resume},
+            {"retry", plan.n_retry},
+            {"done", plan.n_done},
+            {"failed", plan.n_failed},
+            {"running", plan.n_running},
+            {"duplicates", ex.duplicates},
+            {"excluded", ex.excluded},
+            {"tokens_left", plan.tokens_left},
+            {"tokens_total", plan.tokens_total},
+            {"flops_left", plan.flops_left}}}};
+}
+
+}  // namespace hcx::grid

@@ -1,0 +1,80 @@
+// The plan of a sweep: for each expanded run, what the results database says
+// about it and so what the sweep will do (train it, resume it, skip it), plus
+// the work left. Pure: the database is reached through a lookup function that
+// store/ and exec/ provide, so planning is testable with a map.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hcx/grid/expand.h"
+
+namespace hcx::grid {
+
+enum class RunState {
+  kNew,      // not in the database, or pending: train it
+  kResume,   // interrupted, or running in a process that is gone: resume from its checkpoint
+  kRetry,    // failed or diverged, and --retry-failed: train it again (from its checkpoint, if any)
+  kDone,     // completed: skip
+  kFailed,   // failed or diverged: skip (retried only with --retry-failed)
+  kRunning,  // running in a live process (another sweep, another host): skip
+};
+const char* to_string(RunState s);  // "new", "resume", "retry", "done", "failed", "running"
+
+// What the results database knows of a run.
+struct StoredRun {
+  std::string status;  // pending | running | completed | failed | diverged | interrupted
+  int64_t step = 0;    // last completed optimizer step
+  // For status running: whether its process may still be alive. The caller
+  // decides (same host: the pid exists; another host: the heartbeat is fresh).
+  bool alive = true;
+};
+
+// Returns the stored row of `run_id`, or nullopt when the run is unknown.
+using StatusLookup = std::function<std::optional<StoredRun>(const std::string& run_id)>;
+
+// Training FLOPs per token of a config (forward + backward), or 0 when unknown.
+using FlopsPerToken = std::function<double(const config::RunConfig&)>;
+
+struct PlannedRun {
+  size_t index = 0;        // into Expansion::runs
+  RunState state = RunState::kNew;
+  std::string status;      // the stored status ("" when absent), e.g. "diverged"
+  int64_t steps_done = 0;  // steps a resumed run keeps
+  int64_t tokens_left = 0; // tokens this sweep will train for it (0 when skipped)
+  double flops_left = 0;   // FLOPs likewise; 0 when unknown
+  bool trains() const { return state == RunState::kNew || state == RunState::kResume || state == RunState::kRetry; }
+};
+
+struct Plan {
+  std::vector<PlannedRun> runs;  // Expansion::runs order
+  size_t n_new = 0, n_resume = 0, n_retry = 0, n_done = 0, n_failed = 0, n_running = 0;
+  int64_t tokens_left = 0;   // sum over the runs to train
+  int64_t tokens_total = 0;  // every run from scratch
+  double flops_left = 0;     // 0 when unknown
+  size_t to_train() const { return n_new + n_resume + n_retry; }
+};
+
+// Training tokens of a whole run: steps * batch_size * grad_accum * seq_len.
+int64_t run_tokens(const config::RunConfig& c);
+
+// Decides each run's state from `lookup` (see RunState). `flops` may be empty.
+Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_failed,
+               const FlopsPerToken& flops = {});
+
+// The plan for people: a header, an aligned table (#, id, state, variant,
+// distinguishing keys, steps, tokens), totals and the work estimate. `color`
+// adds ANSI colours to the state column (a terminal without NO_COLOR).
+std::string render_plan(const Expansion& ex, const Plan& plan, bool color);
+
+// The same as JSON: {"sweep", "source", "runs": [{id, state, status, variant,
+// point, steps, steps_done, tokens_left, flops_left}], "totals": {...}}.
+config::Json plan_json(const Expansion& ex, const Plan& plan);
+
+// 1234567 -> "1.23M"; 950 -> "950". SI suffixes K M G T P E.
+std::string human_count(double v);
+
+}  // namespace hcx::grid

@@ -1,0 +1,21 @@
+// Variant names (see variant.h); the options the paper ablates become suffixes.
+#include "hcx/grid/variant.h"
+
+namespace hcx::grid {
+
+std::string variant_name(const config::ResidualConfig& r) {
+  if (r.kind == "pre_norm") return "Pre-Norm";
+  if (r.kind == "post_norm") return "Post-Norm";
+  const std::string n = std::to_string(r.n);
+  if (r.kind == "mhc") return "mHC×" + n;
+  if (r.kind != "hc") return r.kind;
+  std::string name = (r.dynamic ? "DHC×" : "SHC×") + n;
+  if (r.dynamic && !r.tanh) name += " no-tanh";
+  if (r.freeze_width) name += " WC-frozen";
+  if (r.freeze_beta) name += " B-frozen";
+  if (r.reduce != "sum") name += " reduce-" + r.reduce;
+  if (r.scale_out_init) name += " scaled-init";
+  return name;
+}
+
+}  // namespace hcx::grid

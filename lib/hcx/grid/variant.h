@@ -1,0 +1,15 @@
+// Human names of residual variants, as the paper writes them: "Pre-Norm",
+// "Post-Norm", "SHC×2", "DHC×4", "DHC×4 no-tanh", "DHC×4 WC-frozen",
+// "DHC×4 B-frozen", "mHC×4". Torch-free, pure.
+#pragma once
+
+#include <string>
+
+#include "hcx/config/run_config.h"
+
+namespace hcx::grid {
+
+std::string variant_name(const config::ResidualConfig& r);
+inline std::string variant_name(const config::RunConfig& c) { return variant_name(c.residual); }
+
+}  // namespace hcx::grid

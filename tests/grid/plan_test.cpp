@@ -1,0 +1,112 @@
+// Sweep planning: states from the stored status, work left, and the dry-run
+// renderings.
+#include "hcx/grid/plan.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace hcx::grid {
+namespace {
+
+Expansion five_runs() {
+  return expand(parse_experiment(
+      R"({"name": "p", "base": {"train.steps": 10, "train.batch_size": 2, "model.seq_len": 8},
+          "grid": {"v": [{"residual.kind": "pre_norm"}, {"residual.kind": "post_norm"},
+                         {"residual.kind": "hc", "residual.n": [1, 2, 4]}]}})",
+      "p.json"));
+}
+
+StatusLookup lookup_of(std::map<std::string, StoredRun> rows) {
+  return [rows](const std::string& id) -> std::optional<StoredRun> {
+    auto it = rows.find(id);
+    if (it == rows.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Plan, StatesFollowTheDatabase) {
+  const Expansion ex = five_runs();
+  ASSERT_EQ(ex.runs.size(), 5u);
+  StoredRun running_dead{"running", 4, /*alive=*/false};
+  StoredRun running_live{"running", 4, /*alive=*/true};
+  const auto lookup = lookup_of({{ex.runs[0].id, {"completed", 10}},
+                                 {ex.runs[1].id, {"interrupted", 6}},
+                                 {ex.runs[2].id, {"diverged", 3}},
+                                 {ex.runs[3].id, running_dead},
+                                 {ex.runs[4].id, running_live}});
+  const Plan plan = make_plan(ex, lookup, /*retry_failed=*/false);
+  ASSERT_EQ(plan.runs.size(), 5u);
+  EXPECT_EQ(plan.runs[0].state, RunState::kDone);
+  EXPECT_EQ(plan.runs[1].state, RunState::kResume);
+  EXPECT_EQ(plan.runs[1].steps_done, 6);
+  EXPECT_EQ(plan.runs[2].state, RunState::kFailed);
+  EXPECT_EQ(plan.runs[2].status, "diverged");
+  EXPECT_EQ(plan.runs[3].state, RunState::kResume);  // taken over
+  EXPECT_EQ(plan.runs[4].state, RunState::kRunning);
+  EXPECT_EQ(plan.to_train(), 2u);
+  // Tokens: 10 steps x 2 x 8 = 160 per run; resumes train what is left.
+  EXPECT_EQ(plan.tokens_total, 5 * 160);
+  EXPECT_EQ(plan.tokens_left, 4 * 16 + 6 * 16);
+
+  const Plan retry = make_plan(ex, lookup, /*retry_failed=*/true);
+  EXPECT_EQ(retry.runs[2].state, RunState::kRetry);
+  EXPECT_EQ(retry.runs[2].tokens_left, 160);
+  EXPECT_EQ(retry.to_train(), 3u);
+}
+
+TEST(Plan, UnknownAndPendingRunsAreNew) {
+  const Expansion ex = five_runs();
+  const Plan plan = make_plan(ex, lookup_of({{ex.runs[0].id, {"pending", 0}}}), false,
+                              [](const config::RunConfig&) { return 100.0; });
+  EXPECT_EQ(plan.n_new, 5u);
+  EXPECT_EQ(plan.tokens_left, 5 * 160);
+  EXPECT_DOUBLE_EQ(plan.flops_left, 5 * 160 * 100.0);
+}
+
+TEST(Plan, DryRunTableListsEveryRunAndTotals) {
+  const Expansion ex = five_runs();
+  const Plan plan = make_plan(ex, lookup_of({{ex.runs[0].id, {"completed", 10}}, {ex.runs[1].id, {"interrupted", 6}}}),
+                              false);
+  const std::string text = render_plan(ex, plan, /*color=*/false);
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_NE(text.find("sweep p (p.json): 5 runs\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("#  id                state   variant    keys                           steps  tokens\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1  " + ex.runs[0].id + "  done    Pre-Norm   residual.kind=pre_norm            10     160\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("2  " + ex.runs[1].id + "  resume  Post-Norm  residual.kind=post_norm         6/10     160\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("5  " + ex.runs[4].id + "  new     DHC×4      residual.kind=hc residual.n=4     10     160\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("5 runs: 3 new, 1 resume, 1 done, 0 failed\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("to train: 4 runs, 544 tokens (whole sweep: 800 tokens)\n"), std::string::npos) << text;
+  EXPECT_NE(render_plan(ex, plan, /*color=*/true).find("\x1b[32mdone"), std::string::npos);
+}
+
+TEST(Plan, JsonHasTheSameFacts) {
+  const Expansion ex = five_runs();
+  const Plan plan = make_plan(ex, lookup_of({{ex.runs[2].id, {"failed", 1}}}), false);
+  const config::Json j = plan_json(ex, plan);
+  ASSERT_EQ(j["runs"].size(), 5u);
+  EXPECT_EQ(j["runs"][2]["state"], "failed");
+  EXPECT_EQ(j["runs"][2]["id"], ex.runs[2].id);
+  EXPECT_EQ(j["runs"][3]["point"]["residual.n"], 2);
+  EXPECT_EQ(j["totals"]["new"], 4);
+  EXPECT_EQ(j["totals"]["tokens_left"], 4 * 160);
+}
+
+TEST(HumanCount, Suffixes) {
+  EXPECT_EQ(human_count(950), "950");
+  EXPECT_EQ(human_count(1234), "1.23K");
+  EXPECT_EQ(human_count(61440), "61.4K");
+  EXPECT_EQ(human_count(3.2e9), "3.20G");
+  EXPECT_EQ(human_count(4.5e17), "450P");
+}
+
+}  // namespace
+}  // namespace hcx::grid
