@@ -110,6 +110,13 @@ CREATE TABLE hc_matrices (            -- learned connections (hc, mhc)
   values_json TEXT NOT NULL,          -- row-major list of rows*cols numbers
   PRIMARY KEY (run_id, step, layer, name)
 ) WITHOUT ROWID;
+CREATE TABLE shard_merges (           -- collect(): which state of a run's shard was merged last
+  run_id     TEXT PRIMARY KEY,
+  revision   INTEGER NOT NULL,          -- the shard's runs.revision and updated_at at that merge:
+  updated_at TEXT NOT NULL,             -- equal again means the shard has not changed since
+  merged_at  TEXT NOT NULL,
+  path       TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE run_summary (            -- any further per-run figure: spike counts, peak memory, ...
   run_id TEXT NOT NULL,
   key    TEXT NOT NULL,

@@ -9,6 +9,7 @@
 
 #include "hcx/error.h"
 #include "hcx/store/schema.h"
+#include "hcx/store/timestamp.h"
 
 namespace hcx::store {
 namespace {
@@ -95,20 +96,24 @@ void merge_attached(Db& main, const MergeSql& q, ShardResult& r) {
   SQLite::Database& sql = main.sql();
   r.merged_runs = r.unchanged_runs = r.older_runs = r.rows = 0;  // a retried transaction starts over
   std::vector<std::string> to_merge;
+  // Unchanged: the shard is in the state merged last time. Otherwise the
+  // shard wins unless main's row was written strictly later.
   SQLite::Statement runs(sql,
-                         "SELECT s.id, m.id IS NULL OR s.updated_at > m.updated_at OR "
-                         "(s.updated_at = m.updated_at AND s.revision <> m.revision), "
-                         "m.id IS NOT NULL AND s.updated_at < m.updated_at "
-                         "FROM shard.runs s LEFT JOIN main.runs m ON m.id = s.id ORDER BY s.id");
+                         "SELECT s.id, "
+                         "k.run_id IS NOT NULL AND k.revision = s.revision AND k.updated_at = s.updated_at, "
+                         "m.id IS NOT NULL AND m.updated_at > s.updated_at "
+                         "FROM shard.runs s LEFT JOIN main.runs m ON m.id = s.id "
+                         "LEFT JOIN main.shard_merges k ON k.run_id = s.id ORDER BY s.id");
   while (runs.executeStep()) {
     if (runs.getColumn(1).getInt()) {
-      to_merge.push_back(runs.getColumn(0).getString());
+      ++r.unchanged_runs;
     } else if (runs.getColumn(2).getInt()) {
       ++r.older_runs;
     } else {
-      ++r.unchanged_runs;
+      to_merge.push_back(runs.getColumn(0).getString());
     }
   }
+  const std::string now = utc_iso();
   for (const auto& id : to_merge) {
     SQLite::Statement up(sql, q.upsert_run);
     up.bind(1, id);
@@ -121,6 +126,13 @@ void merge_attached(Db& main, const MergeSql& q, ShardResult& r) {
       i.bind(1, id);
       r.rows += i.exec();
     }
+    SQLite::Statement k(sql,
+                        "INSERT OR REPLACE INTO main.shard_merges (run_id, revision, updated_at, merged_at, path) "
+                        "SELECT id, revision, updated_at, ?2, ?3 FROM shard.runs WHERE id = ?1");
+    k.bind(1, id);
+    k.bind(2, now);
+    k.bind(3, r.path.string());
+    k.exec();
     ++r.merged_runs;
   }
   sql.exec(

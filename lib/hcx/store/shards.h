@@ -27,8 +27,8 @@ std::vector<std::filesystem::path> list_shards(const std::filesystem::path& shar
 struct ShardResult {
   std::filesystem::path path;
   int64_t merged_runs = 0;     // runs copied (new, or changed since the last merge)
-  int64_t unchanged_runs = 0;  // same updated_at and revision as the main db: nothing to do
-  int64_t older_runs = 0;      // main db's row is newer (updated_at): the main db wins
+  int64_t unchanged_runs = 0;  // the shard has not changed since its last merge
+  int64_t older_runs = 0;      // main's runs row is newer (updated_at): main wins
   int64_t rows = 0;            // rows written to the main db, all tables
   std::string skipped;         // why the whole file was skipped ("" = it was read)
 };
@@ -41,22 +41,26 @@ struct CollectReport {
 
 // Merges every shard of `shard_dir` into `main`. For each run in a shard's
 // runs table:
-//  - main has no row, or an older updated_at, or the same updated_at but a
-//    different revision: the shard is the truth for that run. In ONE
-//    transaction per shard, the runs row is replaced and the run's rows in
-//    run_params, metrics, spikes, evals, layer_stats, hc_matrices and
-//    run_summary are deleted from main and copied from the shard (a shard
-//    that resumed and rewrote steps leaves no stale rows behind).
-//  - same updated_at and revision: unchanged since the last merge, skipped.
-//  - main's updated_at is newer: main wins, the shard's copy is ignored.
+//  - unchanged: the shard's runs.revision and updated_at are those recorded
+//    in main.shard_merges at the last merge of this run; nothing to do.
+//  - main's runs row is newer (updated_at strictly later, e.g. the
+//    coordinator marked the run interrupted after the shard's last write):
+//    main wins and the shard's copy is ignored until the shard moves on.
+//  - otherwise the shard is the truth for that run. In ONE transaction per
+//    shard, the runs row is replaced and the run's rows in run_params,
+//    metrics, spikes, evals, layer_stats, hc_matrices and run_summary are
+//    deleted from main and copied from the shard (a shard that resumed and
+//    rewrote steps leaves no stale rows behind); shard_merges records the
+//    state merged.
 // Sweeps in a shard are matched by name (created in main when missing) and
-// its sweep_runs links added. Rows of runs without a runs row in the shard
-// are ignored. Idempotent: a second collect() changes nothing, and a shard
-// still being written is merged again later without duplicates.
+// their sweep_runs links added. Rows of runs without a runs row in the shard
+// are ignored: `hcx run --shard` must upsert_run() into its shard. Idempotent:
+// a second collect() changes nothing, and a shard still being written is
+// merged again later without duplicates.
 // Shards are attached read-only and never modified. A shard that is not yet
-// initialised (user_version 0) is skipped; one that cannot be read, or is
-// newer than this binary, is reported in ShardResult::skipped and the others
-// are still merged. Throws Error(kIo) only for failures of `main`.
+// initialised (user_version 0) is skipped; one that cannot be read, is newer
+// than this binary or fails to merge is reported in ShardResult::skipped and
+// the others are still merged. Throws Error(kIo) for failures of `main`.
 CollectReport collect(Db& main, const std::filesystem::path& shard_dir);
 
 // Options of `hcx collect`.
