@@ -1,0 +1,323 @@
+// Child processes on local slots (contract in local_executor.h). One thread:
+// a self-pipe wakes the loop on SIGCHLD, SIGINT and SIGTERM; between wake-ups
+// it polls the running jobs' logs for progress every refresh interval.
+#include "hcx/exec/local_executor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <memory>
+
+#include "hcx/exec/progress.h"
+
+extern char** environ;
+
+namespace hcx::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Signal state shared with the handlers (one run() at a time).
+int g_wake_fd = -1;                       // write end of the self-pipe
+volatile sig_atomic_t g_stop_signal = 0;  // first SIGINT/SIGTERM seen
+volatile sig_atomic_t g_stop_count = 0;   // requests so far
+
+void wake() {
+  const int fd = g_wake_fd;
+  if (fd >= 0) {
+    const char b = 1;
+    [[maybe_unused]] ssize_t n = write(fd, &b, 1);
+  }
+}
+
+void on_stop_signal(int sig) {
+  const int saved = errno;
+  if (g_stop_signal == 0) g_stop_signal = sig;
+  g_stop_count = g_stop_count + 1;
+  wake();
+  errno = saved;
+}
+
+void on_child(int) {
+  const int saved = errno;
+  wake();
+  errno = saved;
+}
+
+// Installs handlers for the duration of run() and restores the old ones.
+class SignalScope {
+ public:
+  explicit SignalScope(bool stop_signals) : stop_signals_(stop_signals) {
+    install(SIGCHLD, on_child, &old_chld_);
+    if (stop_signals_) {
+      install(SIGINT, on_stop_signal, &old_int_);
+      install(SIGTERM, on_stop_signal, &old_term_);
+    }
+  }
+  ~SignalScope() {
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+    if (stop_signals_) {
+      sigaction(SIGINT, &old_int_, nullptr);
+      sigaction(SIGTERM, &old_term_, nullptr);
+    }
+  }
+
+ private:
+  static void install(int sig, void (*fn)(int), struct sigaction* old) {
+    struct sigaction sa {};
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | (sig == SIGCHLD ? SA_NOCLDSTOP : 0);
+    sigaction(sig, &sa, old);
+  }
+  bool stop_signals_;
+  struct sigaction old_chld_ {}, old_int_ {}, old_term_ {};
+};
+
+std::string now_text() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// argv and envp for execve, built before fork (no allocation in the child).
+struct ChildSpec {
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;
+  std::vector<int> cpus;
+  int log_fd = -1;
+
+  void finish() {
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+};
+
+ChildSpec child_spec(const Job& job, const Slot& slot) {
+  ChildSpec c;
+  c.args = job.command;
+  c.args.insert(c.args.end(), {"--device", slot.device, "--threads", std::to_string(slot.threads)});
+  const std::string threads = std::to_string(slot.threads);
+  const std::map<std::string, std::string> set = {
+      {"CUDA_VISIBLE_DEVICES", slot.cuda_visible}, {"OMP_NUM_THREADS", threads},
+      {"OPENBLAS_NUM_THREADS", threads},           {"MKL_NUM_THREADS", threads},
+  };
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (!set.count(name)) c.env.push_back(entry);
+  }
+  for (const auto& [name, value] : set) c.env.push_back(name + "=" + value);
+  c.cpus = slot.cpus;
+  c.finish();
+  return c;
+}
+
+// In the child, between fork and exec: async-signal-safe calls only.
+[[noreturn]] void exec_child(const ChildSpec& c, pid_t parent) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(143);  // the sweep died before prctl
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP}) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd >= 0) dup2(null_fd, 0);
+  dup2(c.log_fd, 1);
+  dup2(c.log_fd, 2);
+  if (!c.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu : c.cpus) CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  execve(c.argv[0], c.argv.data(), c.envp.data());
+  const char* msg = "hcx sweep: cannot execute ";
+  [[maybe_unused]] ssize_t n = write(2, msg, strlen(msg));
+  n = write(2, c.argv[0], strlen(c.argv[0]));
+  const char* why = errno == ENOENT ? ": no such file\n" : errno == EACCES ? ": permission denied\n" : ": exec failed\n";
+  n = write(2, why, strlen(why));
+  _exit(127);
+}
+
+struct Running {
+  size_t job = 0;
+  size_t slot = 0;
+  Clock::time_point start;
+  std::unique_ptr<LogFollower> log;
+  bool stop_sent = false, kill_sent = false;
+};
+
+void signal_group(pid_t pid, int sig) {
+  if (kill(-pid, sig) != 0) kill(pid, sig);
+}
+
+}  // namespace
+
+LocalExecutor::LocalExecutor(std::vector<Slot> slots, LocalOptions opts) : slots_(std::move(slots)), opts_(opts) {
+  if (slots_.empty()) slots_.push_back(Slot{});
+}
+
+void LocalExecutor::request_stop(int signal) { on_stop_signal(signal); }
+
+ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& observer) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) pipe_fds[0] = pipe_fds[1] = -1;
+  g_wake_fd = pipe_fds[1];
+  g_stop_signal = 0;
+  g_stop_count = 0;
+  ExecSummary summary;
+  {
+    SignalScope signals(opts_.handle_signals);
+    const pid_t self = getpid();
+    std::deque<size_t> queue;
+    for (size_t i = 0; i < jobs.size(); ++i) queue.push_back(i);
+    std::vector<bool> slot_busy(slots_.size(), false);
+    std::map<pid_t, Running> running;
+    int kills_done = 0;
+    auto last_tick = Clock::now();
+
+    for (;;) {
+      const bool stopping = g_stop_signal != 0;
+      // Start jobs on free slots.
+      while (!stopping && !queue.empty()) {
+        size_t slot = 0;
+        while (slot < slots_.size() && slot_busy[slot]) ++slot;
+        if (slot == slots_.size()) break;
+        const size_t j = queue.front();
+        queue.pop_front();
+        const Job& job = jobs[j];
+        const Slot& s = slots_[slot];
+        JobResult failed_start;
+        failed_start.slot = s.display;
+        failed_start.exit_code = 127;
+
+        std::error_code ec;
+        if (job.log_path.has_parent_path()) std::filesystem::create_directories(job.log_path.parent_path(), ec);
+        ChildSpec spec = child_spec(job, s);
+        spec.log_fd = open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (spec.log_fd < 0) {
+          failed_start.spawn_error = job.log_path.string() + ": " + std::strerror(errno);
+          ++summary.started;
+          ++summary.finished;
+          observer.finished(job, failed_start);
+          continue;
+        }
+        std::string header = "==== " + now_text() + " hcx sweep: start on " + s.display + ":";
+        for (const auto& a : spec.args) header += " " + a;
+        header += "\n";
+        [[maybe_unused]] ssize_t n = write(spec.log_fd, header.data(), header.size());
+        auto log = std::make_unique<LogFollower>(job.log_path);
+        log->skip_to_end();
+
+        const pid_t pid = fork();
+        if (pid == 0) exec_child(spec, self);
+        close(spec.log_fd);
+        if (pid < 0) {
+          failed_start.spawn_error = std::string("fork: ") + std::strerror(errno);
+          ++summary.started;
+          ++summary.finished;
+          observer.finished(job, failed_start);
+          continue;
+        }
+        setpgid(pid, pid);  // also here, so signal_group() works before the child ran
+        slot_busy[slot] = true;
+        running[pid] = Running{j, slot, Clock::now(), std::move(log)};
+        ++summary.started;
+        observer.started(job, s.display, static_cast<int>(pid));
+      }
+      if (running.empty() && (queue.empty() || g_stop_signal != 0)) break;
+
+      // Wait for a child, a signal or the next refresh.
+      if (pipe_fds[0] >= 0) {
+        struct pollfd pfd {pipe_fds[0], POLLIN, 0};
+        poll(&pfd, 1, opts_.refresh_ms);
+        char buf[64];
+        while (read(pipe_fds[0], buf, sizeof buf) > 0) {
+        }
+      } else {
+        usleep(static_cast<useconds_t>(opts_.refresh_ms) * 1000);
+      }
+
+      // Forward stop requests.
+      if (g_stop_signal != 0 && summary.stop_signal == 0) {
+        summary.stop_signal = g_stop_signal;
+        for (auto& [pid, r] : running) {
+          signal_group(pid, SIGTERM);
+          r.stop_sent = true;
+        }
+        observer.stopping(summary.stop_signal);
+      }
+      if (g_stop_count >= 2 && kills_done == 0) {
+        kills_done = 1;
+        for (auto& [pid, r] : running) {
+          signal_group(pid, SIGKILL);
+          r.kill_sent = true;
+        }
+      }
+
+      // Reap.
+      for (auto it = running.begin(); it != running.end();) {
+        int status = 0;
+        const pid_t got = waitpid(it->first, &status, WNOHANG);
+        if (got != it->first) {
+          ++it;
+          continue;
+        }
+        Running& r = it->second;
+        r.log->poll();
+        if (r.log->latest()) observer.progress(jobs[r.job], *r.log->latest());
+        JobResult result;
+        result.slot = slots_[r.slot].display;
+        result.stop_sent = r.stop_sent;
+        result.kill_sent = r.kill_sent;
+        result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
+        if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+        slot_busy[r.slot] = false;
+        const size_t j = r.job;
+        it = running.erase(it);
+        ++summary.finished;
+        observer.finished(jobs[j], result);
+      }
+
+      // Progress and display.
+      for (auto& [pid, r] : running)
+        if (r.log->poll()) observer.progress(jobs[r.job], *r.log->latest());
+      const auto now = Clock::now();
+      if (now - last_tick >= std::chrono::milliseconds(opts_.refresh_ms)) {
+        last_tick = now;
+        observer.tick();
+      }
+    }
+    summary.not_started = queue.size();
+    if (summary.stop_signal == 0 && g_stop_signal != 0) summary.stop_signal = g_stop_signal;
+  }
+  g_wake_fd = -1;
+  if (pipe_fds[0] >= 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+  }
+  return summary;
+}
+
+}  // namespace hcx::exec
