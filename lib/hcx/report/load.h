@@ -1,0 +1,37 @@
+// Fills a ReportInput from the results database through store/reader.h:
+// the runs of one sweep, filtered by --where, with the curves and tables the
+// chosen rendering needs (diagnostics and matrices only for HTML).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hcx/report/input.h"
+#include "hcx/report/select.h"
+#include "hcx/store/db.h"
+
+namespace hcx::report {
+
+struct Selection {
+  std::string sweep;                // "" = the latest sweep; every run when there is no sweep at all
+  std::vector<Assignment> where;    // --where key=value, all must hold
+};
+
+struct LoadScope {
+  std::vector<std::string> curves = {"train/loss", "val/loss"};  // metric names to read in full
+  bool diagnostics = false;  // layer_stats and hc_matrices at each run's last recorded step
+};
+
+// The name of the sweep `sel` selects ("" when the database has no sweep).
+// Throws Error(kBadInput) for an unknown sweep name.
+std::string resolve_sweep(const store::Db& db, const std::string& sweep);
+
+// Reads the selected runs in grid order. A --where key that no run of the
+// sweep has throws Error(kBadInput) naming the nearest key; an unknown sweep
+// too. SQLite failures throw Error(kIo).
+ReportInput load_input(const store::Db& db, const Selection& sel, const LoadScope& scope);
+
+// The ids of the selected runs, without reading any curve (for --export).
+std::vector<std::string> select_run_ids(const store::Db& db, const Selection& sel, std::string* sweep_name);
+
+}  // namespace hcx::report

@@ -1,0 +1,272 @@
+// SVG line charts and heatmaps (see svg.h).
+#include "hcx/report/svg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+
+namespace hcx::report {
+namespace {
+
+constexpr double kW = 720, kH = 380;                          // viewBox
+constexpr double kLeft = 70, kRight = 16, kTop = 56, kBottom = 46;  // plot margins
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+std::string tick_label(double v) {
+  char buf[32];
+  const double a = std::abs(v);
+  if (a != 0 && (a >= 1e5 || a < 1e-3)) {
+    std::snprintf(buf, sizeof buf, "%.0e", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g", v);
+  }
+  return buf;
+}
+
+struct Scale {
+  double lo = 0, hi = 1, px_lo = 0, px_hi = 1;
+  bool log = false;
+  double operator()(double v) const {
+    const double a = log ? std::log10(v) : v, l = log ? std::log10(lo) : lo, h = log ? std::log10(hi) : hi;
+    return px_lo + (a - l) / (h - l) * (px_hi - px_lo);
+  }
+};
+
+bool usable(double y, bool log) { return std::isfinite(y) && (!log || y > 0); }
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const std::string& palette(size_t i) {
+  static const std::vector<std::string> kColors = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                   "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+  return kColors[i % kColors.size()];
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int count) {
+  std::vector<double> ticks;
+  if (!(hi > lo) || count < 1) return {lo};
+  const double raw = (hi - lo) / count;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * mag;
+    if (step >= raw) break;
+  }
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
+  return ticks;
+}
+
+std::string render_line_chart(const LineChart& c) {
+  // Data ranges (markers excluded: a huge spike must not flatten the curves).
+  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
+  for (const auto& s : c.series) {
+    for (const auto* pts : {&s.line, &s.band_low, &s.band_high}) {
+      for (const auto& p : *pts) {
+        if (!usable(p.y, c.log_y)) continue;
+        x_lo = std::min(x_lo, p.x);
+        x_hi = std::max(x_hi, p.x);
+      }
+    }
+  }
+  double y_lo = std::numeric_limits<double>::infinity(), y_hi = -y_lo;
+  const double x_fit = x_lo + c.fit_from * (x_hi - x_lo);
+  for (const auto& s : c.series) {
+    for (const auto* pts : {&s.line, &s.band_low, &s.band_high}) {
+      for (const auto& p : *pts) {
+        if (!usable(p.y, c.log_y) || p.x < x_fit) continue;
+        y_lo = std::min(y_lo, p.y);
+        y_hi = std::max(y_hi, p.y);
+      }
+    }
+  }
+  std::ostringstream o;
+  o << "<svg class=\"chart\" id=\"" << html_escape(c.id) << "\" viewBox=\"0 0 " << kW << " " << kH
+    << "\" role=\"img\" aria-label=\"" << html_escape(c.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  o << "<title>" << html_escape(c.title) << "</title>\n";
+  o << "<text class=\"title\" x=\"" << kLeft << "\" y=\"18\">" << html_escape(c.title) << "</text>\n";
+  o << "<text class=\"subtitle\" x=\"" << kLeft << "\" y=\"34\">" << html_escape(c.subtitle) << "</text>\n";
+  const double px_l = kLeft, px_r = kW - kRight, px_t = kTop, px_b = kH - kBottom;
+  o << "<rect class=\"frame\" x=\"" << px_l << "\" y=\"" << px_t << "\" width=\"" << px_r - px_l
+    << "\" height=\"" << px_b - px_t << "\"/>\n";
+  if (!(x_hi >= x_lo) || !(y_hi >= y_lo)) {
+    o << "<text class=\"empty\" x=\"" << (px_l + px_r) / 2 << "\" y=\"" << (px_t + px_b) / 2
+      << "\" text-anchor=\"middle\">no data</text>\n</svg>\n";
+    return o.str();
+  }
+  if (x_hi == x_lo) x_hi = x_lo + 1;
+  if (y_hi == y_lo) {
+    const double pad = c.log_y ? y_lo * 0.5 : std::max(std::abs(y_lo) * 0.05, 1e-9);
+    y_lo -= pad;
+    y_hi += pad;
+  } else if (!c.log_y) {
+    const double pad = (y_hi - y_lo) * 0.04;
+    y_lo -= pad;
+    y_hi += pad;
+  }
+  if (c.log_y) {
+    y_lo = std::pow(10.0, std::floor(std::log10(y_lo) * 4) / 4);
+    y_hi = std::pow(10.0, std::ceil(std::log10(y_hi) * 4) / 4);
+  }
+  const Scale sx{x_lo, x_hi, px_l, px_r, false};
+  const Scale sy{y_lo, y_hi, px_b, px_t, c.log_y};
+
+  // Grid and ticks.
+  std::vector<double> xt = nice_ticks(x_lo, x_hi, 6);
+  if (c.integer_x) xt.erase(std::remove_if(xt.begin(), xt.end(), [](double t) { return t != std::floor(t); }), xt.end());
+  std::vector<double> yt;
+  if (c.log_y) {
+    for (double e = std::ceil(std::log10(y_lo)); e <= std::floor(std::log10(y_hi)); ++e) yt.push_back(std::pow(10.0, e));
+    if (yt.size() < 2) yt = {y_lo, y_hi};
+  } else {
+    yt = nice_ticks(y_lo, y_hi, 5);
+  }
+  o << "<g class=\"axis\">\n";
+  for (double t : xt) {
+    o << "<line x1=\"" << num(sx(t)) << "\" x2=\"" << num(sx(t)) << "\" y1=\"" << px_t << "\" y2=\"" << px_b
+      << "\"/><text x=\"" << num(sx(t)) << "\" y=\"" << px_b + 16 << "\" text-anchor=\"middle\">" << tick_label(t)
+      << "</text>\n";
+  }
+  for (double t : yt) {
+    o << "<line x1=\"" << px_l << "\" x2=\"" << px_r << "\" y1=\"" << num(sy(t)) << "\" y2=\"" << num(sy(t))
+      << "\"/><text x=\"" << px_l - 6 << "\" y=\"" << num(sy(t) + 4) << "\" text-anchor=\"end\">"
+      << tick_label(t) << "</text>\n";
+  }
+  o << "<text x=\"" << (px_l + px_r) / 2 << "\" y=\"" << kH - 8 << "\" text-anchor=\"middle\">"
+    << html_escape(c.x_label) << "</text>\n";
+  o << "<text transform=\"translate(14," << (px_t + px_b) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << html_escape(c.y_label) << "</text>\n</g>\n";
+
+  // Data, clipped to the plot area.
+  const std::string clip = c.id + "-clip";
+  o << "<clipPath id=\"" << html_escape(clip) << "\"><rect x=\"" << px_l << "\" y=\"" << px_t << "\" width=\""
+    << px_r - px_l << "\" height=\"" << px_b - px_t << "\"/></clipPath>\n";
+  o << "<g clip-path=\"url(#" << html_escape(clip) << ")\">\n";
+  for (const auto& s : c.series) {
+    const auto lo = metrics::minmax_reduce(s.band_low, c.max_buckets);
+    const auto hi = metrics::minmax_reduce(s.band_high, c.max_buckets);
+    std::string d;
+    for (const auto& p : hi) {
+      if (usable(p.y, c.log_y)) d += (d.empty() ? "M" : "L") + num(sx(p.x)) + "," + num(sy(p.y));
+    }
+    for (auto it = lo.rbegin(); it != lo.rend(); ++it) {
+      if (usable(it->y, c.log_y)) d += "L" + num(sx(it->x)) + "," + num(sy(it->y));
+    }
+    if (!d.empty()) o << "<path class=\"band\" fill=\"" << s.color << "\" d=\"" << d << "Z\"/>\n";
+  }
+  for (const auto& s : c.series) {
+    std::string pts;
+    auto flush = [&] {
+      if (!pts.empty()) o << "<polyline class=\"line\" stroke=\"" << s.color << "\" points=\"" << pts << "\"/>\n";
+      pts.clear();
+    };
+    for (const auto& p : metrics::minmax_reduce(s.line, c.max_buckets)) {
+      if (!usable(p.y, c.log_y)) {
+        flush();
+        continue;
+      }
+      pts += (pts.empty() ? "" : " ") + num(sx(p.x)) + "," + num(sy(p.y));
+    }
+    flush();
+  }
+  o << "</g>\n";
+  for (const auto& s : c.series) {
+    for (size_t i = 0; i < s.markers.size(); ++i) {
+      const auto& p = s.markers[i];
+      if (!usable(p.y, c.log_y) || p.x < x_lo || p.x > x_hi) continue;
+      const double x = sx(p.x), y = std::clamp(sy(p.y), px_t + 8, px_b);  // off-scale spikes sit at the top
+      o << "<path class=\"spike\" fill=\"" << s.color << "\" d=\"M" << num(x) << "," << num(y - 8) << "l-4.5,8h9z\">";
+      if (i < s.marker_notes.size()) o << "<title>" << html_escape(s.marker_notes[i]) << "</title>";
+      o << "</path>\n";
+    }
+  }
+  // Legend along the top of the plot.
+  double lx = px_l + 6;
+  o << "<g class=\"legend\">\n";
+  for (const auto& s : c.series) {
+    o << "<rect x=\"" << num(lx) << "\" y=\"" << px_t + 6 << "\" width=\"12\" height=\"4\" fill=\"" << s.color
+      << "\"/><text x=\"" << num(lx + 16) << "\" y=\"" << px_t + 12 << "\">" << html_escape(s.name) << "</text>\n";
+    lx += 28 + 6.5 * static_cast<double>(s.name.size());
+  }
+  o << "</g>\n</svg>\n";
+  return o.str();
+}
+
+std::string render_heatmap(const Heatmap& m) {
+  const double cell = m.cols > 12 || m.rows > 12 ? 22 : 40;
+  const double left = 56, top = 44;
+  const double w = left + cell * static_cast<double>(m.cols) + 12;
+  const double h = top + cell * static_cast<double>(m.rows) + 30;
+  double vmax = 0;
+  for (double v : m.values) {
+    if (std::isfinite(v)) vmax = std::max(vmax, std::abs(v));
+  }
+  if (vmax == 0) vmax = 1;
+  const bool print = cell >= 40;
+  std::ostringstream o;
+  o << "<svg class=\"chart heatmap\" id=\"" << html_escape(m.id) << "\" viewBox=\"0 0 " << num(w) << " " << num(h)
+    << "\" width=\"" << num(w) << "\" role=\"img\" aria-label=\"" << html_escape(m.title)
+    << "\" xmlns=\"http://www.w3.org/2000/svg\">\n<title>" << html_escape(m.title) << "</title>\n";
+  o << "<text class=\"title\" x=\"4\" y=\"16\">" << html_escape(m.title) << "</text>\n";
+  o << "<text class=\"subtitle\" x=\"4\" y=\"32\">" << html_escape(m.caption) << "</text>\n";
+  for (int64_t r = 0; r < m.rows; ++r) {
+    const double y = top + cell * static_cast<double>(r);
+    const std::string rl = r < static_cast<int64_t>(m.row_labels.size()) ? m.row_labels[r] : std::to_string(r);
+    o << "<text x=\"" << left - 4 << "\" y=\"" << num(y + cell / 2 + 4) << "\" text-anchor=\"end\">"
+      << html_escape(rl) << "</text>\n";
+    for (int64_t c = 0; c < m.cols; ++c) {
+      const double v = m.values[static_cast<size_t>(r * m.cols + c)];
+      const double t = std::isfinite(v) ? std::clamp(v / vmax, -1.0, 1.0) : 0.0;
+      // White at 0, towards #B2182B (positive) or #2166AC (negative).
+      const int R = t >= 0 ? static_cast<int>(255 - t * (255 - 178)) : static_cast<int>(255 + t * (255 - 33));
+      const int G = t >= 0 ? static_cast<int>(255 - t * (255 - 24)) : static_cast<int>(255 + t * (255 - 102));
+      const int B = t >= 0 ? static_cast<int>(255 - t * (255 - 43)) : static_cast<int>(255 + t * (255 - 172));
+      char fill[16];
+      std::snprintf(fill, sizeof fill, "#%02X%02X%02X", R, G, B);
+      const double x = left + cell * static_cast<double>(c);
+      char val[32];
+      std::snprintf(val, sizeof val, "%.2f", v);
+      o << "<rect x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"" << cell - 1 << "\" height=\"" << cell - 1
+        << "\" fill=\"" << (std::isfinite(v) ? fill : "#CCCCCC") << "\"><title>[" << r << "," << c << "] " << val
+        << "</title></rect>\n";
+      if (print) {
+        o << "<text class=\"cell\" x=\"" << num(x + cell / 2) << "\" y=\"" << num(y + cell / 2 + 4)
+          << "\" text-anchor=\"middle\"" << (std::abs(t) > 0.6 ? " fill=\"#fff\"" : "") << ">" << val << "</text>\n";
+      }
+    }
+  }
+  for (int64_t c = 0; c < m.cols; ++c) {
+    const std::string cl = c < static_cast<int64_t>(m.col_labels.size()) ? m.col_labels[c] : std::to_string(c);
+    o << "<text x=\"" << num(left + cell * static_cast<double>(c) + cell / 2) << "\" y=\""
+      << num(top + cell * static_cast<double>(m.rows) + 16) << "\" text-anchor=\"middle\">" << html_escape(cl)
+      << "</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+}  // namespace hcx::report
