@@ -1,0 +1,136 @@
+// The decoder-only transformer LM of hcx (PAPER.md §1) with every residual
+// variant: token embedding wte; L blocks of (attention, FFN), each sublayer
+// wrapped by the configured residual connection; final norm; unembedding
+// (tied to wte unless model.tie_embeddings is false).
+//
+// Shapes: B batch, T time (<= model.seq_len), d = model.d_model, V vocab,
+// n = residual.n streams. Streams of hc/mhc are (B, T, n, d).
+//
+// Residual variants (one switch in BlockImpl::forward):
+//   pre_norm   x <- x + F(norm(x)); final norm ln_f.
+//   post_norm  x <- norm(x + F(x)) after every sublayer; NO final norm: the
+//              stream is already normalised, so ln_f would be (up to eps) an
+//              identity for LayerNorm and a redundant gain for RMSNorm.
+//   hc, mhc    the embedding is copied into all n streams; each sublayer k runs
+//              through its mixer (hyper_connections.h, mhc.h), which calls
+//              F(norm(h0)); after the last sublayer the streams are reduced by
+//              residual.reduce ("sum" or "mean") and then ln_f.
+//
+// Initialisation (paired across variants): every shared parameter (embedding,
+// attention, FFN, lm_head) is drawn from normal(0, model.init_std) by its own
+// CPU generator seeded with param_seed(seed, name); output projections
+// (*.c_proj.weight) use init_std / sqrt(2L), and additionally / sqrt(n) for
+// hc/mhc when residual.scale_out_init. Norm gains start at 1; HC/mHC
+// parameters are set deterministically (no random numbers). So for one seed
+// every shared parameter is bit-identical across residual variants, and
+// building a model never draws from LibTorch's global generator.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include "hcx/config/run_config.h"
+#include "hcx/model/hyper_connections.h"
+#include "hcx/model/layers.h"
+#include "hcx/model/param_specs.h"
+
+namespace hcx::model {
+
+enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc };
+
+// What a recorded forward collects: the diagnostics hook (PAPER.md §4,
+// representation collapse and learned connections). Pass one to
+// GptImpl::forward; it is cleared and filled, one entry per sublayer k =
+// 0..2L-1 in order (attention of block i is 2i, its FFN 2i+1).
+struct ForwardTrace {
+  bool detach = true;  // store detached tensors (no autograd graph kept alive)
+  // h0 of sublayer k, (B, T, d): the tensor fed to the sublayer's norm
+  // (pre_norm: the stream x; post_norm: the stream x the sublayer reads, which
+  // it takes un-normalised; hc: A_m^T H; mhc: H^pre H). Float32 for hc/mhc.
+  std::vector<torch::Tensor> sublayer_inputs;
+  // The effective matrix of sublayer k's mixer averaged over the B*T tokens of
+  // this forward, (n+1, n+1) float32 detached (layout: hyper_connections.h).
+  // Empty for pre_norm and post_norm.
+  std::vector<torch::Tensor> hc_matrices;
+};
+
+// One transformer block: attention and FFN, each with its residual connection.
+class BlockImpl : public torch::nn::Module {
+ public:
+  // Block i (0-based) of the model `cfg` describes.
+  BlockImpl(const config::RunConfig& cfg, int64_t i);
+  // x: (B, T, d) for pre_norm/post_norm, (B, T, n, d) for hc/mhc; same shape out.
+  torch::Tensor forward(const torch::Tensor& x, ForwardTrace* trace = nullptr);
+
+  ResidualKind kind;
+  Norm ln_1{nullptr}, ln_2{nullptr};
+  Attention attn{nullptr};
+  Mlp mlp{nullptr};
+  std::shared_ptr<ResidualMixerImpl> hc_attn, hc_ffn;  // hc/mhc only
+};
+TORCH_MODULE(Block);
+
+class GptImpl : public torch::nn::Module {
+ public:
+  // Builds and initialises the model of cfg.model and cfg.residual from
+  // cfg.seed, on the CPU (move it with ->to(device)). Validates cfg first and
+  // throws hcx::Error(kBadInput) listing every problem, each naming its dotted
+  // key (e.g. "residual.n: expected an expansion rate from 1 to 8, got 0").
+  explicit GptImpl(const config::RunConfig& cfg);
+
+  // idx: (B, T) int64 token ids, T <= model.seq_len -> logits (B, T, V)
+  // (float32; the autocast dtype under autocast). With a trace, also records
+  // the sublayer inputs and mixer matrices (see ForwardTrace). Throws
+  // Error(kBadInput) when T > model.seq_len.
+  torch::Tensor forward(const torch::Tensor& idx, ForwardTrace* trace = nullptr);
+
+  // Mean next-token cross-entropy of forward(idx) against targets (B, T),
+  // computed in float32. A scalar tensor with autograd.
+  torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
+
+  int64_t n_sublayers() const { return 2 * cfg_.model.n_layers; }
+  // The mixer of sublayer k (0 <= k < n_sublayers()), or nullptr for pre_norm/post_norm.
+  ResidualMixerImpl* mixer(int64_t k);
+  const config::RunConfig& config() const { return cfg_; }
+  ResidualKind kind() const { return kind_; }
+
+  Embedding wte{nullptr};
+  torch::nn::ModuleList h{nullptr};  // Block per layer, keys h.0, h.1, ...
+  Norm ln_f{nullptr};                // absent for post_norm
+  Linear lm_head{nullptr};           // absent when tie_embeddings
+
+ private:
+  void init_shared_weights();
+
+  config::RunConfig cfg_;
+  ResidualKind kind_;
+};
+TORCH_MODULE(Gpt);
+
+// The generator seed of a shared parameter: a hash of (run seed, name), so a
+// parameter's initial values depend on nothing else.
+uint64_t param_seed(int64_t seed, const std::string& name);
+
+// A parameter with its classification (param_specs.h).
+struct NamedParam {
+  std::string name;
+  torch::Tensor tensor;
+  ParamGroup group;
+  bool decays;
+  bool trainable;  // == tensor.requires_grad(); frozen ones must not go to the optimizer
+};
+
+// Every parameter of `model`, in registration order (== param_specs(cfg)).
+std::vector<NamedParam> named_params(GptImpl& model);
+
+// Builds the model, as GptImpl's constructor.
+Gpt make_model(const config::RunConfig& cfg);
+
+}  // namespace hcx::model

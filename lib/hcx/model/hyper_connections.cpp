@@ -1,0 +1,121 @@
+// Static and dynamic hyper-connections (PAPER.md §2; see hyper_connections.h).
+// Shapes: B batch, T time, n streams, d = d_model; H is (B, T, n, d).
+#include "hcx/model/hyper_connections.h"
+
+#include <stdexcept>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <torch/types.h>
+
+#include "hcx/model/mhc.h"
+#include "hcx/model/mixing_guard.h"
+
+namespace hcx::model {
+
+HyperConnectionImpl::HyperConnectionImpl(const config::RunConfig& cfg, int64_t k)
+    : ResidualMixerImpl(cfg.residual.n, k), dynamic(cfg.residual.dynamic), use_tanh(cfg.residual.tanh) {
+  const int64_t n = n_, d = cfg.model.d_model;
+  torch::Tensor alpha0 = torch::zeros({n, n + 1});  // [A_m | A_r] = [e_{k mod n} | I]
+  alpha0.select(1, 0).select(0, k % n).fill_(1.0);
+  alpha0.narrow(1, 1, n).copy_(torch::eye(n));
+  // Registration order is the naming contract of param_specs.cpp.
+  static_beta = register_parameter("static_beta", torch::ones({n}));
+  static_alpha = register_parameter("static_alpha", alpha0);
+  if (dynamic) {
+    dynamic_alpha_fn = register_parameter("dynamic_alpha_fn", torch::zeros({d, n + 1}));
+    dynamic_beta_fn = register_parameter("dynamic_beta_fn", torch::zeros({d}));
+    dynamic_alpha_scale = register_parameter("dynamic_alpha_scale", torch::full({1}, 0.01));
+    dynamic_beta_scale = register_parameter("dynamic_beta_scale", torch::full({1}, 0.01));
+    norm = register_module("norm", make_norm(cfg.model, d));
+  }
+  const bool fw = cfg.residual.freeze_width, fb = cfg.residual.freeze_beta;
+  static_alpha.set_requires_grad(!fw);
+  static_beta.set_requires_grad(!fb);
+  if (dynamic) {
+    dynamic_alpha_fn.set_requires_grad(!fw);
+    dynamic_alpha_scale.set_requires_grad(!fw);
+    dynamic_beta_fn.set_requires_grad(!fb);
+    dynamic_beta_scale.set_requires_grad(!fb);
+    if (norm->weight.defined()) norm->weight.set_requires_grad(!(fw && fb));
+  }
+}
+
+HcWeights HyperConnectionImpl::weights(const torch::Tensor& H) {
+  if (!dynamic) return {static_alpha, static_beta};       // (n, n+1), (n)
+  MixingGuard fp32;
+  const torch::Tensor Hn = norm(H.to(at::kFloat));         // (B, T, n, d): each stream normalised over d
+  torch::Tensor wc = at::matmul(Hn, dynamic_alpha_fn);     // (B, T, n, n+1): row i from stream i only
+  torch::Tensor dc = at::matmul(Hn, dynamic_beta_fn);      // (B, T, n)
+  if (use_tanh) {
+    wc = at::tanh(wc);
+    dc = at::tanh(dc);
+  }
+  return {static_alpha + dynamic_alpha_scale * wc,        // (B, T, n, n+1) = A(H)
+          static_beta + dynamic_beta_scale * dc};          // (B, T, n)      = B(H)
+}
+
+torch::Tensor HyperConnectionImpl::forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out) {
+  const int64_t n = n_;
+  torch::Tensor h0, rest, beta;
+  {
+    MixingGuard fp32;
+    const torch::Tensor Hf = H.to(at::kFloat);                        // (B, T, n, d)
+    const HcWeights w = weights(Hf);
+    const torch::Tensor mix = at::matmul(w.alpha.transpose(-1, -2), Hf);  // (.., n+1, n) x (B, T, n, d) -> (B, T, n+1, d)
+    h0 = mix.select(-2, 0);                                           // (B, T, d)     = A_m^T H
+    rest = mix.narrow(-2, 1, n);                                      // (B, T, n, d)  = A_r^T H
+    beta = w.beta.unsqueeze(-1);                                      // (.., n, 1)
+    if (matrix_out != nullptr) {
+      const at::NoGradGuard no_grad;
+      if (dynamic) {
+        *matrix_out = hc_matrix(w.beta.reshape({-1, n}).mean(0), w.alpha.reshape({-1, n, n + 1}).mean(0));
+      } else {
+        *matrix_out = hc_matrix(w.beta, w.alpha).detach();
+      }
+    }
+  }
+  const torch::Tensor y = f(h0);                                      // (B, T, d), the sublayer (caller's autocast)
+  MixingGuard fp32;
+  return beta * y.to(at::kFloat).unsqueeze(-2) + rest;                // (.., n, 1) * (B, T, 1, d) -> (B, T, n, d)
+}
+
+torch::Tensor HyperConnectionImpl::matrix(const torch::Tensor& H) {
+  const at::NoGradGuard no_grad;
+  MixingGuard fp32;
+  const int64_t n = n_;
+  const HcWeights w = weights(H.to(at::kFloat));
+  if (!dynamic) return hc_matrix(w.beta, w.alpha);
+  return hc_matrix(w.beta.reshape({-1, n}).mean(0), w.alpha.reshape({-1, n, n + 1}).mean(0));  // token means
+}
+
+torch::Tensor HyperConnectionImpl::static_matrix() {
+  const at::NoGradGuard no_grad;
+  return hc_matrix(static_beta, static_alpha);
+}
+
+void HyperConnectionImpl::set_static_matrix(const torch::Tensor& m) {
+  const int64_t n = n_;
+  if (m.dim() != 2 || m.size(0) != n + 1 || m.size(1) != n + 1) {
+    throw std::invalid_argument("HyperConnection::set_static_matrix: expected a " + std::to_string(n + 1) + "x" +
+                                std::to_string(n + 1) + " matrix");
+  }
+  const at::NoGradGuard no_grad;
+  const torch::Tensor mf = m.to(static_alpha.device(), at::kFloat);
+  static_beta.copy_(mf.select(0, 0).narrow(0, 1, n));  // row 0 without [0][0]
+  static_alpha.copy_(mf.narrow(0, 1, n));              // rows 1..n: [A_m | A_r]
+}
+
+torch::Tensor hc_matrix(const torch::Tensor& beta, const torch::Tensor& alpha) {
+  const int64_t n = beta.size(0);
+  torch::Tensor top = at::cat({at::zeros({1}, beta.options()), beta}).reshape({1, n + 1});  // (1, n+1)
+  return at::cat({top, alpha}, 0).to(at::kFloat).detach();                                 // (n+1, n+1)
+}
+
+std::shared_ptr<ResidualMixerImpl> make_mixer(const config::RunConfig& cfg, int64_t k) {
+  if (cfg.residual.kind == "hc") return std::make_shared<HyperConnectionImpl>(cfg, k);
+  if (cfg.residual.kind == "mhc") return std::make_shared<ManifoldHyperConnectionImpl>(cfg, k);
+  throw std::logic_error("make_mixer: residual.kind '" + cfg.residual.kind + "' has no mixer");
+}
+
+}  // namespace hcx::model

@@ -1,0 +1,172 @@
+// Analytic parameter counts, FLOPs and activation memory of a model config
+// (plain C++, no LibTorch; the formulas are stated in inspect.h).
+#include "hcx/model/inspect.h"
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+namespace hcx::model {
+namespace {
+
+bool has_mixers(const config::RunConfig& c) { return c.residual.kind == "hc" || c.residual.kind == "mhc"; }
+
+// FLOPs of one mixer per token (inspect.h convention).
+double mixer_flops(const config::RunConfig& c) {
+  const double n = double(c.residual.n), d = double(c.model.d_model);
+  if (c.residual.kind == "hc") return (c.residual.dynamic ? 4.0 : 2.0) * n * d * (n + 2);
+  if (c.residual.kind == "mhc") return 2.0 * n * d * (n + 2) * (n + 1);
+  return 0;
+}
+
+// Elements one mixer saves for backward per token (inspect.h).
+double mixer_elems(const config::RunConfig& c) {
+  const double n = double(c.residual.n), d = double(c.model.d_model);
+  if (c.residual.kind == "hc") return c.residual.dynamic ? (2 * n + 1) * d + 2 * n * (n + 2) : (n + 1) * d;
+  if (c.residual.kind == "mhc") return (2 * n + 1) * d + 2 * n * (n + 2) + 2.0 * double(c.residual.sinkhorn_iters) * n * n;
+  return 0;
+}
+
+std::string with_commas(int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// 1234567 -> "1.23 M" (FLOPs); bytes use binary units.
+std::string si(double v, const char* unit) {
+  const char* prefixes[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (v >= 1000.0 && i < 5) v /= 1000.0, ++i;
+  return fmt(i == 0 ? "%.0f " : "%.2f ", v) + prefixes[i] + unit;
+}
+
+std::string bytes(double v) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int i = 0;
+  while (v >= 1024.0 && i < 3) v /= 1024.0, ++i;
+  return fmt(i == 0 ? "%.0f " : "%.1f ", v) + units[i];
+}
+
+std::string residual_summary(const config::RunConfig& c) {
+  const auto& r = c.residual;
+  std::string s = r.kind;
+  if (r.kind == "hc") {
+    s += std::string(r.dynamic ? " dynamic" : " static") + ", n=" + std::to_string(r.n);
+    if (r.dynamic) s += r.tanh ? ", tanh" : ", no tanh";
+  } else if (r.kind == "mhc") {
+    s += ", n=" + std::to_string(r.n) + ", sinkhorn_iters=" + std::to_string(r.sinkhorn_iters);
+  }
+  if (has_mixers(c)) {
+    s += ", reduce " + r.reduce;
+    if (r.freeze_width) s += ", width frozen";
+    if (r.freeze_beta) s += ", beta frozen";
+    if (r.scale_out_init) s += ", scale_out_init";
+  }
+  return s;
+}
+
+}  // namespace
+
+ModelStats compute_stats(const config::RunConfig& c) {
+  ModelStats s;
+  const auto& m = c.model;
+  s.ffn_hidden = ffn_hidden(m);
+  for (const ParamSpec& p : param_specs(c)) {
+    const int64_t k = p.numel();
+    s.params_total += k;
+    if (p.trainable) s.params_trainable += k;
+    s.params_by_group[static_cast<int>(p.group)] += k;
+    if (is_hc_param(p.name)) s.hc_params += k;
+  }
+  s.hc_params_per_sublayer = mixer_params(c);
+  s.hc_params_pct = 100.0 * double(s.hc_params) / double(s.params_total - s.hc_params);
+
+  const double d = double(m.d_model), T = double(m.seq_len), V = double(m.vocab_size), L = double(m.n_layers);
+  const double h = double(s.ffn_hidden), nh = double(m.n_heads);
+  const bool swiglu = m.ffn == "swiglu";
+  const double attn_flops = 8 * d * d + 4 * T * d;
+  const double ffn_flops = swiglu ? 6 * d * h : 16 * d * d;
+  s.hc_flops_per_token = 2 * L * mixer_flops(c);
+  s.flops_per_token = L * (attn_flops + ffn_flops) + 2 * d * V + s.hc_flops_per_token;
+  s.hc_flops_pct = 100.0 * s.hc_flops_per_token / (s.flops_per_token - s.hc_flops_per_token);
+
+  const bool bf16 = c.train.dtype == "bfloat16";
+  const double act_bytes = bf16 ? 2.0 : 4.0;  // sublayer activations
+  const double sub_elems = (8 * d + 2 * nh * T) + (swiglu ? 2 * d + 4 * h : 10 * d);
+  s.hc_activation_bytes_per_token = 2 * L * mixer_elems(c) * 4.0;  // streams and mixing stay float32
+  s.activation_bytes_per_token =
+      L * sub_elems * act_bytes + (2 * d + 2 * V) * act_bytes + s.hc_activation_bytes_per_token;
+  s.hc_activation_pct =
+      100.0 * s.hc_activation_bytes_per_token / (s.activation_bytes_per_token - s.hc_activation_bytes_per_token);
+  return s;
+}
+
+std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
+  const auto& m = c.model;
+  std::ostringstream o;
+  o << "model      d_model " << m.d_model << ", " << m.n_layers << " layers, " << m.n_heads << " heads, seq_len "
+    << m.seq_len << ", vocab " << m.vocab_size << "\n"
+    << "           " << m.ffn << " FFN (hidden " << s.ffn_hidden << "), " << m.norm << " (eps " << m.norm_eps
+    << "), " << (m.tie_embeddings ? "tied" : "untied") << " embeddings\n"
+    << "residual   " << residual_summary(c) << "\n\n";
+  auto row = [&o](const std::string& label, const std::string& value, const std::string& note = "") {
+    std::string line = "  " + label;
+    line.resize(30, ' ');
+    std::string v = value;
+    if (v.size() < 16) v.insert(0, 16 - v.size(), ' ');
+    o << line << v << (note.empty() ? "" : "  " + note) << "\n";
+  };
+  o << "parameters\n";
+  for (int g = 0; g < kNumParamGroups; ++g) {
+    const int64_t k = s.params_by_group[g];
+    if (k == 0 && g >= static_cast<int>(ParamGroup::kHcStatic) && !has_mixers(c)) continue;
+    row(to_string(static_cast<ParamGroup>(g)), with_commas(k), fmt("%5.1f %%", 100.0 * double(k) / double(s.params_total)));
+  }
+  row("total", with_commas(s.params_total));
+  if (s.params_trainable != s.params_total) row("trainable", with_commas(s.params_trainable));
+  o << "\ncompute (forward, per token; 2 FLOPs per multiply-add, attention at seq_len " << m.seq_len << ")\n";
+  row("FLOPs", si(s.flops_per_token, "FLOP"));
+  row("training, ~3x forward", si(3 * s.flops_per_token, "FLOP"));
+  o << "\nactivation memory (training, per token; estimate, see inspect.h)\n";
+  row("saved for backward", bytes(s.activation_bytes_per_token), c.train.dtype);
+  if (has_mixers(c)) {
+    o << "\nhyper-connection overhead (vs the same model without mixers)\n";
+    row("parameters", with_commas(s.hc_params), fmt("+%.3f %%", s.hc_params_pct));
+    row("  per sublayer", with_commas(s.hc_params_per_sublayer));
+    row("FLOPs / token", si(s.hc_flops_per_token, "FLOP"), fmt("+%.3f %%", s.hc_flops_pct));
+    row("activation memory / token", bytes(s.hc_activation_bytes_per_token), fmt("+%.1f %%", s.hc_activation_pct));
+  }
+  return o.str();
+}
+
+config::Json stats_json(const config::RunConfig& c, const ModelStats& s) {
+  config::Json params = {{"total", s.params_total}, {"trainable", s.params_trainable}};
+  for (int g = 0; g < kNumParamGroups; ++g) params[to_string(static_cast<ParamGroup>(g))] = s.params_by_group[g];
+  const auto full = config::to_json(c);
+  return {{"model", full["model"]},
+          {"residual", full["residual"]},
+          {"params", params},
+          {"ffn_hidden", s.ffn_hidden},
+          {"flops_per_token", s.flops_per_token},
+          {"activation_bytes_per_token", s.activation_bytes_per_token},
+          {"hc",
+           {{"params", s.hc_params},
+            {"params_per_sublayer", s.hc_params_per_sublayer},
+            {"params_pct", s.hc_params_pct},
+            {"flops_per_token", s.hc_flops_per_token},
+            {"flops_pct", s.hc_flops_pct},
+            {"activation_bytes_per_token", s.hc_activation_bytes_per_token},
+            {"activation_pct", s.hc_activation_pct}}}};
+}
+
+}  // namespace hcx::model

@@ -1,0 +1,156 @@
+// Parameter names, shapes and groups of the model, without LibTorch (see
+// param_specs.h). gpt.cpp registers the same names; tests/model compare them.
+#include "hcx/model/param_specs.h"
+
+#include <stdexcept>
+
+namespace hcx::model {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// The part of a mixer parameter's name after "hc_attn." / "hc_ffn.".
+std::string mixer_leaf(const std::string& name) {
+  for (const char* prefix : {".hc_attn.", ".hc_ffn."}) {
+    const auto at = name.find(prefix);
+    if (at != std::string::npos) return name.substr(at + std::string(prefix).size());
+  }
+  return "";
+}
+
+// Mixer parameters in registration order: (leaf name, shape, frozen).
+struct MixerParam {
+  std::string leaf;
+  std::vector<int64_t> shape;
+  bool frozen;
+};
+
+std::vector<MixerParam> mixer_param_list(const config::RunConfig& cfg) {
+  const auto& r = cfg.residual;
+  const int64_t n = r.n, d = cfg.model.d_model;
+  const bool fw = r.freeze_width, fb = r.freeze_beta;
+  std::vector<MixerParam> out;
+  if (r.kind == "hc") {
+    out.push_back({"static_beta", {n}, fb});
+    out.push_back({"static_alpha", {n, n + 1}, fw});
+    if (r.dynamic) {
+      out.push_back({"dynamic_alpha_fn", {d, n + 1}, fw});
+      out.push_back({"dynamic_beta_fn", {d}, fb});
+      out.push_back({"dynamic_alpha_scale", {1}, fw});
+      out.push_back({"dynamic_beta_scale", {1}, fb});
+      // The stream norm is a child module: LibTorch lists its parameters after
+      // the mixer's own. It only feeds the dynamic terms, so it is frozen when both are.
+      if (cfg.model.norm == "rmsnorm") out.push_back({"norm.weight", {d}, fw && fb});
+    }
+  } else if (r.kind == "mhc") {
+    out.push_back({"phi_pre", {n * d, n}, fw});
+    out.push_back({"phi_post", {n * d, n}, fb});
+    out.push_back({"phi_res", {n * d, n * n}, fw});
+    out.push_back({"b_pre", {n}, fw});
+    out.push_back({"b_post", {n}, fb});
+    out.push_back({"b_res", {n, n}, fw});
+    out.push_back({"alpha_pre", {1}, fw});
+    out.push_back({"alpha_post", {1}, fb});
+    out.push_back({"alpha_res", {1}, fw});
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(ParamGroup g) {
+  switch (g) {
+    case ParamGroup::kEmbedding: return "embedding";
+    case ParamGroup::kAttention: return "attention";
+    case ParamGroup::kFfn: return "ffn";
+    case ParamGroup::kNorm: return "norm";
+    case ParamGroup::kHcStatic: return "hc_static";
+    case ParamGroup::kHcDynamic: return "hc_dynamic";
+    case ParamGroup::kHcScale: return "hc_scale";
+  }
+  return "?";
+}
+
+bool is_hc_param(const std::string& name) { return !mixer_leaf(name).empty(); }
+
+ParamClass classify_param(const std::string& name) {
+  const std::string leaf = mixer_leaf(name);
+  if (!leaf.empty()) {
+    if (leaf == "static_beta" || leaf == "static_alpha" || leaf == "b_pre" || leaf == "b_post" || leaf == "b_res")
+      return {ParamGroup::kHcStatic, false};
+    if (leaf == "dynamic_alpha_fn" || leaf == "dynamic_beta_fn" || leaf == "phi_pre" || leaf == "phi_post" ||
+        leaf == "phi_res")
+      return {ParamGroup::kHcDynamic, true};
+    if (leaf == "dynamic_alpha_scale" || leaf == "dynamic_beta_scale" || leaf == "alpha_pre" ||
+        leaf == "alpha_post" || leaf == "alpha_res")
+      return {ParamGroup::kHcScale, false};
+    if (leaf == "norm.weight") return {ParamGroup::kNorm, false};
+  } else if (name == "wte.weight" || name == "lm_head.weight") {
+    return {ParamGroup::kEmbedding, true};
+  } else if (name == "ln_f.weight" || ends_with(name, ".ln_1.weight") || ends_with(name, ".ln_2.weight")) {
+    return {ParamGroup::kNorm, false};
+  } else if (contains(name, ".attn.")) {
+    return {ParamGroup::kAttention, true};
+  } else if (contains(name, ".mlp.")) {
+    return {ParamGroup::kFfn, true};
+  }
+  throw std::logic_error("hcx::model::classify_param: unknown parameter name '" + name + "'");
+}
+
+int64_t ParamSpec::numel() const {
+  int64_t k = 1;
+  for (int64_t s : shape) k *= s;
+  return k;
+}
+
+int64_t ffn_hidden(const config::ModelConfig& m) {
+  if (m.ffn == "gelu") return 4 * m.d_model;
+  const int64_t h = (8 * m.d_model + 2) / 3;  // ceil(8d/3)
+  return (h + 7) / 8 * 8;
+}
+
+int64_t mixer_params(const config::RunConfig& cfg) {
+  int64_t k = 0;
+  for (const auto& p : mixer_param_list(cfg)) {
+    int64_t e = 1;
+    for (int64_t s : p.shape) e *= s;
+    k += e;
+  }
+  return k;
+}
+
+std::vector<ParamSpec> param_specs(const config::RunConfig& cfg) {
+  const auto& m = cfg.model;
+  const int64_t d = m.d_model, V = m.vocab_size, h = ffn_hidden(m);
+  const bool rms = m.norm == "rmsnorm";
+  const bool mixers = cfg.residual.kind == "hc" || cfg.residual.kind == "mhc";
+  std::vector<ParamSpec> out;
+  auto add = [&out](std::string name, std::vector<int64_t> shape, bool trainable = true) {
+    const ParamClass c = classify_param(name);
+    out.push_back({std::move(name), std::move(shape), c.group, c.decays, trainable});
+  };
+  add("wte.weight", {V, d});
+  for (int64_t i = 0; i < m.n_layers; ++i) {
+    const std::string p = "h." + std::to_string(i) + ".";
+    if (rms) add(p + "ln_1.weight", {d});
+    add(p + "attn.c_attn.weight", {3 * d, d});
+    add(p + "attn.c_proj.weight", {d, d});
+    if (rms) add(p + "ln_2.weight", {d});
+    add(p + "mlp.c_fc.weight", {m.ffn == "gelu" ? h : 2 * h, d});
+    add(p + "mlp.c_proj.weight", {d, h});
+    if (mixers) {
+      for (const char* which : {"hc_attn.", "hc_ffn."}) {
+        for (const auto& mp : mixer_param_list(cfg)) add(p + which + mp.leaf, mp.shape, !mp.frozen);
+      }
+    }
+  }
+  if (rms && cfg.residual.kind != "post_norm") add("ln_f.weight", {d});
+  if (!m.tie_embeddings) add("lm_head.weight", {V, d});
+  return out;
+}
+
+}  // namespace hcx::model

@@ -1,0 +1,93 @@
+// The model's parameters as plain data: stable names, shapes, optimizer groups
+// and weight-decay decisions, derived from a run config without LibTorch.
+// This is the public naming contract of checkpoints, layer_stats rows and the
+// optimizer; hcx::model::Gpt registers exactly these parameters (tested).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hcx/config/run_config.h"
+
+namespace hcx::model {
+
+// What a parameter is, for optimizer groups and for `hcx inspect`.
+enum class ParamGroup {
+  kEmbedding,  // wte.weight, lm_head.weight
+  kAttention,  // h.i.attn.*
+  kFfn,        // h.i.mlp.*
+  kNorm,       // norm gains: h.i.ln_1/ln_2, ln_f, DHC's own norm (RMSNorm only)
+  kHcStatic,   // HC: static_beta (B), static_alpha ([A_m | A_r]); mHC: b_pre, b_post, b_res
+  kHcDynamic,  // HC: dynamic_alpha_fn ([W_m | W_r]), dynamic_beta_fn (W_beta); mHC: phi_pre, phi_post, phi_res
+  kHcScale,    // HC: dynamic_alpha_scale (s_alpha), dynamic_beta_scale (s_beta); mHC: alpha_pre, alpha_post, alpha_res
+};
+inline constexpr int kNumParamGroups = 7;
+
+// "embedding", "attention", "ffn", "norm", "hc_static", "hc_dynamic", "hc_scale".
+const char* to_string(ParamGroup g);
+
+// Group and weight-decay decision of a parameter name.
+struct ParamClass {
+  ParamGroup group;
+  // Decay on matrices, embeddings and dynamic HC projections; none on norm
+  // gains, HC scales and static HC matrices (PAPER.md §2: decaying the static
+  // B, A_m, A_r pulls them away from ones/identity and is reported to cause NaNs).
+  bool decays;
+};
+
+// Classifies a parameter name as registered by Gpt (e.g. "h.3.hc_ffn.static_alpha").
+// Throws std::logic_error for a name the model never registers.
+ParamClass classify_param(const std::string& name);
+
+// True for names that belong to a residual mixer (h.i.hc_attn.* / h.i.hc_ffn.*),
+// the "HC overhead" of `hcx inspect`.
+bool is_hc_param(const std::string& name);
+
+struct ParamSpec {
+  std::string name;            // e.g. "h.0.attn.c_attn.weight"
+  std::vector<int64_t> shape;  // e.g. {3 * d_model, d_model}
+  ParamGroup group;
+  bool decays;
+  // False for parameters frozen by residual.freeze_width / freeze_beta: the
+  // model registers them with requires_grad=false and the optimizer must not
+  // receive them.
+  bool trainable;
+  int64_t numel() const;
+};
+
+// Every parameter of the model that `cfg` describes, in registration order.
+// Naming (L = model.n_layers, i = 0..L-1, n = residual.n, d = model.d_model):
+//   wte.weight                      (V, d)
+//   h.i.ln_1.weight, h.i.ln_2.weight (d)      rmsnorm only
+//   h.i.attn.c_attn.weight          (3d, d)   fused q, k, v
+//   h.i.attn.c_proj.weight          (d, d)
+//   h.i.mlp.c_fc.weight             (2h, d) swiglu (gate rows first, then up) | (4d, d) gelu
+//   h.i.mlp.c_proj.weight           (d, h) swiglu | (d, 4d) gelu
+//   h.i.hc_attn.*, h.i.hc_ffn.*     residual mixers (hc, mhc), see below
+//   ln_f.weight                     (d)       rmsnorm and kind != post_norm
+//   lm_head.weight                  (V, d)    tie_embeddings == false
+// HC (per mixer): static_beta (n) = B; static_alpha (n, n+1) = [A_m | A_r];
+//   dynamic: dynamic_alpha_fn (d, n+1) = [W_m | W_r],
+//   dynamic_beta_fn (d) = W_beta, dynamic_alpha_scale (1) = s_alpha, dynamic_beta_scale (1) = s_beta,
+//   norm.weight (d, rmsnorm only: the gain of the stream norm H̄ = norm(H)).
+// mHC (per mixer): phi_pre (nd, n), phi_post (nd, n), phi_res (nd, n*n),
+//   b_pre (n), b_post (n), b_res (n, n), alpha_pre (1), alpha_post (1), alpha_res (1).
+// Frozen (trainable == false): residual.freeze_width freezes everything that
+// produces the width connections A_m, A_r (HC: static_alpha, dynamic_alpha_fn,
+// dynamic_alpha_scale; mHC: the pre and res parts), residual.freeze_beta
+// everything that produces B (HC: static_beta, dynamic_beta_fn,
+// dynamic_beta_scale; mHC: the post part), so a frozen map stays at its init
+// for every token. The DHC stream norm's gain is frozen when both are.
+// Assumes a valid config (config::validate() empty).
+std::vector<ParamSpec> param_specs(const config::RunConfig& cfg);
+
+// FFN hidden width: swiglu round_up(ceil(8d/3), 8); gelu 4d.
+int64_t ffn_hidden(const config::ModelConfig& m);
+
+// Parameters of one residual mixer (one sublayer): 0 for pre_norm/post_norm;
+// SHC n(n+2); DHC d(n+2) + n(n+2) + 2 (+ d for the RMSNorm gain);
+// mHC nd·n(n+2) + n(n+2) + 3.
+int64_t mixer_params(const config::RunConfig& cfg);
+
+}  // namespace hcx::model

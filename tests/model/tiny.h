@@ -1,0 +1,57 @@
+// Tiny model configs and helpers shared by the model tests (d_model 16,
+// 2 layers, seq_len 8, vocab 32: every suite runs in seconds).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/types.h>
+
+#include "hcx/config/run_config.h"
+#include "hcx/model/gpt.h"
+
+namespace hcx::model::testing {
+
+inline config::RunConfig tiny(const std::string& kind = "pre_norm", int64_t n = 2, bool dynamic = true) {
+  config::RunConfig c;
+  c.seed = 7;
+  c.model.d_model = 16;
+  c.model.n_layers = 2;
+  c.model.n_heads = 2;
+  c.model.seq_len = 8;
+  c.model.vocab_size = 32;
+  c.residual.kind = kind;
+  c.residual.n = n;
+  c.residual.dynamic = dynamic;
+  return c;
+}
+
+// Token ids (B, T) from a fixed generator.
+inline torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab = 32, uint64_t seed = 1) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::randint(vocab, {B, T}, gen, at::TensorOptions().dtype(at::kLong));
+}
+
+// Adds normal(0, std) noise to every parameter (no autograd), seeded.
+inline void perturb(GptImpl& model, double std, uint64_t seed = 3) {
+  const at::NoGradGuard no_grad;
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  for (auto& p : model.parameters()) p.add_(at::normal(0.0, std, p.sizes(), gen));
+}
+
+// Copies every parameter of `from` whose name exists in `to` (same shape).
+inline void copy_shared(GptImpl& from, GptImpl& to) {
+  const at::NoGradGuard no_grad;
+  auto dst = to.named_parameters();
+  for (const auto& item : from.named_parameters()) {
+    if (auto* p = dst.find(item.key())) p->copy_(item.value());
+  }
+}
+
+inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+}  // namespace hcx::model::testing
