@@ -38,6 +38,7 @@ struct JobResult {
   bool stop_sent = false;      // the executor asked it to stop (a stop request reached the sweep)
   bool kill_sent = false;      // ... and then killed it (a second request)
   std::string spawn_error;     // the process could not be started (then exit_code is 127)
+  int pid = 0;                 // the child's pid (0 when it never started)
   double seconds = 0;          // wall time
   std::string slot;            // Slot::display it ran on
 };

@@ -288,6 +288,7 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
         if (r.log->latest()) observer.progress(jobs[r.job], *r.log->latest());
         JobResult result;
         result.slot = slots_[r.slot].display;
+        result.pid = static_cast<int>(it->first);
         result.stop_sent = r.stop_sent;
         result.kill_sent = r.kill_sent;
         result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();

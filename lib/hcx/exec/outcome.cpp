@@ -1,0 +1,99 @@
+// Run outcomes and liveness of running rows (see outcome.h).
+#include "hcx/exec/outcome.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace hcx::exec {
+
+bool hcx_process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  if (!in) return true;  // no /proc: existence is all we know
+  const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return cmdline.empty() || cmdline.find("hcx") != std::string::npos;  // empty: a zombie or a kernel thread
+}
+
+std::string this_host() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+bool running_row_alive(const store::RunState& row, const std::string& host) {
+  if (row.host.empty() || row.host == host) return row.pid && hcx_process_alive(*row.pid);
+  return row.heartbeat_age_s && *row.heartbeat_age_s < kForeignStaleAfterS;
+}
+
+std::string describe_exit(const JobResult& r) {
+  if (!r.spawn_error.empty()) return "could not start: " + r.spawn_error;
+  if (r.signal) {
+    std::string s = "killed by signal " + std::to_string(r.signal);
+    const char* name = strsignal(r.signal);
+    if (r.signal == SIGKILL) {
+      s += " (SIGKILL: out of memory?)";
+    } else if (name) {
+      s += std::string(" (") + name + ")";
+    }
+    return s;
+  }
+  switch (r.exit_code) {
+    case 2: return "exit 2 (bad input)";
+    case 3: return "exit 3 (interrupted)";
+    case 127: return "exit 127 (could not execute hcx run)";
+    default: return "exit " + std::to_string(r.exit_code);
+  }
+}
+
+Outcome decide_outcome(const JobResult& r, const std::optional<store::RunState>& row, const std::string& log_tail) {
+  // What the exit says.
+  std::string expected;
+  if (r.signal) {
+    expected = (r.kill_sent || (r.stop_sent && (r.signal == SIGTERM || r.signal == SIGINT))) ? "interrupted" : "failed";
+  } else if (r.exit_code == 0) {
+    expected = "completed";
+  } else if (r.exit_code == 3) {
+    expected = "interrupted";
+  } else {
+    expected = "failed";
+  }
+  auto agrees = [&](const std::string& status) {
+    return status == expected || (expected == "failed" && status == "diverged");
+  };
+
+  Outcome o;
+  if (!row) {  // the run vanished from the database: nothing to write to
+    o.status = expected;
+    return o;
+  }
+  const bool running = row->status == "running";
+  if (running && row->pid && *row->pid != r.pid) {
+    o.status = "running";  // another process holds it (e.g. a second sweep)
+    return o;
+  }
+  if (!running && agrees(row->status)) {
+    o.status = row->status;  // the child recorded its end itself
+    return o;
+  }
+  o.write = true;
+  o.status = expected;
+  if (expected == "completed") {
+    // Exit 0 without a record of the run: not a result to trust.
+    o.status = "failed";
+    o.error = "hcx run exited 0 but did not record the run as completed";
+  } else if (expected == "failed") {
+    o.error = "hcx run " + describe_exit(r);
+  } else if (expected == "interrupted") {
+    o.error = "stopped by the sweep (" + describe_exit(r) + ")";
+  }
+  if (o.status == "failed" && !log_tail.empty()) o.error += "\n" + log_tail;
+  return o;
+}
+
+}  // namespace hcx::exec

@@ -1,0 +1,278 @@
+// The sweep coordinator (see sweep.h): grid -> plan -> database -> executor
+// -> summary. The executor runs the children; this file turns their events
+// into rows and a display.
+#include "hcx/exec/sweep.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "hcx/error.h"
+#include "hcx/exec/devices.h"
+#include "hcx/exec/local_executor.h"
+#include "hcx/exec/outcome.h"
+#include "hcx/exec/progress.h"
+#include "hcx/exec/sweep_display.h"
+#include "hcx/grid/expand.h"
+#include "hcx/grid/identity.h"
+#include "hcx/store/db.h"
+#include "hcx/store/runs.h"
+#include "hcx/version.h"
+
+namespace hcx::exec {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "DHC×2 seed=1": the variant plus the distinguishing keys it does not say.
+std::string job_name(const grid::ExpandedRun& run, const std::vector<std::string>& varying) {
+  std::string name = run.variant;
+  for (const auto& [key, value] : run.point) {
+    if (key.rfind("residual.", 0) == 0) continue;
+    if (std::find(varying.begin(), varying.end(), key) == varying.end()) continue;
+    name += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return name;
+}
+
+grid::StatusLookup db_lookup(const store::Db* db, const std::string& host) {
+  return [db, host](const std::string& id) -> std::optional<grid::StoredRun> {
+    if (!db) return std::nullopt;
+    const auto row = store::run_state(*db, id);
+    if (!row) return std::nullopt;
+    grid::StoredRun s;
+    s.status = row->status;
+    s.step = row->step;
+    s.alive = row->status != "running" || running_row_alive(*row, host);
+    return s;
+  };
+}
+
+// The threads per run the runs ask for (train.threads), when they agree and
+// differ from the default; 0 otherwise.
+int requested_threads(const grid::Expansion& ex) {
+  const int64_t default_threads = config::TrainConfig{}.threads;
+  int64_t t = -1;
+  for (const auto& run : ex.runs) {
+    if (t >= 0 && run.config.train.threads != t) return 0;
+    t = run.config.train.threads;
+  }
+  return t > 0 && t != default_threads && t <= INT_MAX ? static_cast<int>(t) : 0;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Records outcomes in the database and feeds the display.
+class Monitor : public ExecObserver {
+ public:
+  Monitor(store::Db& db, SweepDisplay& display) : db_(db), display_(display) {}
+
+  void started(const Job& job, const std::string& slot, int) override { display_.started(job, slot); }
+  void progress(const Job& job, const Progress& p) override { display_.progress(job, p); }
+  void tick() override { display_.refresh(); }
+  void stopping(int signal) override {
+    display_.note(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                  ": stopping the running runs (they checkpoint and resume next time); again to kill them");
+  }
+
+  void finished(const Job& job, const JobResult& r) override {
+    std::optional<store::RunState> row;
+    try {
+      row = store::run_state(db_, job.run_id);
+    } catch (const Error& e) {
+      spdlog::error("{}", e.what());
+    }
+    const Outcome o = decide_outcome(r, row, log_tail(job.log_path));
+    if (o.write) {
+      try {
+        store::finish_run(db_, job.run_id, o.status, o.error);
+      } catch (const Error& e) {
+        spdlog::error("{}: cannot record status {}: {}", job.run_id, o.status, e.what());
+      }
+    }
+    std::string detail;
+    if (o.status == "completed") {
+      if (row && row->last_loss) detail = "loss " + fixed(*row->last_loss, 4);
+    } else if (o.status == "running") {
+      detail = "another process holds this run";
+    } else if (o.status == "interrupted") {
+      detail = "at step " + std::to_string(row ? row->step : 0) + "/" + std::to_string(job.total_steps) +
+               "; resumes on the next invocation";
+    } else {
+      std::string why = o.write ? o.error : (row ? row->error : "");
+      if (why.empty()) why = describe_exit(r);
+      detail = why.substr(0, why.find('\n')) + "; log: " + job.log_path.string();
+    }
+    seconds_[job.run_id] = r.seconds;
+    display_.finished(job, o.status, r.seconds, detail);
+  }
+
+  const std::map<std::string, double>& seconds() const { return seconds_; }
+
+ private:
+  store::Db& db_;
+  SweepDisplay& display_;
+  std::map<std::string, double> seconds_;
+};
+
+// The closing table on stdout, from the database; returns whether any run
+// of the grid failed or diverged.
+bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::map<std::string, double>& seconds,
+                   double wall_s) {
+  struct Row {
+    std::string cells[7];
+  };
+  std::vector<Row> rows = {{{"#", "id", "variant", "status", "steps", "loss", "time"}}};
+  std::map<std::string, size_t> counts;
+  for (size_t i = 0; i < ex.runs.size(); ++i) {
+    const auto& run = ex.runs[i];
+    const auto s = store::run_state(db, run.id);
+    const std::string status = s ? s->status : "missing";
+    ++counts[status];
+    auto t = seconds.find(run.id);
+    rows.push_back({{std::to_string(i + 1), run.id, job_name(run, ex.varying_keys), status,
+                     (s ? std::to_string(s->step) : "0") + "/" + std::to_string(run.config.train.steps),
+                     s && s->last_loss ? fixed(*s->last_loss, 4) : "-",
+                     t == seconds.end() ? "-" : format_duration(t->second)}});
+  }
+  size_t width[7] = {};
+  auto shown = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+    return n;
+  };
+  for (const auto& r : rows)
+    for (int c = 0; c < 7; ++c) width[c] = std::max(width[c], shown(r.cells[c]));
+  std::string out = "\nsweep " + ex.name + ": " + std::to_string(ex.runs.size()) + " runs";
+  for (const auto& [status, n] : counts) out += ", " + std::to_string(n) + " " + status;
+  out += " (" + format_duration(wall_s) + ")\n";
+  for (const auto& r : rows) {
+    std::string line;
+    for (int c = 0; c < 7; ++c) {
+      const std::string& cell = r.cells[c];
+      const std::string padding(width[c] - shown(cell), ' ');
+      line += (c ? "  " : "") + (c == 0 || c >= 4 ? padding + cell : cell + padding);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  std::cout << out << std::flush;
+  return counts["failed"] + counts["diverged"] > 0;
+}
+
+}  // namespace
+
+std::string self_executable() {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw io_error("cannot find this program's path (/proc/self/exe): " + ec.message());
+  return p.string();
+}
+
+int run_sweep(const SweepOptions& o) {
+  // 1. The whole grid, validated, before anything is written.
+  const grid::Expansion ex = grid::expand(grid::load_experiment(o.experiment, o.overrides));
+  if (o.executor == "slurm")
+    throw bad_input("--executor slurm: not yet available in this build; use --executor local");
+  if (o.executor != "local") throw bad_input("--executor: expected local or slurm, got \"" + o.executor + "\"");
+  if (o.format != "table" && o.format != "json")
+    throw bad_input("--format: expected table or json, got \"" + o.format + "\"");
+  const fs::path db_path = o.db_path;
+  const fs::path results = !o.results_dir.empty()             ? fs::path(o.results_dir)
+                           : db_path.has_parent_path()        ? db_path.parent_path()
+                                                              : fs::path(".");
+  const std::string host = this_host();
+
+  // 2. Dry run: read only.
+  if (o.dry_run) {
+    std::optional<store::Db> db;
+    if (fs::exists(db_path)) db = store::open_db(db_path, store::OpenMode::kReadOnly);
+    const grid::Plan plan = grid::make_plan(ex, db_lookup(db ? &*db : nullptr, host), o.retry_failed, o.flops);
+    if (o.format == "json") {
+      std::cout << grid::plan_json(ex, plan).dump(2) << "\n";
+    } else {
+      const char* no_color = std::getenv("NO_COLOR");
+      std::cout << grid::render_plan(ex, plan, isatty(STDOUT_FILENO) && !(no_color && *no_color));
+    }
+    return 0;
+  }
+
+  SlotRequest req;
+  req.devices = o.devices;
+  req.jobs = o.jobs;
+  req.threads = o.threads > 0 ? o.threads : requested_threads(ex);
+  const std::vector<Slot> slots = plan_slots(req, visible_cuda_devices(), usable_cpus());
+  const std::string hcx = o.hcx_binary.empty() ? self_executable() : o.hcx_binary;
+  if (access(hcx.c_str(), X_OK) != 0) throw io_error(hcx + ": not an executable (the hcx binary for the runs)");
+
+  // 3. Register and plan.
+  store::Db db = store::open_db(db_path);
+  const int64_t sweep_id = store::register_sweep(db, ex.name, ex.spec_json.dump(), kVersion);
+  std::vector<store::RunEntry> entries;
+  for (const auto& run : ex.runs) entries.push_back({run.id, grid::normalized(run.config)});
+  store::register_runs(db, sweep_id, entries);
+  const grid::Plan plan = grid::make_plan(ex, db_lookup(&db, host), o.retry_failed, o.flops);
+
+  std::vector<Job> jobs;
+  for (const auto& p : plan.runs) {
+    const auto& run = ex.runs[p.index];
+    if (p.state == grid::RunState::kResume && p.status == "running") {
+      const auto row = store::run_state(db, run.id);
+      store::finish_run(db, run.id, "interrupted",
+                        "taken over: its process" + (row && row->pid ? " " + std::to_string(*row->pid) : "") +
+                            (row && !row->host.empty() ? " on " + row->host : "") + " is gone");
+    } else if (p.state == grid::RunState::kRetry) {
+      store::requeue_run(db, run.id);
+    }
+    if (!p.trains()) continue;
+    Job job;
+    job.run_id = run.id;
+    job.name = job_name(run, ex.varying_keys);
+    job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string()};
+    job.log_path = results / "logs" / (run.id + ".log");
+    job.total_steps = run.config.train.steps;
+    jobs.push_back(std::move(job));
+  }
+  std::string counts = std::to_string(plan.n_new) + " new, " + std::to_string(plan.n_resume) + " to resume";
+  if (plan.n_retry) counts += ", " + std::to_string(plan.n_retry) + " to retry";
+  counts += ", " + std::to_string(plan.n_done) + " done";
+  if (plan.n_failed) counts += ", " + std::to_string(plan.n_failed) + " failed (skipped; --retry-failed)";
+  if (plan.n_running) counts += ", " + std::to_string(plan.n_running) + " running elsewhere";
+  spdlog::info("sweep {}: {} runs: {}", ex.name, ex.runs.size(), counts);
+  if (!jobs.empty()) {
+    std::string work = grid::human_count(static_cast<double>(plan.tokens_left)) + " tokens";
+    if (plan.flops_left > 0) work += ", " + grid::human_count(plan.flops_left) + "FLOP";
+    spdlog::info("training {} runs ({}) on {}; logs in {}", jobs.size(), work, describe_slots(slots),
+                 (results / "logs").string());
+  }
+
+  // 4. Run.
+  const auto begin = std::chrono::steady_clock::now();
+  SweepDisplay display(ex.name, jobs.size(), detect_display());
+  Monitor monitor(db, display);
+  LocalExecutor executor(slots);
+  const ExecSummary summary = executor.run(jobs, monitor);
+  display.close();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const bool any_failed = print_summary(db, ex, monitor.seconds(), wall);
+  if (summary.stop_signal) {
+    spdlog::warn("sweep {} stopped by {} ({} runs not started): run the same command again to resume it", ex.name,
+                 summary.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", summary.not_started);
+    return 128 + summary.stop_signal;
+  }
+  if (any_failed) spdlog::warn("sweep {}: some runs failed or diverged; see the logs above", ex.name);
+  return any_failed ? 1 : 0;
+}
+
+}  // namespace hcx::exec

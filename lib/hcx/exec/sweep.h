@@ -1,0 +1,54 @@
+// `hcx sweep`: one experiment file in, every run trained, nothing trained
+// twice, nothing lost when something breaks (DESIGN.md "Execution").
+//
+//   1. Expand and validate the whole grid (grid/expand.h); any error: exit 2,
+//      nothing written.
+//   2. Dry run: print the plan (each run's id, distinguishing keys, and
+//      new / done / resume / failed / running), totals and the work; the
+//      database is only read, and not created when missing.
+//   3. Otherwise register the sweep and its runs, and decide per run from its
+//      row: completed runs are skipped; interrupted ones, and 'running' ones
+//      whose process is gone (exec/outcome.h), resume from their checkpoint;
+//      failed and diverged ones are skipped unless retry_failed.
+//   4. Run `hcx run --run-id ID --db PATH` for each through the executor,
+//      logging to <results>/logs/<id>.log, with a live display; record what a
+//      child could not (a crash, a kill); print a summary to stdout.
+//
+// Exit code: 0 when every run of the grid is completed (or running
+// elsewhere), 1 when any failed or diverged, 128+N when signal N (SIGINT,
+// SIGTERM) stopped the sweep: its running children checkpointed and are
+// 'interrupted', and the next invocation resumes them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hcx/grid/plan.h"
+
+namespace hcx::exec {
+
+struct SweepOptions {
+  std::string experiment;                // experiment file
+  std::vector<std::string> overrides;    // "-s key=v1,v2"
+  std::string executor = "local";        // local | slurm
+  int jobs = 0;                          // slots; 0: see devices.h
+  std::string devices = "auto";          // auto | cpu | cuda | cuda:0,1
+  int threads = 0;                       // threads per run; 0: the runs' train.threads if set, else see devices.h
+  bool dry_run = false;
+  std::string format = "table";          // dry run: table | json
+  bool retry_failed = false;
+  std::string db_path = "results/hcx.db";
+  std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
+  std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
+  grid::FlopsPerToken flops;             // training FLOPs per token for the estimate; empty: tokens only
+};
+
+// Runs the sweep described above and returns the exit code. Bad input
+// (experiment, flags) throws Error(kBadInput) before anything is written; a
+// database that cannot be opened throws Error(kIo).
+int run_sweep(const SweepOptions& opts);
+
+// The path of this process's executable (/proc/self/exe).
+std::string self_executable();
+
+}  // namespace hcx::exec
