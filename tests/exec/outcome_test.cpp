@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "process_util.h"
+
 namespace hcx::exec {
 namespace {
 
@@ -73,33 +75,17 @@ TEST(DecideOutcome, CaseTable) {
   }
 }
 
-// Starts `sleep 30` under the program name `name`.
-pid_t start_sleeper(const char* name) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/bash", "bash", "-c", (std::string("exec -a ") + name + " sleep 30").c_str(), nullptr);
-    _exit(127);
-  }
-  return pid;
-}
-
-void stop(pid_t pid) {
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-}
-
 TEST(Liveness, ThisHostAsksTheProcessTable) {
-  const pid_t hcx = start_sleeper("hcx-fake-run");
-  const pid_t other = start_sleeper("recycled-pid");
-  // Before `exec -a` the cmdline is "bash -c exec -a <name> ...": the same verdicts.
+  const pid_t hcx = test::start_sleeper("hcx-fake-run");
+  const pid_t other = test::start_sleeper("recycled-pid");
   store::RunState r = row("running", hcx);
   r.host = this_host();
   r.heartbeat_age_s = 1e6;  // the heartbeat does not matter on this host
   EXPECT_TRUE(running_row_alive(r, this_host()));
   r.pid = other;
   EXPECT_FALSE(running_row_alive(r, this_host())) << "a process that is not hcx holds the pid";
-  stop(hcx);
-  stop(other);
+  test::stop_sleeper(hcx);
+  test::stop_sleeper(other);
   r.pid = hcx;
   EXPECT_FALSE(running_row_alive(r, this_host()));
   r.pid.reset();

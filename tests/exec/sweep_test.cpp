@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_hcx_run.h"
+#include "process_util.h"
 #include "hcx/error.h"
 #include "hcx/exec/local_executor.h"
 #include "hcx/exec/outcome.h"
@@ -199,11 +200,7 @@ TEST_F(SweepTest, StaleRunningRowsAreTakenOverLiveOnesAreLeftAlone) {
     "name": "two", "base": {"train.steps": 5}, "grid": {"seed": [0, 1]}})");
   const auto ex = grid::expand(grid::load_experiment(exp.string()));
   // A dead process held run 0; a live hcx process holds run 1.
-  const pid_t live = fork();
-  if (live == 0) {
-    execl("/bin/bash", "bash", "-c", "exec -a hcx-other-sweep sleep 60", nullptr);
-    _exit(127);
-  }
+  const pid_t live = test::start_sleeper("hcx-other-sweep", 60);
   pid_t dead = fork();
   if (dead == 0) _exit(0);
   waitpid(dead, nullptr, 0);
@@ -233,8 +230,7 @@ TEST_F(SweepTest, StaleRunningRowsAreTakenOverLiveOnesAreLeftAlone) {
   EXPECT_EQ(rows[1].status, "running");
   EXPECT_EQ(rows[1].pid, live);
   EXPECT_FALSE(fs::exists(dir_ / "logs" / (rows[1].id + ".log")));
-  kill(live, SIGKILL);
-  waitpid(live, nullptr, 0);
+  test::stop_sleeper(live);
 }
 
 TEST_F(SweepTest, DryRunPrintsThePlanAndWritesNothing) {
