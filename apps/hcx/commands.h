@@ -7,5 +7,6 @@
 namespace hcx::cli {
 
 void add_inspect_command(CLI::App& app, int& exit_code);
+void add_sweep_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcx::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       "Run 'hcx SUBCOMMAND --help' for each subcommand's options and examples.");
 
   int exit_code = 0;
+  hcx::cli::add_sweep_command(app, exit_code);
   hcx::cli::add_inspect_command(app, exit_code);
 
   try {
