@@ -8,5 +8,10 @@ namespace hcx::cli {
 
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_sweep_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code);
+void add_data_command(CLI::App& app, int& exit_code);
+void add_status_command(CLI::App& app, int& exit_code);
+void add_query_command(CLI::App& app, int& exit_code);
+void add_collect_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcx::cli

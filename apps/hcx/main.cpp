@@ -30,8 +30,13 @@ int main(int argc, char** argv) {
       "Run 'hcx SUBCOMMAND --help' for each subcommand's options and examples.");
 
   int exit_code = 0;
+  hcx::cli::add_run_command(app, exit_code);
   hcx::cli::add_sweep_command(app, exit_code);
   hcx::cli::add_inspect_command(app, exit_code);
+  hcx::cli::add_data_command(app, exit_code);
+  hcx::cli::add_status_command(app, exit_code);
+  hcx::cli::add_query_command(app, exit_code);
+  hcx::cli::add_collect_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

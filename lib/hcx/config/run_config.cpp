@@ -61,6 +61,7 @@ void visit_fields(C& c, V&& v) {
   v("train.threads", c.train.threads);
   v("train.checkpoint_every", c.train.checkpoint_every);
   v("train.log_every", c.train.log_every);
+  v("train.inject_nan_at", c.train.inject_nan_at);
   v("eval.every", c.eval.every);
   v("eval.batches", c.eval.batches);
   v("eval.tasks", c.eval.tasks);
@@ -257,7 +258,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::string num(double v) {
   if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -1e15 && v < 1e15)
     return std::to_string(static_cast<int64_t>(v));
-  return num(v);
+  return Json(v).dump();  // shortest spelling that reads back the same: 0.001
 }
 
 bool one_of(const std::string& v, std::initializer_list<const char*> options) {
@@ -488,6 +489,7 @@ std::vector<std::string> validate(const RunConfig& c) {
   at_least("train.threads", c.train.threads, 0);
   at_least("train.checkpoint_every", c.train.checkpoint_every, 0);
   at_least("train.log_every", c.train.log_every, 1);
+  at_least("train.inject_nan_at", c.train.inject_nan_at, 0);
   // eval
   at_least("eval.every", c.eval.every, 0);
   at_least("eval.batches", c.eval.batches, 1);

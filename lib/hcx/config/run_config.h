@@ -89,6 +89,7 @@ struct TrainConfig {
   int64_t threads = 1;              // CPU threads for this run; 0 = LibTorch's default
   int64_t checkpoint_every = 100;   // steps between checkpoints; 0 = only at the end
   int64_t log_every = 10;           // steps per log interval (one DB transaction each)
+  int64_t inject_nan_at = 0;        // testing aid: the loss of this step becomes NaN (0 = never)
 };
 
 struct EvalConfig {

@@ -16,6 +16,8 @@ enum class RunStatus { kCompleted, kDiverged, kInterrupted, kFailed };
 const char* to_string(RunStatus s);  // "completed", "diverged", "interrupted", "failed"
 
 struct RunOptions {
+  // The run's id (grid/identity.h); a checkpoint of another id is refused.
+  std::string run_id = "run";
   // Where this run's checkpoint lives (created if missing). Empty: no
   // checkpoints and no resume.
   std::filesystem::path checkpoint_dir;
@@ -33,7 +35,9 @@ struct RunOutcome {
   std::string error;    // why it failed or diverged; empty when completed
 };
 
-// Trains `cfg` and sends every measurement to `sink`. Bad data or config
+// Trains `cfg` and sends every measurement to `sink`. Steps count completed
+// optimizer steps: train/loss at step t is the loss of the batch of the t-th
+// update; val/loss at step t is measured after t updates (step 0: at init). Bad data or config
 // throws Error(kBadInput) before the first step. Divergence (NaN/inf loss or
 // gradient) and an interruption (request_stop(), e.g. from SIGINT/SIGTERM) are
 // outcomes, not exceptions: the last good checkpoint is kept and the status

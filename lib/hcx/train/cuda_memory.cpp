@@ -1,0 +1,21 @@
+// Peak CUDA memory; see cuda_memory.h. Compiled against a CUDA LibTorch only
+// when CMake finds one (HCX_WITH_CUDA).
+#include "hcx/train/cuda_memory.h"
+
+#ifdef HCX_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace hcx::train {
+
+double cuda_peak_allocated_bytes(int index) {
+#ifdef HCX_WITH_CUDA
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+  return static_cast<double>(stats.allocated_bytes[0].peak);  // [0]: StatType::AGGREGATE
+#else
+  (void)index;
+  return 0;
+#endif
+}
+
+}  // namespace hcx::train
