@@ -245,6 +245,7 @@ TEST(Expand, SpecLevelErrors) {
       {R"({"grid": {"a": [{"seed": 1}], "b": [{"seed": 2}]}})", {},
        "exp.json: point 1: seed: set by both axis 'a' and axis 'b'"},
       {"{\"grid\": ", {}, "exp.json: invalid JSON"},
+      {R"({"grid": {"train.lr": [-0.001]}})", {}, "exp.json: point 1: train.lr: expected a positive number, got -0.001"},
   };
   for (const auto& c : cases) {
     const std::string err = error_of(c.text, c.overrides);
