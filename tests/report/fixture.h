@@ -92,6 +92,28 @@ inline ReportInput known_input() {
   return in;
 }
 
+// The known sweep as `hcx report --format table` prints it without colour.
+inline const char* known_table() {
+  return
+      "hcx report · sweep known · 6 runs · seeds 0, 1, 2 · baseline residual.kind=pre_norm · metric val/loss\n"
+      "\n"
+      "Comparison\n"
+      "group          seeds   val/loss final    val/loss best      Δ vs baseline [95% CI]  speed-up  train loss final  train loss best  loss spikes  gnorm spikes  tok/s  params\n"
+      "kind=pre_norm    3/3  2.0000 ± 0.1000  2.0000 ± 0.1000                    baseline     1.00×   3.0025 ± 0.0000  2.9500 ± 0.0000    1.0 ± 1.0     0.3 ± 0.6  1.10k   1.00k\n"
+      "kind=hc          3/3  1.9000 ± 0.0800  1.9000 ± 0.0800  −0.1000 [−0.1497, −0.0503]     1.43×   2.9050 ± 0.0000  2.9000 ± 0.0000    0.0 ± 0.0     0.0 ± 0.0    800   1.10k\n"
+      "\n"
+      "Downstream (last evaluation of each run)\n"
+      "group          hellaswag/acc_norm       piqa/acc\n"
+      "kind=pre_norm                   —  0.620 ± 0.020\n"
+      "kind=hc             0.320 ± 0.020  0.660 ± 0.010\n"
+      "\n"
+      "mean ± std over the completed runs of each group (sample std, n−1).\n"
+      "Δ: mean over pairs (seed) of group − baseline final val/loss; 95% CI from Student's t with n−1 df; n.s. = the interval contains 0.\n"
+      "speed-up: tokens the baseline needed to reach its own final smoothed val/loss ÷ tokens this group needed (seed-mean curves, EMA α=0.5; tokens = step × train.batch_size × model.seq_len × train.grad_accum).\n"
+      "train loss: EMA α=0.05 of the per-step loss, final = last smoothed value, best = its minimum; validation as recorded.\n"
+      "spikes per run: > mean + 6σ of the previous 50 values (OLMo 2 spike rule).\n";
+}
+
 // Writes `in` as sweep `in.sweep` into a fresh database at `path` (the
 // store's schema, then plain INSERTs, as the trainer's sink would leave it).
 inline void write_db(const std::filesystem::path& path, const ReportInput& in) {

@@ -32,6 +32,7 @@ svg .line { fill: none; stroke-width: 1.6; } svg .band { fill-opacity: 0.18; str
 svg .spike { stroke: #fff; stroke-width: 0.8; } svg .cell { font-size: 10px; } svg .empty { fill: #999; font-size: 16px; }
 .heatmaps { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 ul.notes { color: #444; padding-left: 20px; }
+.scroll { overflow-x: auto; }
 )css";
 
 const char* tone_class(Tone t) {
@@ -192,7 +193,7 @@ LineChart layer_chart(const Report& rep, const ReportInput& in, const std::strin
 }
 
 void write_table(const TextTable& t, std::ostream& o) {
-  o << "<h3>" << html_escape(t.title) << "</h3>\n<table>\n<tr>";
+  o << "<h3>" << html_escape(t.title) << "</h3>\n<div class=\"scroll\"><table>\n<tr>";
   for (size_t c = 0; c < t.header.size(); ++c) {
     o << "<th" << (t.numeric[c] ? " class=\"num\"" : "") << ">" << html_escape(t.header[c]) << "</th>";
   }
@@ -206,7 +207,7 @@ void write_table(const TextTable& t, std::ostream& o) {
     }
     o << "</tr>\n";
   }
-  o << "</table>\n";
+  o << "</table></div>\n";
 }
 
 void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
@@ -257,7 +258,7 @@ void render_html(const Report& rep, const ReportInput& in, std::ostream& o) {
   o << "<h1>" << html_escape(title) << "</h1>\n<p class=\"meta\">" << html_escape(report_title(rep))
     << " \u00b7 hcx " << kVersion << "</p>\n";
 
-  o << "<h2 id=\"comparison\">Comparison</h2>\n";
+  o << "<h2 id=\"comparison\">Results</h2>\n";
   for (const auto& t : report_tables(rep)) write_table(t, o);
   o << "<ul class=\"notes\">\n";
   for (const auto& line : report_footnotes(rep)) o << "<li>" << html_escape(line) << "</li>\n";

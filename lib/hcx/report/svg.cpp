@@ -219,7 +219,9 @@ std::string render_line_chart(const LineChart& c) {
 std::string render_heatmap(const Heatmap& m) {
   const double cell = m.cols > 12 || m.rows > 12 ? 22 : 40;
   const double left = 56, top = 44;
-  const double w = left + cell * static_cast<double>(m.cols) + 12;
+  // Wide enough for the title (14px) and the caption (11px) as well as the cells.
+  const double text_w = std::max(7.5 * static_cast<double>(m.title.size()), 6.0 * static_cast<double>(m.caption.size()));
+  const double w = std::max(left + cell * static_cast<double>(m.cols) + 12, text_w + 8);
   const double h = top + cell * static_cast<double>(m.rows) + 30;
   double vmax = 0;
   for (double v : m.values) {

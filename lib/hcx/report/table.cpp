@@ -65,7 +65,7 @@ std::string fmt_fixed(double v, int decimals) {
 
 std::string fmt_signed(double v, int decimals) {
   const std::string s = fmt_fixed(v, decimals);
-  if (std::isnan(v) || s.rfind(kMinus, 0) == 0) return s;
+  if (std::isnan(v) || s.rfind(kMinus, 0) == 0 || s.find_first_not_of("0.") == std::string::npos) return s;
   return "+" + s;
 }
 

@@ -1,0 +1,86 @@
+// The HTML report's structure: self-contained (no script, no external
+// resource), every chart present with data, tables and notes included.
+#include "hcx/report/html.h"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "report/fixture.h"
+
+namespace hcx::report {
+namespace {
+
+std::string known_html() {
+  const ReportInput in = fixture::known_input();
+  std::ostringstream out;
+  render_html(compute_report(in, ReportOptions{}), in, out);
+  return out.str();
+}
+
+// The <svg ...>...</svg> element with id `id`, or "".
+std::string svg_by_id(const std::string& html, const std::string& id) {
+  const size_t at = html.find("id=\"" + id + "\"");
+  if (at == std::string::npos) return "";
+  const size_t start = html.rfind("<svg", at);
+  const size_t end = html.find("</svg>", at);
+  return html.substr(start, end + 6 - start);
+}
+
+TEST(RenderHtml, SelfContained) {
+  const std::string html = known_html();
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("url(http"), std::string::npos);
+  // The only URL is the SVG namespace, which is a name, not a fetch.
+  size_t urls = 0;
+  for (size_t p = html.find("http"); p != std::string::npos; p = html.find("http", p + 1)) {
+    EXPECT_EQ(html.compare(p, 26, "http://www.w3.org/2000/svg"), 0) << html.substr(p, 40);
+    ++urls;
+  }
+  EXPECT_GT(urls, 0u);
+}
+
+TEST(RenderHtml, EveryChartHasData) {
+  const std::string html = known_html();
+  for (const char* id : {"chart-train-loss", "chart-val-loss", "chart-collapse", "chart-layer-grad-norm"}) {
+    const std::string svg = svg_by_id(html, id);
+    ASSERT_FALSE(svg.empty()) << id;
+    EXPECT_NE(svg.find("<polyline"), std::string::npos) << id;
+    EXPECT_EQ(svg.find("no data"), std::string::npos) << id;
+  }
+  EXPECT_EQ(html.find("id=\"chart-metric\""), std::string::npos);  // headline is val/loss: no extra chart
+  // Two lines (one per group) and two bands per curve chart.
+  const std::string val = svg_by_id(html, "chart-val-loss");
+  EXPECT_NE(val.find("stroke=\"#0072B2\""), std::string::npos);
+  EXPECT_NE(val.find("stroke=\"#D55E00\""), std::string::npos);
+  EXPECT_NE(val.find("EMA(\u03b1=0.5)"), std::string::npos);
+  // The pre_norm seed-0 loss spike is marked on the training chart.
+  const std::string train = svg_by_id(html, "chart-train-loss");
+  EXPECT_NE(train.find("<title>seed 0, step 3: 4 (6.5\u03c3)</title>"), std::string::npos);
+  EXPECT_NE(train.find("EMA(\u03b1=0.05)"), std::string::npos);
+}
+
+TEST(RenderHtml, HeatmapsForTheSampleRunOfEachHcGroup) {
+  const std::string html = known_html();
+  EXPECT_NE(html.find("no connection matrices recorded"), std::string::npos);  // pre_norm
+  for (const char* id : {"heatmap-1-unfolded--1", "heatmap-1-hc-0", "heatmap-1-hc-3"}) {
+    const std::string svg = svg_by_id(html, id);
+    ASSERT_FALSE(svg.empty()) << id;
+    EXPECT_NE(svg.find("<rect "), std::string::npos) << id;
+  }
+  EXPECT_NE(html.find("run hc-seed0, step 400"), std::string::npos);
+}
+
+TEST(RenderHtml, TablesAndNotes) {
+  const std::string html = known_html();
+  EXPECT_NE(html.find("<td class=\"num good\">\u22120.1000 [\u22120.1497, \u22120.0503]</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"head\">kind=pre_norm</td>"), std::string::npos);
+  EXPECT_NE(html.find("<li>spikes per run: &gt; mean + 6\u03c3 of the previous 50 values (OLMo 2 spike rule).</li>"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace hcx::report

@@ -1,0 +1,38 @@
+// The JSON rendering: layout, nulls for figures that do not exist.
+#include "hcx/report/json.h"
+
+#include <gtest/gtest.h>
+
+#include "report/fixture.h"
+
+namespace hcx::report {
+namespace {
+
+TEST(ReportJson, LayoutAndNulls) {
+  ReportInput in = fixture::known_input();
+  in.runs[5].status = "failed";
+  in.runs[4].status = "failed";  // hc keeps one seed: a mean without std
+  const nlohmann::json j = to_json(compute_report(in, ReportOptions{}));
+  EXPECT_EQ(j["sweep"], "known");
+  EXPECT_EQ(j["metric"], "val/loss");
+  EXPECT_EQ(j["baseline"]["value"], "pre_norm");
+  EXPECT_EQ(j["definitions"]["train_ema_alpha"], 0.05);
+  EXPECT_EQ(j["definitions"]["metric_ema_alpha"], 0.5);
+  const auto& base = j["groups"][0];
+  const auto& hc = j["groups"][1];
+  EXPECT_TRUE(base["delta"].is_null());
+  EXPECT_EQ(hc["n"], 1);
+  EXPECT_TRUE(hc["val_loss_final"]["std"].is_null());
+  EXPECT_DOUBLE_EQ(hc["val_loss_final"]["mean"].get<double>(), 1.9);
+  EXPECT_EQ(hc["delta"]["n"], 1);
+  EXPECT_TRUE(hc["delta"]["ci_low"].is_null());
+  EXPECT_EQ(hc["delta"]["contains_zero"], true);
+  ASSERT_EQ(hc["missing"].size(), 2u);
+  EXPECT_EQ(hc["missing"][1]["seed"], "2");
+  EXPECT_EQ(hc["missing"][1]["status"], "failed");
+  EXPECT_EQ(hc["missing"][1]["run_id"], "hc-seed2");
+  EXPECT_FALSE(j["footnotes"].empty());
+}
+
+}  // namespace
+}  // namespace hcx::report
