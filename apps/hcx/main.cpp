@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   hcx::cli::add_status_command(app, exit_code);
   hcx::cli::add_query_command(app, exit_code);
   hcx::cli::add_collect_command(app, exit_code);
+  hcx::cli::add_report_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
