@@ -365,8 +365,13 @@ RunConfig from_json(const Json& input, std::vector<std::string>& errors) {
   visit_fields(c, [&](const char* key, auto& field) {
     if (const Json* v = find_dotted(j, key)) Reader{key, errors}(*v, field);
   });
-  if (errors.empty()) {
-    for (auto& e : validate(c)) errors.push_back(std::move(e));
+  // Semantic checks too, so every problem is reported at once; a key that
+  // already failed to parse kept its default and is not reported twice.
+  for (auto& e : validate(c)) {
+    const std::string key = e.substr(0, e.find(':'));
+    const bool seen = std::any_of(errors.begin(), errors.end(),
+                                  [&](const std::string& x) { return x.rfind(key + ":", 0) == 0; });
+    if (!seen) errors.push_back(std::move(e));
   }
   return c;
 }

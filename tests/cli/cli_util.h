@@ -1,0 +1,112 @@
+// Helpers of the end-to-end tests: temporary folders, running the hcx binary
+// (HCX_BINARY) as a child process, and reading the results database.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+namespace hcx::test {
+
+namespace fs = std::filesystem;
+
+// A fresh folder under the system temp dir, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() / ("hcx_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+struct Result {
+  int code = -1;       // exit status, or 128 + signal
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `args` (a shell command line, with hcx's path substituted for a leading
+// "hcx") in `cwd` and waits for it.
+inline Result run_hcx(const std::string& args, const std::string& cwd = ".") {
+  const std::string cmd = "cd '" + cwd + "' && " + std::string(HCX_BINARY) + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// Starts `hcx args...` in the background with output to `log`; returns its pid.
+inline pid_t spawn_hcx(const std::vector<std::string>& args, const std::string& log, const std::string& cwd = ".") {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(127);
+    FILE* f = std::fopen(log.c_str(), "w");
+    ::dup2(::fileno(f), 1);
+    ::dup2(::fileno(f), 2);
+    std::vector<char*> argv{const_cast<char*>(HCX_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(HCX_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid`; returns its exit status, or 128 + signal.
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// One value of a query on the database at `db` (read-only), as text; "" when no row.
+inline std::string query1(const std::string& db, const std::string& sql) {
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  d.setBusyTimeout(5000);
+  SQLite::Statement q(d, sql);
+  return q.executeStep() ? q.getColumn(0).getString() : "";
+}
+
+// Rows of a two-column query as (int, double) pairs.
+inline std::vector<std::pair<int64_t, double>> query_curve(const std::string& db, const std::string& sql) {
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  d.setBusyTimeout(5000);
+  SQLite::Statement q(d, sql);
+  std::vector<std::pair<int64_t, double>> rows;
+  while (q.executeStep()) rows.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getDouble());
+  return rows;
+}
+
+// Polls `pred` every 20 ms for up to `timeout_s` seconds.
+template <class Pred>
+bool wait_until(Pred pred, double timeout_s) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+inline void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace hcx::test

@@ -1,0 +1,112 @@
+// hcx run end to end: rows in SQLite, exit codes, and exact resume after
+// SIGKILL and SIGTERM (DESIGN.md "Determinism").
+#include <gtest/gtest.h>
+
+#include "cli/cli_util.h"
+
+namespace hcx::test {
+namespace {
+
+// 40 steps of a tiny model, a checkpoint every 5 and a flush every step, so a
+// kill lands between checkpoints most of the time.
+constexpr const char* kTinyRun = R"({
+  "model": {"d_model": 16, "n_layers": 2, "n_heads": 2, "seq_len": 24, "vocab_size": 64},
+  "residual": {"kind": "hc", "n": 2},
+  "data": {"synthetic_tokens": 20000},
+  "train": {"steps": 40, "batch_size": 4, "lr": 3e-3, "warmup_steps": 4, "log_every": 1,
+            "checkpoint_every": 5, "threads": 1},
+  "eval": {"every": 10, "batches": 2, "tasks": [{"name": "syn_recall", "kind": "synthetic", "limit": 8}]}
+})";
+
+std::vector<std::pair<int64_t, double>> losses(const std::string& db) {
+  return query_curve(db, "SELECT step, value FROM metrics WHERE name = 'train/loss' ORDER BY step");
+}
+
+TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
+  TempDir dir;
+  write_file(dir / "run.json", kTinyRun);
+  const Result r = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string db = dir / "r/hcx.db";
+  EXPECT_EQ(query1(db, "SELECT status || ' ' || step || ' ' || tokens FROM runs"), "completed 40 3840");
+  EXPECT_EQ(query1(db, "SELECT count(*) FROM metrics WHERE name = 'train/loss'"), "40");
+  EXPECT_EQ(query1(db, "SELECT group_concat(step) FROM metrics WHERE name = 'val/loss'"), "0,10,20,30,40");
+  EXPECT_EQ(query1(db, "SELECT count(*) FROM evals WHERE task = 'syn_recall'"), "3");
+  EXPECT_EQ(query1(db, "SELECT value FROM run_params WHERE key = 'residual.n'"), "2");
+  EXPECT_EQ(query1(db, "SELECT final_val_loss = (SELECT value FROM metrics WHERE name = 'val/loss' AND step = 40) FROM runs"), "1");
+  EXPECT_EQ(query1(db, "SELECT count(*) FROM hc_matrices WHERE name = 'hc'"), "4");
+  // a second invocation finds the run completed and trains nothing
+  const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(again.code, 0);
+  EXPECT_NE(again.output.find("already completed"), std::string::npos) << again.output;
+}
+
+TEST(RunCommand, BadConfigExitsTwoAndWritesNothing) {
+  TempDir dir;
+  write_file(dir / "bad.json", R"({"train": {"lr": -3, "stpes": 10}})");
+  const Result r = run_hcx("run bad.json --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("bad.json: train.lr: expected a positive number, got -3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bad.json: train.stpes: unknown key (did you mean 'train.steps'?)"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
+  const Result o = run_hcx("run bad.json -s train.lr", dir.path.string());
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.output.find("-s train.lr: expected key=value"), std::string::npos) << o.output;
+}
+
+TEST(RunCommand, DivergedRunExitsOneWithStatusDiverged) {
+  TempDir dir;
+  write_file(dir / "run.json", kTinyRun);
+  const Result r = run_hcx("run run.json -s train.inject_nan_at=7 --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  const std::string db = dir / "r/hcx.db";
+  EXPECT_EQ(query1(db, "SELECT status || ' ' || step FROM runs"), "diverged 6");
+  EXPECT_NE(query1(db, "SELECT error FROM runs").find("non-finite loss at step 7"), std::string::npos);
+}
+
+// Kills a run with `sig` once it has reached `step`, then runs it again.
+void interrupt_and_resume(int sig, int64_t step) {
+  TempDir ref, dir;
+  write_file(ref / "run.json", kTinyRun);
+  write_file(dir / "run.json", kTinyRun);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", ref.path.string()).code, 0);
+
+  const std::string db = dir / "r/hcx.db";
+  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "first.log", dir.path.string());
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      return fs::exists(db) && std::atoll(query1(db, "SELECT coalesce(max(step), 0) FROM runs").c_str()) >= step;
+    } catch (const std::exception&) {
+      return false;  // the schema is being created
+    }
+  }, 120)) << "the run never reached step " << step;
+  ::kill(pid, sig);
+  const int code = wait_exit(pid);
+  if (sig == SIGKILL) {
+    EXPECT_EQ(code, 128 + SIGKILL);
+  } else {
+    EXPECT_EQ(code, 3);  // interrupted
+    EXPECT_EQ(query1(db, "SELECT status FROM runs"), "interrupted");
+  }
+  const Result resumed = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from the checkpoint at step"), std::string::npos) << resumed.output;
+
+  // Same per-step train losses, value for value, and the same final figures.
+  const auto expected = losses(ref / "r/hcx.db");
+  const auto got = losses(db);
+  ASSERT_EQ(got.size(), 40u);
+  EXPECT_EQ(got, expected);
+  const char* final_figures = "SELECT printf('%.17g %.17g %.17g', final_val_loss, best_val_loss, final_train_loss) FROM runs";
+  EXPECT_EQ(query1(db, final_figures), query1(ref / "r/hcx.db", final_figures));
+  const char* evals = "SELECT group_concat(printf('%s %s %.17g', task, metric, value)) FROM evals";
+  EXPECT_EQ(query1(db, evals), query1(ref / "r/hcx.db", evals));
+  EXPECT_EQ(query1(db, "SELECT status FROM runs"), "completed");
+}
+
+TEST(RunCommand, SigkillThenResumeReproducesTheUninterruptedRun) { interrupt_and_resume(SIGKILL, 13); }
+
+TEST(RunCommand, SigtermCheckpointsStopsAsInterruptedAndResumesExactly) { interrupt_and_resume(SIGTERM, 8); }
+
+}  // namespace
+}  // namespace hcx::test

@@ -1,0 +1,183 @@
+// The trainer on tiny runs, in process with a MemorySink: what it records,
+// exact resume from a checkpoint, divergence, interruption and optimizer groups.
+#include "hcx/train/trainer.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "hcx/error.h"
+
+namespace hcx::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+config::RunConfig tiny(const char* extra = "{}") {
+  config::Json j = config::Json::parse(R"({
+    "model": {"d_model": 16, "n_layers": 2, "n_heads": 2, "seq_len": 24, "vocab_size": 64},
+    "data": {"synthetic_tokens": 20000},
+    "train": {"steps": 12, "batch_size": 4, "lr": 3e-3, "warmup_steps": 2, "log_every": 3, "checkpoint_every": 4},
+    "eval": {"every": 6, "batches": 2, "diagnostics_every": 6,
+             "tasks": [{"name": "syn_recall", "kind": "synthetic", "limit": 8}]}})");
+  j.merge_patch(config::expand_dotted(config::Json::parse(extra)));
+  return config::parse_or_throw(j);
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() : path(fs::temp_directory_path() / ("hcx_trainer_" + std::to_string(::getpid()) + "_" +
+                                                std::to_string(counter()++))) {
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+
+RunOptions quiet(const fs::path& dir = {}) {
+  RunOptions o;
+  o.progress = "none";
+  o.checkpoint_dir = dir;
+  return o;
+}
+
+TEST(Trainer, RecordsCurvesEvalsDiagnosticsAndSummary) {
+  MemorySink sink;
+  const RunOutcome out = train_run(tiny(), quiet(), sink);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  EXPECT_EQ(out.step, 12);
+  EXPECT_EQ(out.tokens, 12 * 4 * 24);
+  EXPECT_EQ(sink.scalars["train/loss"].size(), 12u);
+  EXPECT_EQ(sink.scalars["train/loss"].begin()->first, 1);  // step t = the t-th update
+  EXPECT_EQ(sink.scalars["train/grad_norm"].size(), 12u);
+  // val/loss at init, every 6 steps and at the end (12 is both)
+  std::vector<int64_t> val_steps;
+  for (const auto& [s, v] : sink.scalars["val/loss"]) val_steps.push_back(s);
+  EXPECT_EQ(val_steps, (std::vector<int64_t>{0, 6, 12}));
+  EXPECT_EQ(sink.scalars["time/tokens_per_s"].size(), 4u);  // log_every 3
+  EXPECT_EQ(sink.evals.count({12, "syn_recall", "acc"}), 1u);
+  EXPECT_EQ(sink.evals.at({12, "syn_recall", "n"}), 8.0);
+  // collapse per sublayer pair (2 layers = 4 sublayers -> 3 pairs) and grad norms per sublayer
+  EXPECT_EQ(sink.layer_stats.count({6, 2, "cos/median"}), 1u);
+  EXPECT_EQ(sink.layer_stats.count({12, 3, "grad_norm"}), 1u);
+  EXPECT_EQ(sink.layer_stats.count({12, 3, "cos/median"}), 0u);
+  for (const char* key : {"params", "final_train_loss", "final_val_loss", "best_val_loss", "best_val_step",
+                          "tokens_per_s", "spikes/train/loss/count", "spikes/window", "memory/peak_rss_bytes"})
+    EXPECT_EQ(sink.summaries.count(key), 1u) << key;
+  EXPECT_EQ(sink.summaries["final_val_loss"], sink.scalars["val/loss"][12]);
+  EXPECT_LT(sink.scalars["val/loss"][12], sink.scalars["val/loss"][0]);  // it learns
+}
+
+TEST(Trainer, HyperConnectionRunRecordsMatricesAndGain) {
+  MemorySink sink;
+  const RunOutcome out = train_run(tiny(R"({"residual.kind": "hc", "residual.n": 2})"), quiet(), sink);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  int hc = 0, unfolded = 0;
+  for (const auto& m : sink.matrices) {
+    if (m.step != 12) continue;
+    hc += m.name == "hc";
+    if (m.name == "unfolded") {
+      ++unfolded;
+      EXPECT_EQ(m.rows, 5);  // 4 sublayers + the output row
+    }
+  }
+  EXPECT_EQ(hc, 4);
+  EXPECT_EQ(unfolded, 1);
+  EXPECT_EQ(sink.scalars["hc/gain_row"].count(12), 1u);
+}
+
+TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
+  TempDir full_dir, split_dir;
+  MemorySink full, split;
+  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path), full).status, RunStatus::kCompleted);
+  // Stop after step 5 (checkpoint at 4 plus the stop checkpoint at 5), then resume.
+  MemorySink first;
+  {
+    config::RunConfig c = tiny();
+    c.train.inject_nan_at = 0;
+    // request_stop() before step 6 ends: the trainer checks the flag after each step
+    struct StopAt : MemorySink {
+      int64_t at;
+      explicit StopAt(int64_t s) : at(s) {}
+      void progress(int64_t s, int64_t t) override {
+        MemorySink::progress(s, t);
+        if (s >= at) request_stop();
+      }
+    } stopper(3);
+    const RunOutcome out = train_run(c, quiet(split_dir.path), stopper);
+    clear_stop();
+    ASSERT_EQ(out.status, RunStatus::kInterrupted);
+    EXPECT_EQ(out.step, 3);
+  }
+  const RunOutcome out = train_run(tiny(), quiet(split_dir.path), split);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  EXPECT_EQ(split.resumed_from, 3);
+  // every step after the resume point matches the uninterrupted run value for value
+  for (const auto& [step, loss] : split.scalars["train/loss"]) EXPECT_EQ(loss, full.scalars["train/loss"].at(step)) << step;
+  EXPECT_EQ(split.scalars["train/loss"].size(), 9u);
+  EXPECT_EQ(split.scalars["val/loss"].at(12), full.scalars["val/loss"].at(12));
+  EXPECT_EQ(split.summaries["final_train_loss"], full.summaries["final_train_loss"]);
+  EXPECT_EQ(split.summaries["best_val_loss"], full.summaries["best_val_loss"]);
+}
+
+TEST(Trainer, NanLossStopsAsDivergedAndKeepsTheLastGoodCheckpoint) {
+  TempDir dir;
+  MemorySink sink;
+  const RunOutcome out = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path), sink);
+  EXPECT_EQ(out.status, RunStatus::kDiverged);
+  EXPECT_EQ(out.step, 5);
+  EXPECT_NE(out.error.find("non-finite loss at step 6"), std::string::npos) << out.error;
+  EXPECT_TRUE(std::isnan(sink.scalars["train/loss"].at(6)));
+  EXPECT_EQ(sink.summaries["diverged_step"], 6.0);
+  // The checkpoint is the one of step 4, never one written after the NaN.
+  MemorySink resumed;
+  const RunOutcome again = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path), resumed);
+  EXPECT_EQ(resumed.resumed_from, 4);
+  EXPECT_EQ(again.status, RunStatus::kDiverged);
+}
+
+TEST(Trainer, CheckpointOfAnotherRunIsRefused) {
+  TempDir dir;
+  MemorySink a, b;
+  RunOptions opts = quiet(dir.path);
+  opts.run_id = "aaaa";
+  ASSERT_EQ(train_run(tiny(), opts, a).status, RunStatus::kCompleted);
+  opts.run_id = "bbbb";
+  try {
+    train_run(tiny(), opts, b);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint of another run (aaaa), expected bbbb"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, BadDataFailsBeforeTheFirstStep) {
+  MemorySink sink;
+  EXPECT_THROW(train_run(tiny(R"({"data": {"source": "text", "path": "/nonexistent/x.txt"}, "model.vocab_size": 256})"),
+                         quiet(), sink),
+               Error);
+  EXPECT_TRUE(sink.scalars.empty());
+}
+
+TEST(Trainer, FrozenWidthConnectionsStayAtInit) {
+  MemorySink sink;
+  const RunOutcome out =
+      train_run(tiny(R"({"residual": {"kind": "hc", "n": 2, "dynamic": false, "freeze_width": true}})"), quiet(), sink);
+  ASSERT_EQ(out.status, RunStatus::kCompleted);
+  for (const auto& m : sink.matrices) {
+    if (m.name != "hc") continue;
+    // [[0, B], [A_m, A_r]] with A_m = e_{k mod 2} and A_r = I kept; B trained
+    const int64_t k = m.layer;
+    for (int64_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(m.values[static_cast<size_t>((i + 1) * 3)], i == k % 2 ? 1.0 : 0.0);
+      for (int64_t j = 0; j < 2; ++j) EXPECT_EQ(m.values[static_cast<size_t>((i + 1) * 3 + j + 1)], i == j ? 1.0 : 0.0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hcx::train
