@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <sstream>
+
 #include "hcx/data/dataset.h"
 #include "hcx/data/tasks.h"
 #include "test_util.h"
@@ -79,13 +82,26 @@ TEST_F(SentencePiece, TextSourceIsEncodedOnceIntoTheCacheWithExactBytesPerToken)
   ASSERT_TRUE(d.tokenizer);
   const auto cached = std::distance(std::filesystem::directory_iterator(cache + "/tokens"), {});
   EXPECT_EQ(cached, 2);  // .bin and .idx
-  // Validation starts at a line start: 300 lines of 4 kinds; its bytes are
-  // those of the lines it holds.
-  const int64_t n = d.train.size() + d.val.tokens.size();
-  EXPECT_NEAR(static_cast<double>(d.val.tokens.size()) / n, 0.1, 0.02);
+  // Validation starts at the first line start at or after the 90 % mark, and
+  // its bytes per token are those of the lines it holds.
+  std::vector<std::string> lines;
+  std::istringstream in(sample_text());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const auto per_line = d.tokenizer->encode(lines);
+  int64_t n = 0;
+  for (const auto& ids : per_line) n += static_cast<int64_t>(ids.size());
+  const int64_t s0 = n - std::llround(n * 0.1);
+  int64_t start = 0, bytes_before = 0;
+  size_t k = 0;
+  for (; k < lines.size() && start < s0; ++k) {
+    start += static_cast<int64_t>(per_line[k].size());
+    bytes_before += static_cast<int64_t>(lines[k].size()) + 1;
+  }
+  EXPECT_EQ(d.train.size(), start);
+  EXPECT_EQ(d.val.tokens.size(), n - start);
+  const int64_t val_bytes = static_cast<int64_t>(sample_text().size()) - bytes_before;
   ASSERT_TRUE(d.val.bytes_per_token);
-  EXPECT_GT(*d.val.bytes_per_token, 1.5);
-  EXPECT_LT(*d.val.bytes_per_token, 10.0);
+  EXPECT_DOUBLE_EQ(*d.val.bytes_per_token, static_cast<double>(val_bytes) / static_cast<double>(n - start));
   // A second open reuses the cache (same files, same tokens).
   const auto mtime = std::filesystem::last_write_time(std::filesystem::directory_iterator(cache + "/tokens")->path());
   const Dataset again = open_dataset(cfg, {cache});
