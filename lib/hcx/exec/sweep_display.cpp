@@ -1,6 +1,7 @@
 // The sweep's live block and plain progress lines (see sweep_display.h).
 #include "hcx/exec/sweep_display.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -30,6 +31,36 @@ std::string fixed(double v, int digits) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// Cuts `line` to `cols` visible characters (ANSI colour codes take no room),
+// so that the live block never wraps and redraws in place.
+std::string fit(const std::string& line, int cols) {
+  if (cols <= 0) return line;
+  std::string out;
+  int shown = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(line[i]);
+    if (ch == 0x1b) {  // ESC [ ... m
+      const size_t end = line.find('m', i);
+      if (end == std::string::npos) break;
+      out += line.substr(i, end - i + 1);
+      i = end;
+      continue;
+    }
+    if ((ch & 0xC0) != 0x80 && ++shown > cols) {
+      out += "\x1b[0m";
+      break;
+    }
+    out += line[i];
+  }
+  return out;
+}
+
+int terminal_columns(std::FILE* out) {
+  struct winsize ws {};
+  if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col - 1;
+  return 0;
 }
 
 }  // namespace
@@ -180,14 +211,18 @@ void SweepDisplay::draw_block() {
                      std::to_string(active_.size()) + " running · " +
                      paint(std::to_string(failed_) + " failed", failed_ ? kRed : "") + " · " +
                      std::to_string(left) + " left · " + format_duration(elapsed);
-  std::fprintf(opts_.out, "%s\n", head.c_str());
+  const int cols = terminal_columns(opts_.out);
+  std::fprintf(opts_.out, "%s\n", fit(head, cols).c_str());
   block_lines_ = 1;
-  size_t name_width = 0;
-  for (const auto& id : order_) name_width = std::max(name_width, width(active_[id].name));
+  size_t name_width = 0, slot_width = 0;
+  for (const auto& id : order_) {
+    name_width = std::max(name_width, width(active_[id].name));
+    slot_width = std::max(slot_width, width(active_[id].slot));
+  }
   for (const auto& id : order_) {
     const Active& a = active_[id];
     std::string line = "  " + a.name + std::string(name_width - width(a.name), ' ') + "  " + paint(short_id(id), kDim) +
-                       "  " + a.slot + "  ";
+                       "  " + a.slot + std::string(slot_width - width(a.slot), ' ') + "  ";
     if (a.have_progress) {
       line += "step " + std::to_string(a.last.step) + "/" + std::to_string(a.total);
       if (!std::isnan(a.last.loss)) line += "  loss " + fixed(a.last.loss, 4);
@@ -196,7 +231,7 @@ void SweepDisplay::draw_block() {
       line += "starting (" +
               format_duration(std::chrono::duration<double>(last_draw_ - a.start).count()) + ")";
     }
-    std::fprintf(opts_.out, "%s\n", line.c_str());
+    std::fprintf(opts_.out, "%s\n", fit(line, cols).c_str());
     ++block_lines_;
   }
   std::fflush(opts_.out);
