@@ -50,6 +50,25 @@ std::string cell_text(const Cell& c) {
   return "";
 }
 
+// A cell of the table format: newlines and tabs escaped, so a row stays one line.
+std::string table_text(const Cell& c) {
+  std::string s = cell_text(c);
+  if (s.find_first_of("\n\r\t") == std::string::npos) return s;
+  std::string e;
+  for (char ch : s) {
+    if (ch == '\n') {
+      e += "\\n";
+    } else if (ch == '\r') {
+      e += "\\r";
+    } else if (ch == '\t') {
+      e += "\\t";
+    } else {
+      e += ch;
+    }
+  }
+  return e;
+}
+
 bool is_number(const Cell& c) {
   return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c);
 }
@@ -138,7 +157,7 @@ void write_table(const QueryResult& r, std::ostream& out) {
     widths[c] = width(r.columns[c]);
     bool any = false, all = true;
     for (const auto& row : r.rows) {
-      widths[c] = std::max(widths[c], width(cell_text(row[c])));
+      widths[c] = std::max(widths[c], width(table_text(row[c])));
       if (std::holds_alternative<std::monostate>(row[c])) continue;
       any = true;
       all = all && is_number(row[c]);
@@ -156,7 +175,7 @@ void write_table(const QueryResult& r, std::ostream& out) {
   for (const auto& row : r.rows) {
     std::string line;
     for (std::size_t c = 0; c < n; ++c) {
-      line += (c ? "  " : "") + pad(cell_text(row[c]), widths[c], is_number(row[c]));
+      line += (c ? "  " : "") + pad(table_text(row[c]), widths[c], is_number(row[c]));
     }
     write_line(out, line);
   }

@@ -32,7 +32,8 @@ QueryResult run_sql(const Db& db, const std::string& sql);
 // Renderers. All end every line with "\n".
 //  table: a header, a rule of dashes, then the rows; columns separated by two
 //    spaces, numbers right-aligned, text left-aligned, NULL empty, no
-//    trailing blanks. Widths count UTF-8 characters.
+//    trailing blanks; newlines and tabs in values show as \n and \t. Widths
+//    count UTF-8 characters.
 //  csv: a header line, then the rows; RFC 4180 quoting (a field holding a
 //    comma, a double quote, CR or LF is quoted, quotes doubled); NULL is an
 //    empty field; LF line ends.

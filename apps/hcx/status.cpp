@@ -1,0 +1,27 @@
+// hcx status: where the runs of a sweep stand (merging cluster shards first).
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "hcx/store/status.h"
+
+namespace hcx::cli {
+
+void add_status_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<store::StatusOptions>();
+  auto* cmd = app.add_subcommand("status", "Show the runs of a sweep (or all runs): status, step, heartbeat, loss");
+  cmd->add_option("--sweep", opts->sweep, "Only the runs of this sweep");
+  cmd->add_option("--db", opts->db, "Results database")->capture_default_str();
+  cmd->add_option("--format", opts->format, "Output format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  cmd->footer(
+      "Shards in <db dir>/shards (written by 'hcx run --shard' on a cluster) are merged first.\n"
+      "Examples:\n"
+      "  hcx status\n"
+      "  hcx status --sweep quickstart\n"
+      "  hcx status --sweep paper_ablation --format json --db results/hcx.db");
+  cmd->callback([opts, &exit_code] { exit_code = store::status_command(*opts, std::cout); });
+}
+
+}  // namespace hcx::cli
