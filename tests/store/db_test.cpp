@@ -144,5 +144,25 @@ TEST(WriteTxn, WaitsForAnotherWriterInsteadOfFailing) {
   EXPECT_EQ(count(b, "SELECT count(*) FROM runs"), 2);
 }
 
+TEST(WriteTxn, RetriesWithBackoffWhenSqliteGivesUpBusy) {
+  TempDir dir;
+  Db a = open_db(dir / "hcx.db");
+  Db b = open_db(dir / "hcx.db");
+  b.sql().setBusyTimeout(0);  // SQLite reports SQLITE_BUSY at once: only write_txn's own retries help
+  a.sql().exec("BEGIN IMMEDIATE");
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    a.sql().exec("COMMIT");
+  });
+  int calls = 0;
+  write_txn(b, [&] {
+    ++calls;
+    b.sql().exec("INSERT INTO runs (id, config_json) VALUES ('b', '{}')");
+  });
+  release.join();
+  EXPECT_EQ(calls, 1);  // BEGIN IMMEDIATE was what failed, before fn ran
+  EXPECT_EQ(count(b, "SELECT count(*) FROM runs"), 1);
+}
+
 }  // namespace
 }  // namespace hcx::store
