@@ -85,6 +85,14 @@ TEST(TokenSpan, BytesOfATextFile) {
   EXPECT_EQ(span.to_vector(), (std::vector<int32_t>{'h', 'i', '\n', 255}));
 }
 
+TEST(TokenSpan, FromIdsStoresTheNarrowestDtype) {
+  EXPECT_EQ(TokenSpan::from_ids({0, 255}).dtype(), TokenDtype::kUint8);
+  EXPECT_EQ(TokenSpan::from_ids({0, 256}).dtype(), TokenDtype::kUint16);
+  const TokenSpan wide = TokenSpan::from_ids({70000, 1});
+  EXPECT_EQ(wide.dtype(), TokenDtype::kUint32);
+  EXPECT_EQ(wide.to_vector(), (std::vector<int32_t>{70000, 1}));
+}
+
 TEST(TokenDtype, Parse) {
   EXPECT_EQ(parse_token_dtype("uint32"), TokenDtype::kUint32);
   EXPECT_EQ(error_of([] { parse_token_dtype("int8"); }), "data.token_dtype: expected uint16 or uint32, got \"int8\"");

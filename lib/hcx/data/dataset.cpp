@@ -64,7 +64,7 @@ void check_split(const Dataset& d, const config::RunConfig& cfg, const std::stri
 
 void open_synthetic(Dataset& d, const config::RunConfig& cfg) {
   const SyntheticVocab vocab = synthetic_vocab(cfg.model.vocab_size);
-  TokenSpan all = TokenSpan::from_ids(generate_synthetic(vocab, cfg.data.difficulty, cfg.data.synthetic_tokens));
+  const TokenSpan all = TokenSpan::from_ids(generate_synthetic(vocab, cfg.data.difficulty, cfg.data.synthetic_tokens));
   const std::string what = "data.synthetic_tokens: " + std::to_string(cfg.data.synthetic_tokens);
   split_stream(d, all, cfg, what);
   check_split(d, cfg, what);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,13 +65,25 @@ TokenDtype parse_token_dtype(const std::string& name, const std::string& key) {
   throw bad_input(key + ": expected uint16 or uint32, got \"" + name + "\"");
 }
 
-TokenSpan TokenSpan::from_ids(std::vector<int32_t> ids) {
-  auto owned = std::make_shared<std::vector<int32_t>>(std::move(ids));
+TokenSpan TokenSpan::from_ids(const std::vector<int32_t>& ids) {
+  int32_t max_id = 0;
+  for (int32_t id : ids) max_id = std::max(max_id, id);
   TokenSpan s;
-  s.data_ = reinterpret_cast<const unsigned char*>(owned->data());
-  s.size_ = static_cast<int64_t>(owned->size());
-  s.dtype_ = TokenDtype::kUint32;  // int32 ids >= 0 read the same as uint32
-  s.keep_ = std::move(owned);
+  s.size_ = static_cast<int64_t>(ids.size());
+  auto keep = [&s](auto packed) {
+    s.data_ = reinterpret_cast<const unsigned char*>(packed->data());
+    s.keep_ = std::move(packed);
+  };
+  if (max_id < 256) {
+    s.dtype_ = TokenDtype::kUint8;
+    keep(std::make_shared<std::vector<uint8_t>>(ids.begin(), ids.end()));
+  } else if (max_id < 65536) {
+    s.dtype_ = TokenDtype::kUint16;
+    keep(std::make_shared<std::vector<uint16_t>>(ids.begin(), ids.end()));
+  } else {
+    s.dtype_ = TokenDtype::kUint32;
+    keep(std::make_shared<std::vector<uint32_t>>(ids.begin(), ids.end()));
+  }
   return s;
 }
 

@@ -28,8 +28,9 @@ class TokenSpan {
  public:
   TokenSpan() = default;
 
-  // Owns `ids` (each must be >= 0).
-  static TokenSpan from_ids(std::vector<int32_t> ids);
+  // A copy of `ids` (each must be >= 0), stored in the narrowest dtype that
+  // holds them (the synthetic corpus takes one byte per token).
+  static TokenSpan from_ids(const std::vector<int32_t>& ids);
 
   // Maps `path` read-only. `what` prefixes every error message, e.g.
   // "data.path: corpus.bin". Throws Error(kBadInput):
