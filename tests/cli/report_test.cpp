@@ -1,0 +1,156 @@
+// End to end: `hcx report` on a results database with known numbers prints
+// the known table and JSON, writes the HTML file, exports every row, merges
+// shards first, and exits 2 with a message on bad input.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "report/fixture.h"
+
+namespace {
+
+using hcx::test::TempDir;
+
+struct Out {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs `hcx args` with stdout and stderr kept apart (stdout is not a terminal).
+Out hcx_report(const TempDir& dir, const std::string& args, const std::string& env = "") {
+  const std::string err = dir / "stderr.txt";
+  const std::string cmd = env + " " + std::string(HCX_BINARY) + " report " + args + " 2>'" + err + "'";
+  Out r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+class CliReport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_ / "hcx.db";
+    hcx::report::fixture::write_db(db_, hcx::report::fixture::known_input());
+  }
+  // Writes `in` as a shard of db_ (what `hcx run --shard` leaves on a cluster).
+  void fs_shard(const hcx::report::ReportInput& in) {
+    hcx::report::fixture::write_db(dir_ / ("shards/" + in.runs[0].id + ".db"), in);
+  }
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(CliReport, KnownTableAndJson) {
+  const Out table = hcx_report(dir_, "--db '" + db_ + "'", "NO_COLOR=");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_EQ(table.out, hcx::report::fixture::known_table());  // not a terminal: no colour
+
+  const Out json = hcx_report(dir_, "--db '" + db_ + "' --sweep known --format json");
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  const auto& hc = j["groups"][1];
+  EXPECT_EQ(hc["label"], "kind=hc");
+  EXPECT_NEAR(hc["val_loss_final"]["mean"].get<double>(), 1.9, 1e-9);
+  EXPECT_NEAR(hc["val_loss_final"]["std"].get<double>(), 0.08, 1e-9);
+  EXPECT_NEAR(hc["delta"]["mean"].get<double>(), -0.1, 1e-9);
+  EXPECT_NEAR(hc["delta"]["ci_low"].get<double>(), -0.1496827, 1e-6);
+  EXPECT_NEAR(hc["delta"]["ci_high"].get<double>(), -0.0503173, 1e-6);
+  EXPECT_NEAR(hc["speedup"]["value"].get<double>(), 10.0 / 7.0, 1e-9);
+  EXPECT_NEAR(j["groups"][0]["loss_spikes"]["mean"].get<double>(), 1.0, 1e-9);
+}
+
+TEST_F(CliReport, FlagsReachTheLibrary) {
+  const Out r = hcx_report(dir_, "--db '" + db_ + "' --where seed=0 --where seed=0 --baseline residual.kind=hc "
+                                  "--metric train/loss --format csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string head, first, second;
+  std::getline(in, head);
+  std::getline(in, first);
+  std::getline(in, second);
+  EXPECT_EQ(first.substr(0, 26), "kind=hc,kind=hc,hc,1,1,,2.");  // baseline hc first, one seed, train loss 2.905
+  EXPECT_EQ(second.substr(0, 44), "kind=pre_norm,kind=hc,pre_norm,1,1,,3.0025,,");
+
+  const Out md = hcx_report(dir_, "--db '" + db_ + "' --group-by residual.kind,seed --format md");
+  ASSERT_EQ(md.code, 0) << md.err;
+  EXPECT_NE(md.out.find("| **kind=pre_norm, seed=0** |"), std::string::npos) << md.out;
+}
+
+TEST_F(CliReport, HtmlFileAndExports) {
+  const std::string html = dir_ / "out/report.html";
+  const Out r = hcx_report(dir_, "--db '" + db_ + "' --format html -o '" + html + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("wrote " + html), std::string::npos) << r.err;
+  std::ifstream f(html);
+  const std::string page((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_NE(page.find("<svg class=\"chart\" id=\"chart-val-loss\""), std::string::npos);
+
+  const Out m = hcx_report(dir_, "--db '" + db_ + "' --where residual.kind=hc --export metrics");
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_EQ(std::count(m.out.begin(), m.out.end(), '\n'), 1 + 3 * 7);  // header + 3 runs × 7 points
+  EXPECT_EQ(m.out.substr(0, 50), "run_id,name,step,value\nhc-seed0,train/loss,1,3\nhc-");
+
+  const Out e = hcx_report(dir_, "--db '" + db_ + "' --export evals --format json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out).size(), 6u * 3 + 3);  // 3 rows per run, +1 hellaswag per hc run
+}
+
+TEST_F(CliReport, MergesShardsFirst) {
+  // A run written on a cluster node: its own shard next to the main database.
+  hcx::report::ReportInput shard = hcx::report::fixture::known_input();
+  shard.runs.erase(shard.runs.begin(), shard.runs.begin() + 5);  // keep hc seed 2
+  shard.runs[0].id = "hc-seed3";
+  shard.runs[0].params["seed"] = "3";
+  fs_shard(shard);
+  const Out r = hcx_report(dir_, "--db '" + db_ + "' --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["runs"], 7);
+  EXPECT_EQ(j["groups"][1]["n"], 4);
+  ASSERT_EQ(j["groups"][0]["missing"].size(), 1u);  // pre_norm has no seed 3: shown, not hidden
+  EXPECT_EQ(j["groups"][0]["missing"][0]["seed"], "3");
+}
+
+TEST_F(CliReport, BadInputExitsTwo) {
+  struct Case {
+    std::string args, message;
+  };
+  const Case cases[] = {
+      {"--sweep knwon", "--sweep knwon: no such sweep in"},
+      {"--where trian.steps=1", "--where trian.steps: unknown key (did you mean 'train.steps'?)"},
+      {"--where seed", "--where seed: expected key=value"},
+      {"--group-by residual.knd", "--group-by residual.knd: unknown key (did you mean 'residual.kind'?)"},
+      {"--metric val/los", "--metric val/los: no selected run recorded it (recorded: train/loss, val/loss)"},
+      {"--where seed=9", "no runs selected in sweep known"},
+      {"--format xml", "--format: xml not in {table,md,csv,json,html}"},
+      {"--export curves", "--export: curves not in {metrics,runs,evals}"},
+      {"--export metrics --format md", "--export: --format must be csv or json, got md"},
+  };
+  for (const auto& c : cases) {
+    const Out r = hcx_report(dir_, "--db '" + db_ + "' " + c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  const Out missing = hcx_report(dir_, "--db '" + (dir_ / "none.db") + "'");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("no results database here"), std::string::npos) << missing.err;
+}
+
+}  // namespace
