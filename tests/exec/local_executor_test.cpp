@@ -137,6 +137,7 @@ TEST(LocalExecutor, ChildGetsPlacementFlagsEnvironmentAndAffinity) {
   EXPECT_NE(c.find("cuda=[] omp=1"), std::string::npos) << c;
   EXPECT_NE(c.find("Cpus_allowed_list:\t" + std::to_string(cpu.cpus[0]) + "\n"), std::string::npos) << c;
   EXPECT_EQ(rec.results["gpu"].slot, "cuda:1");
+  EXPECT_NE(g.find(" hcx sweep: exit 0 after "), std::string::npos) << g;
 }
 
 TEST(LocalExecutor, CrashesAndFailuresDoNotStopTheOthers) {
@@ -158,6 +159,7 @@ TEST(LocalExecutor, CrashesAndFailuresDoNotStopTheOthers) {
   EXPECT_EQ(rec.results["missing"].exit_code, 127);
   EXPECT_NE(read(dir.path() / "logs" / "missing.log").find("cannot execute"), std::string::npos);
   EXPECT_NE(read(dir.path() / "logs" / "failed.log").find("boom"), std::string::npos);
+  EXPECT_NE(read(dir.path() / "logs" / "killed.log").find("hcx sweep: killed by signal 9 after "), std::string::npos);
 }
 
 TEST(LocalExecutor, LogsAreAppendedAcrossAttempts) {

@@ -69,7 +69,7 @@ TEST(LogTail, LastLinesWithoutProgressRecords) {
   {
     std::ofstream out(path);
     for (int i = 0; i < 20; ++i) out << "line " << i << "\nhcx-progress step=" << i << "\n";
-    out << "\nerror: out of memory  \n";
+    out << "\nerror: out of memory  \n==== 2026-11-29T10:00:00.000Z hcx sweep: killed by signal 9 after 1.000 s\n";
   }
   EXPECT_EQ(log_tail(path, 3), "line 18\nline 19\nerror: out of memory");
   EXPECT_EQ(log_tail(temp_file("hcx_none.log")), "");

@@ -27,6 +27,7 @@ namespace hcx::exec {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 // Signal state shared with the handlers (one run() at a time).
 int g_wake_fd = -1;                       // write end of the self-pipe
@@ -85,13 +86,30 @@ class SignalScope {
   struct sigaction old_chld_ {}, old_int_ {}, old_term_ {};
 };
 
+// UTC with milliseconds, like the database's timestamps.
 std::string now_text() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const long ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ms);
   return buf;
+}
+
+// The log's closing line of an attempt: "==== <time> hcx sweep: exit 0 after 3.412 s".
+void append_footer(const fs::path& log, const JobResult& r) {
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", r.seconds);
+  const std::string how = r.signal ? "killed by signal " + std::to_string(r.signal) : "exit " + std::to_string(r.exit_code);
+  const std::string line = "==== " + now_text() + " hcx sweep: " + how + " after " + secs + " s\n";
+  const int fd = open(log.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;
+  [[maybe_unused]] ssize_t n = write(fd, line.data(), line.size());
+  close(fd);
 }
 
 // argv and envp for execve, built before fork (no allocation in the child).
@@ -296,6 +314,7 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
         if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
         slot_busy[r.slot] = false;
         const size_t j = r.job;
+        append_footer(jobs[j].log_path, result);
         it = running.erase(it);
         ++summary.finished;
         observer.finished(jobs[j], result);

@@ -3,6 +3,7 @@
 //
 // Each child: its own process group; stdin /dev/null; stdout and stderr
 // appended to Job::log_path (after a header line naming the attempt);
+// a footer line with its exit and wall time ("exit 0 after 3.412 s");
 // `--device D --threads T` appended to its command; CUDA_VISIBLE_DEVICES set
 // to its slot's device ("" on CPU), OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
 // MKL_NUM_THREADS to its thread count; CPU affinity set when the slot is

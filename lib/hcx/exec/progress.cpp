@@ -117,7 +117,7 @@ std::string log_tail(const std::filesystem::path& path, size_t max_lines) {
     if (nl == std::string::npos) nl = text.size();
     std::string line = text.substr(start, nl - start);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty() && line.find(kTag) == std::string::npos) {
+    if (!line.empty() && line.find(kTag) == std::string::npos && line.rfind("==== ", 0) != 0) {
       lines.push_back(std::move(line));
       if (lines.size() > max_lines) lines.pop_front();
     }

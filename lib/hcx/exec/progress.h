@@ -38,8 +38,9 @@ class LogFollower {
   std::optional<Progress> latest_;
 };
 
-// The last `max_lines` non-empty lines of `path` that are not progress
-// records, joined by "\n" ("" when the file is missing). For error messages.
+// The last `max_lines` non-empty lines of `path` that are neither progress
+// records nor the executor's "==== " markers, joined by "\n" ("" when the
+// file is missing). For error messages.
 std::string log_tail(const std::filesystem::path& path, size_t max_lines = 8);
 
 }  // namespace hcx::exec
