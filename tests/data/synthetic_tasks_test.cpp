@@ -24,12 +24,15 @@ int32_t single(const std::vector<int32_t>& choice) {
 int32_t expected_answer(const std::string& task, const V& v, const EncodedItem& item) {
   const auto& c = item.context;
   if (task == "syn_brackets") {
-    std::vector<int32_t> stack;
-    for (int32_t t : c) {
-      if (V::is_open(t)) stack.push_back(t);
-      if (V::is_close(t)) stack.pop_back();
+    std::vector<size_t> stack;  // positions of open brackets
+    size_t last_open = 0;
+    for (size_t i = 0; i < c.size(); ++i) {
+      if (V::is_open(c[i])) stack.push_back(last_open = i);
+      if (V::is_close(c[i])) stack.pop_back();
     }
-    return stack.empty() ? -1 : V::close(V::bracket_type(stack.back()));
+    if (stack.empty()) return -1;
+    EXPECT_NE(last_open, stack.back()) << "a nested group closes before the answer";
+    return V::close(V::bracket_type(c[stack.back()]));
   }
   if (task == "syn_recall") {
     EXPECT_EQ(c[c.size() - 2], V::kGet);

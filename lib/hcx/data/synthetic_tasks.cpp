@@ -61,16 +61,20 @@ bool brackets_item(SyntheticWriter& w, int64_t max_context, std::vector<EncodedI
   Ids g;
   int64_t budget = std::min<int64_t>(w.bracket_budget(), max_context - static_cast<int64_t>(ctx.size()) + 1);
   w.group(g, 0, budget);
-  // Closers whose opener is >= 3 tokens back and whose context fits.
+  // Closers of groups that hold a nested, already closed group, whose context
+  // fits: the last opener seen is then not the one to match, so only a stack
+  // (not "repeat the latest bracket type") gets them right.
   std::vector<size_t> candidates;
   std::vector<size_t> stack;
+  size_t last_open = 0;
   for (size_t p = 0; p < g.size(); ++p) {
     if (V::is_open(g[p])) {
       stack.push_back(p);
+      last_open = p;
     } else if (V::is_close(g[p])) {
       const size_t opened = stack.back();
       stack.pop_back();
-      if (p - opened >= 3 && static_cast<int64_t>(ctx.size() + p) <= max_context) candidates.push_back(p);
+      if (last_open != opened && static_cast<int64_t>(ctx.size() + p) <= max_context) candidates.push_back(p);
     }
   }
   if (candidates.empty()) return false;

@@ -1,9 +1,11 @@
 // Built-in multiple-choice tasks over the synthetic language (plain C++): each
 // probes one long-range structure of the corpus (synthetic.h) with a known
 // right answer, so the default config gets downstream scores with no files.
-//   syn_brackets   context ends inside a bracket group just where it closes;
-//                  choices: the four closers; right: the one matching the
-//                  innermost open bracket (chance 25 %).
+//   syn_brackets   context ends inside a bracket group just where it closes,
+//                  after a nested group that has closed (so the latest opener
+//                  is not the one to match); choices: the four closers;
+//                  right: the one matching the innermost open bracket
+//                  (chance 25 %).
 //   syn_recall     context binds 2-4 keys (set k v), sentences in between,
 //                  then "get k"; choices: 4 values, the distractors preferably
 //                  other values of the same document, including the key's own
