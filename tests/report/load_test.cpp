@@ -33,6 +33,7 @@ TEST_F(LoadInput, ReadsWhatWasWritten) {
   const store::Db db = store::open_db(path_, store::OpenMode::kReadOnly);
   LoadScope scope;
   scope.diagnostics = true;
+  scope.matrices = true;
   const ReportInput got = load_input(db, Selection{}, scope);
   const ReportInput want = fixture::known_input();
   EXPECT_EQ(got.sweep, "known");  // the latest (only) sweep
@@ -64,12 +65,15 @@ TEST_F(LoadInput, ReadsWhatWasWritten) {
   EXPECT_DOUBLE_EQ(*a.groups[1].speedup->group.speedup, *b.groups[1].speedup->group.speedup);
 }
 
-TEST_F(LoadInput, DiagnosticsOnlyWhenAsked) {
+TEST_F(LoadInput, DiagnosticsAndMatricesOnlyWhenAsked) {
   const store::Db db = store::open_db(path_, store::OpenMode::kReadOnly);
-  const ReportInput in = load_input(db, Selection{}, LoadScope{});
+  ReportInput in = load_input(db, Selection{}, LoadScope{});
   EXPECT_TRUE(in.runs[3].layer_stats.empty());
   EXPECT_TRUE(in.runs[3].matrices.empty());
   EXPECT_EQ(in.runs[3].evals.size(), 4u);
+  load_matrices(db, in, {4});  // hc seed 1 only
+  EXPECT_TRUE(in.runs[3].matrices.empty());
+  EXPECT_EQ(in.runs[4].matrices.size(), 5u);  // 4 sublayers' "hc" + "unfolded"
 }
 
 TEST_F(LoadInput, WhereFiltersAndUnknownNamesAreErrors) {

@@ -19,17 +19,25 @@ struct Selection {
 
 struct LoadScope {
   std::vector<std::string> curves = {"train/loss", "val/loss"};  // metric names to read in full
-  bool diagnostics = false;  // layer_stats and hc_matrices at each run's last recorded step
+  bool diagnostics = false;  // layer_stats at each run's last recorded step
+  bool matrices = false;     // hc_matrices at each run's last recorded step (see also load_matrices)
 };
 
-// The name of the sweep `sel` selects ("" when the database has no sweep).
-// Throws Error(kBadInput) for an unknown sweep name.
+// The sweep `sweep` names, or the latest one when it is empty ("" when the
+// database has no sweep at all: then every run is reported). Throws
+// Error(kBadInput) for an unknown name, suggesting the nearest.
 std::string resolve_sweep(const store::Db& db, const std::string& sweep);
 
-// Reads the selected runs in grid order. A --where key that no run of the
+// Reads the selected runs in grid order; the curves of 64 runs or more by up
+// to 4 threads, each on its own read-only connection to db.path(). A --where key that no run of the
 // sweep has throws Error(kBadInput) naming the nearest key; an unknown sweep
 // too. SQLite failures throw Error(kIo).
 ReportInput load_input(const store::Db& db, const Selection& sel, const LoadScope& scope);
+
+// Adds the hc_matrices of each run's last recorded step to the runs
+// `indices` of `input` (e.g. the one run per group the HTML report shows):
+// parsing every run's matrices would cost more than the whole table.
+void load_matrices(const store::Db& db, ReportInput& input, const std::vector<size_t>& indices);
 
 // The ids of the selected runs, without reading any curve (for --export).
 std::vector<std::string> select_run_ids(const store::Db& db, const Selection& sel, std::string* sweep_name);

@@ -39,8 +39,15 @@ void render(const ReportCommand& cmd, const std::string& format, const store::Db
     scope.curves.push_back(cmd.options.metric);
   }
   scope.diagnostics = format == "html";
-  const ReportInput input = load_input(db, cmd.selection, scope);
+  ReportInput input = load_input(db, cmd.selection, scope);
   const Report rep = compute_report(input, cmd.options);
+  if (format == "html") {
+    std::vector<size_t> shown;  // the matrices of one run per group
+    for (const auto& g : rep.groups) {
+      if (g.sample_run) shown.push_back(*g.sample_run);
+    }
+    load_matrices(db, input, shown);
+  }
   if (format == "table") {
     render_terminal(rep, out, cmd.color);
   } else if (format == "md") {
@@ -79,14 +86,17 @@ int run_report(const ReportCommand& cmd, std::ostream& out) {
   const fs::path target(cmd.output);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   const fs::path tmp = target.string() + ".tmp";
-  {
+  std::error_code ec;
+  try {
     std::ofstream f(tmp, std::ios::binary);
     if (!f) throw io_error(tmp.string() + ": cannot write");
     write(f);
     f.flush();
     if (!f) throw io_error(tmp.string() + ": write failed");
+  } catch (...) {
+    fs::remove(tmp, ec);  // no half-written file left behind
+    throw;
   }
-  std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) throw io_error(target.string() + ": " + ec.message());
   spdlog::info("wrote {}", target.string());

@@ -204,13 +204,25 @@ std::string render_line_chart(const LineChart& c) {
       o << "</path>\n";
     }
   }
-  // Legend along the top of the plot.
-  double lx = px_l + 6;
+  // Legend along the top of the plot, wrapped; at most three rows.
+  double lx = px_l + 6, ly = px_t + 6;
+  int row = 0;
   o << "<g class=\"legend\">\n";
-  for (const auto& s : c.series) {
-    o << "<rect x=\"" << num(lx) << "\" y=\"" << px_t + 6 << "\" width=\"12\" height=\"4\" fill=\"" << s.color
-      << "\"/><text x=\"" << num(lx + 16) << "\" y=\"" << px_t + 12 << "\">" << html_escape(s.name) << "</text>\n";
-    lx += 28 + 6.5 * static_cast<double>(s.name.size());
+  for (size_t i = 0; i < c.series.size(); ++i) {
+    const auto& s = c.series[i];
+    const double w = 28 + 6.5 * static_cast<double>(s.name.size());
+    if (lx + w > px_r && lx > px_l + 6) {
+      lx = px_l + 6;
+      ly += 13;
+      if (++row == 3) {
+        o << "<text x=\"" << num(lx) << "\" y=\"" << ly + 6 << "\">+" << c.series.size() - i
+          << " more (colours repeat; narrow the selection with --where)</text>\n";
+        break;
+      }
+    }
+    o << "<rect x=\"" << num(lx) << "\" y=\"" << ly << "\" width=\"12\" height=\"4\" fill=\"" << s.color
+      << "\"/><text x=\"" << num(lx + 16) << "\" y=\"" << ly + 6 << "\">" << html_escape(s.name) << "</text>\n";
+    lx += w;
   }
   o << "</g>\n</svg>\n";
   return o.str();
