@@ -1,0 +1,343 @@
+"""The PyTorch reference of hcx's model and training step, for the speed comparison of bench/train_bench.
+
+It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connections.cpp) with the
+same parameter names, shapes and order, and trains it the way lib/hcx/train/trainer.cpp does (AdamW in
+two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
+Written for the python3-torch of the LibTorch hcx links (Debian 1.13.1), which has no
+F.scaled_dot_product_attention, so attention is the explicit masked softmax that hcx uses on 1.x.
+
+  reference_gpt.py time  --d-model 128 --layers 4 --batch 16 --seq 128 --threads 1 --variant dhc --steps 40
+      prints one JSON line: tokens_per_s, seconds, steps, params, ...
+  reference_gpt.py check DIR
+      reads the weights, batch and losses train_bench --check wrote to DIR, recomputes them, and prints
+      the differences (one JSON line); exit 1 when they disagree.
+
+Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Config:
+    """The model and optimizer keys of hcx's run config that the benchmark varies (defaults as in run_config.h)."""
+
+    def __init__(self, **kw):
+        self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
+        self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
+        self.variant, self.n, self.use_tanh = "pre_norm", 4, True  # variant: "pre_norm" | "dhc" | "shc"
+        self.lr, self.warmup_steps, self.min_lr_ratio, self.steps = 1e-3, 20, 0.1, 200
+        self.beta1, self.beta2, self.weight_decay, self.grad_clip = 0.9, 0.95, 0.1, 1.0
+        self.__dict__.update(kw)
+
+    @property
+    def mixers(self):
+        return self.variant in ("dhc", "shc")
+
+
+def ffn_hidden(d):
+    """SwiGLU hidden width: ceil(8d/3) rounded up to a multiple of 8 (param_specs.cpp)."""
+    return ((8 * d + 2) // 3 + 7) // 8 * 8
+
+
+def norm(x, eps):
+    """LayerNorm over the last dimension without affine parameters, in float32."""
+    return F.layer_norm(x.float(), (x.size(-1),), eps=eps)
+
+
+def rope_tables(T, hs, theta):
+    """cos, sin (T, hs) float32: angle(t, i) = t * theta^(-2i/hs), halves repeated (rotate-half layout)."""
+    i = torch.arange(hs // 2, dtype=torch.float64)
+    inv_freq = torch.pow(theta, -2.0 * i / hs)
+    angle = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)  # (T, hs/2)
+    angle = torch.cat([angle, angle], -1)                                 # (T, hs)
+    return angle.cos().float(), angle.sin().float()
+
+
+def apply_rope(x, cos, sin):
+    """x: (B, nh, T, hs) -> the same, rotated: x * cos + rotate_half(x) * sin."""
+    T, half = x.size(2), x.size(3) // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return x * cos[:T] + torch.cat([-x2, x1], -1) * sin[:T]
+
+
+def causal_attention(q, k, v):
+    """softmax(q k^T / sqrt(hs) + causal mask) v, q k v: (B, nh, T, hs) (layers.cpp, LibTorch 1.x path)."""
+    T, hs = q.size(2), q.size(3)
+    att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
+    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+    att = torch.softmax(att.masked_fill(future, float("-inf")), -1)
+    return torch.matmul(att, v)                                         # (B, nh, T, hs)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads = cfg.n_heads
+        self.c_attn = nn.Linear(d, 3 * d, bias=False)  # (3d, d) -> q, k, v
+        self.c_proj = nn.Linear(d, d, bias=False)
+        cos, sin = rope_tables(cfg.seq_len, d // cfg.n_heads, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+
+    def forward(self, x):  # (B, T, d)
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, -1)
+        heads = lambda t: t.reshape(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, nh, T, hs)
+        q = apply_rope(heads(q), self.rope_cos, self.rope_sin)
+        k = apply_rope(heads(k), self.rope_cos, self.rope_sin)
+        y = causal_attention(q, k, heads(v))
+        return self.c_proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, d)
+
+
+class Mlp(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        h = ffn_hidden(cfg.d_model)
+        self.c_fc = nn.Linear(cfg.d_model, 2 * h, bias=False)  # [gate | up]
+        self.c_proj = nn.Linear(h, cfg.d_model, bias=False)
+
+    def forward(self, x):  # (B, T, d)
+        gate, up = self.c_fc(x).chunk(2, -1)  # 2 x (B, T, h)
+        return self.c_proj(F.silu(gate) * up)
+
+
+class HyperConnection(nn.Module):
+    """Static or dynamic HC of sublayer k (PAPER.md §2), H: (B, T, n, d); init makes it Pre-Norm."""
+
+    def __init__(self, cfg, k):
+        super().__init__()
+        n, d = cfg.n, cfg.d_model
+        self.dynamic, self.use_tanh, self.eps = cfg.variant == "dhc", cfg.use_tanh, cfg.norm_eps
+        alpha0 = torch.zeros(n, n + 1)  # [A_m | A_r] = [e_{k mod n} | I]
+        alpha0[k % n, 0] = 1.0
+        alpha0[:, 1:] = torch.eye(n)
+        self.static_beta = nn.Parameter(torch.ones(n))
+        self.static_alpha = nn.Parameter(alpha0)
+        if self.dynamic:
+            self.dynamic_alpha_fn = nn.Parameter(torch.zeros(d, n + 1))
+            self.dynamic_beta_fn = nn.Parameter(torch.zeros(d))
+            self.dynamic_alpha_scale = nn.Parameter(torch.full((1,), 0.01))
+            self.dynamic_beta_scale = nn.Parameter(torch.full((1,), 0.01))
+
+    def weights(self, H):
+        """alpha (.., n, n+1) = A(H), beta (.., n) = B(H); static: the parameters themselves."""
+        if not self.dynamic:
+            return self.static_alpha, self.static_beta
+        Hn = norm(H, self.eps)                # (B, T, n, d): each stream normalised over d
+        wc = Hn @ self.dynamic_alpha_fn       # (B, T, n, n+1)
+        dc = Hn @ self.dynamic_beta_fn        # (B, T, n)
+        if self.use_tanh:
+            wc, dc = torch.tanh(wc), torch.tanh(dc)
+        return self.static_alpha + self.dynamic_alpha_scale * wc, self.static_beta + self.dynamic_beta_scale * dc
+
+    def forward(self, H, f):
+        n = self.static_beta.size(0)
+        H = H.float()
+        alpha, beta = self.weights(H)
+        mix = alpha.transpose(-1, -2) @ H      # (.., n+1, n) x (B, T, n, d) -> (B, T, n+1, d)
+        h0, rest = mix.select(-2, 0), mix.narrow(-2, 1, n)  # (B, T, d) = A_m^T H, (B, T, n, d) = A_r^T H
+        y = f(h0)                                           # (B, T, d)
+        return beta.unsqueeze(-1) * y.float().unsqueeze(-2) + rest  # (B, T, n, d)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, i):
+        super().__init__()
+        self.cfg = cfg
+        self.attn = Attention(cfg)  # ln_1 and ln_2 are LayerNorms without parameters
+        self.mlp = Mlp(cfg)
+        if cfg.mixers:
+            self.hc_attn = HyperConnection(cfg, 2 * i)
+            self.hc_ffn = HyperConnection(cfg, 2 * i + 1)
+
+    def forward(self, x):
+        eps = self.cfg.norm_eps
+        attn_f = lambda h0: self.attn(norm(h0, eps))
+        ffn_f = lambda h0: self.mlp(norm(h0, eps))
+        if self.cfg.mixers:
+            return self.hc_ffn(self.hc_attn(x, attn_f), ffn_f)
+        x = x + attn_f(x)
+        return x + ffn_f(x)
+
+
+class Gpt(nn.Module):
+    """hcx's GPT: embedding, L blocks, (HC: sum of streams), final norm, tied unembedding."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg.n_layers)])
+        out_std = cfg.init_std / math.sqrt(2 * cfg.n_layers)
+        for name, p in self.named_parameters():
+            if name == "wte.weight" or ".attn." in name or ".mlp." in name:
+                nn.init.normal_(p, 0.0, out_std if name.endswith(".c_proj.weight") else cfg.init_std)
+
+    def forward(self, idx):  # (B, T) -> logits (B, T, V)
+        B, T = idx.size()
+        x = self.wte(idx)                                                       # (B, T, d)
+        if self.cfg.mixers:
+            x = x.unsqueeze(2).expand(B, T, self.cfg.n, self.cfg.d_model)      # (B, T, n, d)
+        for block in self.h:
+            x = block(x)
+        if self.cfg.mixers:
+            x = x.sum(2)                                                        # (B, T, d)
+        return F.linear(norm(x, self.cfg.norm_eps), self.wte.weight)
+
+    def loss(self, idx, targets):
+        logits = self.forward(idx)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+
+
+def decays(name):
+    """param_specs.cpp: embeddings, attention and FFN matrices and the DHC projections decay; static HC, scales don't."""
+    leaf = name.rsplit(".", 1)[-1]
+    if ".hc_" in name:
+        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn")
+    return True
+
+
+def make_optimizer(model, cfg):
+    """AdamW in two groups, as trainer.cpp's make_optimizer."""
+    named = list(model.named_parameters())
+    groups = [{"params": [p for n, p in named if decays(n)], "weight_decay": cfg.weight_decay},
+              {"params": [p for n, p in named if not decays(n)], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
+
+
+def learning_rate(cfg, step):
+    """schedule.cpp, cosine: linear warmup from 0, then cosine down to lr * min_lr_ratio on the last step."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    last = max(cfg.steps - 1, cfg.warmup_steps)
+    t = min(max((step - cfg.warmup_steps) / max(last - cfg.warmup_steps, 1), 0.0), 1.0)
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def train_step(model, opt, params, cfg, step, x, y):
+    """One optimizer step as trainer.cpp's train_step: returns (loss, grad norm before clipping)."""
+    for group in opt.param_groups:
+        group["lr"] = learning_rate(cfg, step)
+    opt.zero_grad(set_to_none=False)
+    loss = model.loss(x, y)
+    loss.backward()
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
+    loss = loss.item()
+    if math.isfinite(loss) and math.isfinite(grad_norm):
+        opt.step()
+    return loss, grad_norm
+
+
+def time_training(args):
+    """Trains warmup + steps steps on random windows of a random corpus; times the last `steps`."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    cfg = Config(d_model=args.d_model, n_layers=args.layers, n_heads=args.heads, seq_len=args.seq,
+                 vocab_size=args.vocab, variant=args.variant, n=args.n, steps=args.warmup + args.steps)
+    model = Gpt(cfg)
+    opt = make_optimizer(model, cfg)
+    params = [p for p in model.parameters() if p.requires_grad]
+    corpus = torch.randint(0, cfg.vocab_size, (1 << 20,))  # like hcx's synthetic corpus: 1M tokens in memory
+    offsets = torch.arange(cfg.seq_len + 1)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    def batch():  # (B, T) windows and their next tokens, as data::train_batch
+        starts = torch.randint(0, corpus.numel() - cfg.seq_len - 1, (args.batch, 1), generator=gen)
+        w = corpus[starts + offsets]
+        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
+
+    first_loss = None
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            start = time.perf_counter()
+        loss, _ = train_step(model, opt, params, cfg, step, *batch())
+        first_loss = loss if first_loss is None else first_loss
+    seconds = time.perf_counter() - start
+    print(json.dumps({"impl": "pytorch", "variant": args.variant, "d_model": args.d_model, "threads": args.threads,
+                      "steps": args.steps, "seconds": seconds,
+                      "tokens_per_s": args.steps * args.batch * args.seq / seconds,
+                      "params": sum(p.numel() for p in model.parameters()), "first_loss": first_loss,
+                      "torch": torch.__version__}))
+
+
+def read_tensor(directory, entry):
+    with open(os.path.join(directory, entry["file"]), "rb") as f:
+        data = bytearray(f.read())
+    dtype = {"float32": torch.float32, "int64": torch.int64}[entry["dtype"]]
+    return torch.frombuffer(data, dtype=dtype).reshape(entry["shape"]).clone()
+
+
+def check(args):
+    """Recomputes what train_bench --check recorded from the same weights and batch; prints the differences."""
+    with open(os.path.join(args.dir, "check.json")) as f:
+        spec = json.load(f)
+    m = spec["config"]
+    cfg = Config(d_model=m["d_model"], n_layers=m["n_layers"], n_heads=m["n_heads"], seq_len=m["seq_len"],
+                 vocab_size=m["vocab_size"], variant=m["variant"], n=m["n"], steps=m["steps"],
+                 warmup_steps=m["warmup_steps"])
+    torch.set_num_threads(1)
+    model = Gpt(cfg)
+    mine = dict(model.named_parameters())
+    names = [p["name"] for p in spec["params"]]
+    if names != list(mine):
+        print(json.dumps({"ok": False, "why": "parameter names or order differ", "hcx": names, "pytorch": list(mine)}))
+        return 1
+    with torch.no_grad():
+        for p in spec["params"]:
+            mine[p["name"]].copy_(read_tensor(args.dir, p))
+    x, y = read_tensor(args.dir, spec["x"]), read_tensor(args.dir, spec["y"])
+    opt = make_optimizer(model, cfg)
+    params = [p for p in model.parameters() if p.requires_grad]
+    losses, norms = [], []
+    for step in range(len(spec["losses"])):
+        loss, grad_norm = train_step(model, opt, params, cfg, step, x, y)
+        losses.append(loss)
+        norms.append(grad_norm)
+    n_params = sum(p.numel() for p in model.parameters())
+    loss_diff = max(abs(a - b) for a, b in zip(losses, spec["losses"]))
+    norm_diff = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(norms, spec["grad_norms"]))
+    weight_diff = max(float((mine[p["name"]] - read_tensor(args.dir, p)).abs().max()) for p in spec["after"])
+    ok = n_params == spec["n_params"] and loss_diff < 1e-4 and norm_diff < 1e-3 and weight_diff < 1e-4
+    print(json.dumps({"ok": ok, "variant": cfg.variant, "params_hcx": spec["n_params"], "params_pytorch": n_params,
+                      "losses_hcx": spec["losses"], "losses_pytorch": losses, "max_loss_diff": loss_diff,
+                      "max_grad_norm_rel_diff": norm_diff, "max_weight_diff_after": weight_diff}))
+    return 0 if ok else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("time", help="time training steps, print one JSON line")
+    t.add_argument("--d-model", type=int, default=128)
+    t.add_argument("--layers", type=int, default=4)
+    t.add_argument("--heads", type=int, default=4)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--seq", type=int, default=128)
+    t.add_argument("--vocab", type=int, default=256)
+    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc"], default="pre_norm")
+    t.add_argument("--n", type=int, default=4)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--warmup", type=int, default=5)
+    t.add_argument("--steps", type=int, default=40)
+    t.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("check", help="compare with the losses train_bench --check wrote")
+    c.add_argument("dir")
+    args = ap.parse_args()
+    if args.cmd == "time":
+        time_training(args)
+        return 0
+    return check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

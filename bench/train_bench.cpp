@@ -1,0 +1,520 @@
+// Training-throughput benchmark (issues 3 and 4): tokens/s of hcx's trainer for
+// Pre-Norm and DHC×4 against the same models in PyTorch (bench/reference_gpt.py),
+// plus the share of training time spent writing metrics and taking measurements.
+//
+//   train_bench [--repeat 3] [--quick] [--python python3] [--reference bench/reference_gpt.py]
+//               [--no-pytorch] [--no-costs] [--json FILE]
+//   train_bench check DIR      export weights, a batch and 3 training steps for `reference_gpt.py check DIR/<variant>`
+//   train_bench profile D L B T THREADS VARIANT STEPS     forward / backward / clip / AdamW times of one config
+//
+// Every measurement runs in its own child process (this binary with `measure`, or
+// the reference script) with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+// MKL_NUM_THREADS set to the config's threads: OpenBLAS sizes its pool when it
+// loads. Per config and repeat the four runs alternate hcx / PyTorch, Pre-Norm /
+// DHC×4, and the order flips every repeat; the tables report medians.
+//
+// hcx is timed on the real path: train::train_run with a MemorySink, from the
+// train/loss of step `warmup` to that of step warmup+steps (optimizer steps,
+// metric recording and log-interval flushes; no evaluation falls inside).
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/types.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include "hcx/config/run_config.h"
+#include "hcx/data/batch.h"
+#include "hcx/data/dataset.h"
+#include "hcx/data/tasks.h"
+#include "hcx/model/gpt.h"
+#include "hcx/store/db.h"
+#include "hcx/store/runs.h"
+#include "hcx/store/sqlite_sink.h"
+#include "hcx/train/diagnostics.h"
+#include "hcx/train/evaluate.h"
+#include "hcx/train/metric_sink.h"
+#include "hcx/train/schedule.h"
+#include "hcx/train/trainer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// ---------------------------------------------------------------------------- configs
+
+struct Shape {
+  int64_t d_model, layers, batch, seq, threads;
+  int64_t warmup, steps_pre_norm, steps_dhc;  // timed steps: >= ~5 s each on an idle core
+};
+// The two configs of issue 3; n_heads 4, vocab 256, SwiGLU, LayerNorm: run_config.h defaults.
+const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 8}, {512, 4, 8, 256, 2, 3, 6, 4}};
+const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh
+
+hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int64_t seq, int64_t threads,
+                                   const std::string& variant) {
+  hcx::config::RunConfig cfg;
+  cfg.model.d_model = d;
+  cfg.model.n_layers = layers;
+  cfg.model.seq_len = seq;
+  cfg.train.batch_size = batch;
+  cfg.train.threads = threads;
+  cfg.residual.kind = variant == "dhc" ? "hc" : variant;
+  cfg.residual.n = 4;
+  cfg.residual.dynamic = true;
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------- child: measure
+
+// A MemorySink that notes when the train/loss of two steps arrives and stops
+// the run after the second: the window holds exactly `steps` trainer iterations.
+class StepClock : public hcx::train::MemorySink {
+ public:
+  StepClock(int64_t first, int64_t last) : first_(first), last_(last) {}
+  void scalar(int64_t step, std::string_view name, double value) override {
+    MemorySink::scalar(step, name, value);
+    if (name != "train/loss") return;
+    if (step == first_) start_ = Clock::now();
+    if (step == last_) {
+      seconds = seconds_since(start_);
+      hcx::train::request_stop();  // skip the final evaluation: not part of the benchmark
+    }
+  }
+  double seconds = 0;
+
+ private:
+  int64_t first_, last_;
+  Clock::time_point start_;
+};
+
+Json measure(const hcx::config::RunConfig& base, int64_t warmup, int64_t steps) {
+  hcx::config::RunConfig cfg = base;
+  cfg.train.steps = warmup + steps + 1;  // the last step would record diagnostics: keep it outside the window
+  cfg.eval.every = 0;                    // validation at the start (untimed) and never again
+  cfg.eval.diagnostics_every = 0;
+  hcx::train::RunOptions opts;
+  opts.progress = "none";
+  StepClock sink(warmup, warmup + steps);
+  hcx::train::clear_stop();
+  hcx::train::train_run(cfg, opts, sink);
+  const double tokens = double(steps * cfg.train.batch_size * cfg.model.seq_len);
+  return {{"impl", "hcx"}, {"steps", steps}, {"seconds", sink.seconds}, {"tokens_per_s", tokens / sink.seconds},
+          {"params", sink.summaries.at("params")}, {"first_loss", sink.scalars["train/loss"].at(1)}};
+}
+
+// ---------------------------------------------------------------------------- child: costs
+
+// Forwards to `inner` and adds up the time spent in it.
+class TimedSink : public hcx::train::MetricSink {
+ public:
+  explicit TimedSink(hcx::train::MetricSink& inner) : inner_(inner) {}
+  void scalar(int64_t s, std::string_view n, double v) override { timed([&] { inner_.scalar(s, n, v); }); }
+  void spike(const hcx::train::SpikeRow& r) override { timed([&] { inner_.spike(r); }); }
+  void eval(int64_t s, std::string_view t, std::string_view m, double v) override {
+    timed([&] { inner_.eval(s, t, m, v); });
+  }
+  void layer_stat(int64_t s, int64_t l, std::string_view n, double v) override {
+    timed([&] { inner_.layer_stat(s, l, n, v); });
+  }
+  void matrix(const hcx::train::MatrixRow& r) override { timed([&] { inner_.matrix(r); }); }
+  void summary(std::string_view k, double v) override {
+    summaries[std::string(k)] = v;
+    timed([&] { inner_.summary(k, v); });
+  }
+  void progress(int64_t s, int64_t t) override { timed([&] { inner_.progress(s, t); }); }
+  void resume_from(int64_t s) override { timed([&] { inner_.resume_from(s); }); }
+  void flush() override {
+    ++flushes;
+    timed([&] { inner_.flush(); });
+  }
+
+  double seconds = 0;
+  int64_t calls = 0, flushes = 0;
+  std::map<std::string, double> summaries;
+
+ private:
+  template <class F>
+  void timed(F&& f) {
+    const Clock::time_point t = Clock::now();
+    f();
+    seconds += seconds_since(t);
+    ++calls;
+  }
+  hcx::train::MetricSink& inner_;
+};
+
+// What one of each measurement costs on a fresh model of `cfg` (seconds): a
+// validation pass (eval.batches batches, run every eval.every steps), the
+// downstream tasks (at the end) and the probe diagnostics (at the end).
+Json measurement_parts(const hcx::config::RunConfig& cfg) {
+  const hcx::data::Dataset ds = hcx::data::open_dataset(cfg);
+  const std::vector<hcx::data::Batch> val = hcx::data::val_batches(ds, ds.val);
+  const std::vector<hcx::data::Task> tasks = hcx::data::load_tasks(cfg, ds.tokenizer);
+  hcx::model::Gpt model = hcx::model::make_model(cfg);
+  const at::Device cpu(at::kCPU);
+  hcx::train::MemorySink sink;
+  Clock::time_point t = Clock::now();
+  hcx::train::validation_loss(*model, val, cpu);
+  const double val_s = seconds_since(t);
+  t = Clock::now();
+  for (const auto& task : tasks) hcx::train::score_task(*model, task, cpu);
+  const double tasks_s = seconds_since(t);
+  t = Clock::now();
+  hcx::train::record_probe_diagnostics(*model, val.front().x, cpu, 0, sink);
+  return {{"validation_s", val_s}, {"tasks_s", tasks_s}, {"n_tasks", tasks.size()},
+          {"diagnostics_s", seconds_since(t)}};
+}
+
+// A whole run with the config's default intervals (train.steps, log_every,
+// eval.every, final diagnostics and tasks), writing to a fresh SQLite database
+// in `dir` through a TimedSink.
+Json costs(const hcx::config::RunConfig& cfg, const fs::path& dir) {
+  fs::create_directories(dir);
+  const fs::path db_path = dir / "train_bench.db";
+  Json out;
+  {
+    hcx::store::Db db = hcx::store::open_db(db_path);
+    hcx::store::upsert_run(db, "bench", cfg);
+    hcx::store::SqliteSink store(db, "bench");
+    TimedSink sink(store);
+    hcx::train::RunOptions opts;
+    opts.progress = "none";
+    const Clock::time_point start = Clock::now();
+    hcx::train::train_run(cfg, opts, sink);
+    const double wall = seconds_since(start), train_s = sink.summaries.at("time/train_s");
+    out = {{"steps", cfg.train.steps}, {"log_every", cfg.train.log_every}, {"eval_every", cfg.eval.every},
+           {"wall_s", wall}, {"train_s", train_s}, {"measure_s", sink.summaries.at("time/measure_s")},
+           {"measure_share", sink.summaries.at("time/measure_share")}, {"sink_s", sink.seconds},
+           {"sink_calls", sink.calls}, {"flushes", sink.flushes}, {"sink_share", sink.seconds / train_s}};
+  }
+  fs::remove_all(dir);
+  out["parts"] = measurement_parts(cfg);
+  return out;
+}
+
+// ---------------------------------------------------------------------------- child: check and profile
+
+// AdamW in the trainer's two groups (trainer.cpp make_optimizer).
+torch::optim::AdamW make_optimizer(hcx::model::GptImpl& model, const hcx::config::TrainConfig& t) {
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : hcx::model::named_params(model))
+    if (p.trainable) (p.decays ? decay : no_decay).push_back(p.tensor);
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(1e-8).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(t.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return torch::optim::AdamW(groups, torch::optim::AdamWOptions(t.lr));
+}
+
+Json write_tensor(const fs::path& dir, const std::string& file, const at::Tensor& t) {
+  const at::Tensor c = t.detach().contiguous();
+  std::ofstream(dir / file, std::ios::binary)
+      .write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
+  return {{"file", file}, {"shape", c.sizes().vec()}, {"dtype", c.scalar_type() == at::kLong ? "int64" : "float32"}};
+}
+
+// Perturbs the HC parameters away from their init (where DHC equals Pre-Norm),
+// saves weights and a batch, trains 3 steps as the trainer does and saves the
+// losses, gradient norms and final weights.
+void export_check(const fs::path& dir, const std::string& variant) {
+  fs::create_directories(dir);
+  at::set_num_threads(1);
+  hcx::config::RunConfig cfg = make_config(128, 4, 4, 128, 1, variant);
+  cfg.train.warmup_steps = 0;  // full lr from the first step, so the updates are visible
+  cfg.train.steps = 3;
+  hcx::model::Gpt model = hcx::model::make_model(cfg);
+  at::Generator gen = at::detail::createCPUGenerator(42);
+  Json params = Json::array(), after = Json::array();
+  int64_t n_params = 0;
+  {
+    const at::NoGradGuard no_grad;
+    for (const auto& p : hcx::model::named_params(*model)) {
+      if (hcx::model::is_hc_param(p.name)) {
+        const double std = p.name.find("_fn") != std::string::npos ? 0.05 : 0.1;
+        p.tensor.add_(at::randn(p.tensor.sizes(), gen) * std);
+      }
+      params.push_back(write_tensor(dir, "p" + std::to_string(params.size()) + ".bin", p.tensor));
+      params.back()["name"] = p.name;
+      n_params += p.tensor.numel();
+    }
+  }
+  const at::Tensor x = at::randint(cfg.model.vocab_size, {4, 128}, gen, at::kLong);
+  const at::Tensor y = at::randint(cfg.model.vocab_size, {4, 128}, gen, at::kLong);
+  torch::optim::AdamW opt = make_optimizer(*model, cfg.train);
+  std::vector<at::Tensor> trainable;
+  for (const auto& p : hcx::model::named_params(*model))
+    if (p.trainable) trainable.push_back(p.tensor);
+  std::vector<double> losses, norms;
+  for (int64_t s = 0; s < cfg.train.steps; ++s) {
+    for (auto& g : opt.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(hcx::train::learning_rate(cfg.train, s));
+    opt.zero_grad();
+    const at::Tensor loss = model->loss(x, y);
+    loss.backward();
+    norms.push_back(torch::nn::utils::clip_grad_norm_(trainable, cfg.train.grad_clip));
+    losses.push_back(loss.item<double>());
+    opt.step();
+  }
+  for (const auto& p : hcx::model::named_params(*model)) {
+    after.push_back(write_tensor(dir, "a" + std::to_string(after.size()) + ".bin", p.tensor));
+    after.back()["name"] = p.name;
+  }
+  const auto& m = cfg.model;
+  const Json spec = {
+      {"config", {{"d_model", m.d_model}, {"n_layers", m.n_layers}, {"n_heads", m.n_heads}, {"seq_len", m.seq_len},
+                  {"vocab_size", m.vocab_size}, {"variant", variant}, {"n", cfg.residual.n},
+                  {"steps", cfg.train.steps}, {"warmup_steps", cfg.train.warmup_steps}}},
+      {"params", params}, {"after", after}, {"n_params", n_params},
+      {"x", write_tensor(dir, "x.bin", x)}, {"y", write_tensor(dir, "y.bin", y)},
+      {"losses", losses}, {"grad_norms", norms}};
+  std::ofstream(dir / "check.json") << spec.dump(1) << "\n";
+}
+
+// Seconds per phase of a training step, averaged over `steps` after 2 warm-up
+// steps (own loop with the trainer's optimizer, on the trainer's kind of batch).
+Json profile(const hcx::config::RunConfig& cfg, int64_t steps) {
+  at::set_num_threads(static_cast<int>(cfg.train.threads));
+  hcx::model::Gpt model = hcx::model::make_model(cfg);
+  torch::optim::AdamW opt = make_optimizer(*model, cfg.train);
+  std::vector<at::Tensor> trainable;
+  for (const auto& p : hcx::model::named_params(*model)) trainable.push_back(p.tensor);
+  const at::Tensor x = at::randint(cfg.model.vocab_size, {cfg.train.batch_size, cfg.model.seq_len}, at::kLong);
+  const at::Tensor y = at::randint(cfg.model.vocab_size, {cfg.train.batch_size, cfg.model.seq_len}, at::kLong);
+  double t_fwd = 0, t_bwd = 0, t_clip = 0, t_opt = 0;
+  for (int64_t s = 0; s < steps + 2; ++s) {
+    const bool timed = s >= 2;
+    Clock::time_point t = Clock::now();
+    opt.zero_grad();
+    const at::Tensor loss = model->loss(x, y);
+    if (timed) t_fwd += seconds_since(t);
+    t = Clock::now();
+    loss.backward();
+    if (timed) t_bwd += seconds_since(t);
+    t = Clock::now();
+    torch::nn::utils::clip_grad_norm_(trainable, 1.0);
+    loss.item<double>();
+    if (timed) t_clip += seconds_since(t);
+    t = Clock::now();
+    opt.step();
+    if (timed) t_opt += seconds_since(t);
+  }
+  const double n = double(steps);
+  return {{"forward_s", t_fwd / n}, {"backward_s", t_bwd / n}, {"clip_s", t_clip / n}, {"adamw_s", t_opt / n}};
+}
+
+// ---------------------------------------------------------------------------- driver
+
+struct Options {
+  int repeat = 3;
+  bool quick = false, pytorch = true, costs = true;
+  std::string python = "python3", reference = "bench/reference_gpt.py", json;
+};
+
+std::string thread_env(int64_t t) {
+  const std::string n = std::to_string(t);
+  return "OMP_NUM_THREADS=" + n + " OPENBLAS_NUM_THREADS=" + n + " MKL_NUM_THREADS=" + n + " ";
+}
+
+// Runs `cmd` through the shell and returns the last line of its stdout that parses as JSON.
+Json run_child(const std::string& cmd) {
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot start: " + cmd);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int rc = pclose(pipe);
+  std::string last;  // the last line that opens a JSON object
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] == '{') last = line;
+  if (rc != 0 || last.empty()) throw std::runtime_error("failed (status " + std::to_string(rc) + "): " + cmd);
+  return Json::parse(last);
+}
+
+std::string shape_args(const Shape& s) {
+  return std::to_string(s.d_model) + " " + std::to_string(s.layers) + " " + std::to_string(s.batch) + " " +
+         std::to_string(s.seq) + " " + std::to_string(s.threads);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t k = v.size() / 2;
+  return v.size() % 2 ? v[k] : 0.5 * (v[k - 1] + v[k]);
+}
+
+double load_average() {
+  double load = -1;
+  std::ifstream("/proc/loadavg") >> load;
+  return load;
+}
+
+int drive(const Options& o) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  Json report = {{"repeat", o.repeat}, {"configs", Json::array()}};
+  std::printf("load average at start: %.2f (%u cores)\n", load_average(), std::thread::hardware_concurrency());
+  for (const Shape& s : kShapes) {
+    std::map<std::string, std::vector<double>> tps;  // "hcx/pre_norm" -> tokens/s per repeat
+    Json params;
+    for (int r = 0; r < o.repeat; ++r) {
+      std::vector<std::string> impls = {"hcx", "pytorch"};
+      if (!o.pytorch) impls.pop_back();
+      if (r % 2 == 1) std::reverse(impls.begin(), impls.end());
+      for (const char* variant : kVariants) {
+        int64_t steps = std::string(variant) == "dhc" ? s.steps_dhc : s.steps_pre_norm;
+        if (o.quick) steps = std::max<int64_t>(2, steps / 4);
+        for (const auto& impl : impls) {
+          const std::string cmd =
+              impl == "hcx"
+                  ? thread_env(s.threads) + "'" + self + "' measure " + shape_args(s) + " " + variant + " " +
+                        std::to_string(s.warmup) + " " + std::to_string(steps)
+                  : thread_env(s.threads) + o.python + " '" + o.reference + "' time --d-model " +
+                        std::to_string(s.d_model) + " --layers " + std::to_string(s.layers) + " --batch " +
+                        std::to_string(s.batch) + " --seq " + std::to_string(s.seq) + " --threads " +
+                        std::to_string(s.threads) + " --variant " + variant + " --warmup " +
+                        std::to_string(s.warmup) + " --steps " + std::to_string(steps);
+          const Json j = run_child(cmd);
+          const std::string key = impl + "/" + variant;
+          tps[key].push_back(j.at("tokens_per_s").get<double>());
+          params[key] = j.at("params");
+          std::printf("  d=%-4lld rep %d  %-17s %9.0f tokens/s  (%lld steps, %.1f s, load %.2f)\n",
+                      (long long)s.d_model, r + 1, key.c_str(), tps[key].back(), (long long)steps,
+                      j.at("seconds").get<double>(), load_average());
+          std::fflush(stdout);
+        }
+      }
+    }
+    Json c = {{"d_model", s.d_model}, {"layers", s.layers}, {"batch", s.batch}, {"seq", s.seq},
+              {"threads", s.threads}, {"params", params}};
+    for (const auto& [key, v] : tps) c["tokens_per_s"][key] = median(v), c["runs"][key] = v;
+    std::printf("\nd_model %lld, %lld layers, batch %lld, seq %lld, %lld thread(s): median tokens/s of %d\n",
+                (long long)s.d_model, (long long)s.layers, (long long)s.batch, (long long)s.seq,
+                (long long)s.threads, o.repeat);
+    std::printf("  %-9s %10s %10s %13s %10s\n", "variant", "hcx", "PyTorch", "hcx/PyTorch", "params");
+    for (const char* variant : kVariants) {
+      const std::string v = variant;
+      const double h = c["tokens_per_s"]["hcx/" + v];
+      const double p = o.pytorch ? c["tokens_per_s"]["pytorch/" + v].get<double>() : NAN;
+      const bool same = !o.pytorch || params["hcx/" + v] == params["pytorch/" + v];
+      std::printf("  %-9s %10.0f %10.0f %12.2fx %10lld%s\n", variant, h, p, h / p,
+                  (long long)params["hcx/" + v].get<double>(), same ? "" : "  PARAMETER COUNTS DIFFER");
+      if (o.pytorch) c["hcx_over_pytorch"][v] = h / p;
+    }
+    for (const auto& impl : std::vector<std::string>{"hcx", "pytorch"}) {
+      if (impl == "pytorch" && !o.pytorch) continue;
+      const double ratio = c["tokens_per_s"][impl + "/dhc"].get<double>() / c["tokens_per_s"][impl + "/pre_norm"].get<double>();
+      c["dhc_over_pre_norm"][impl] = ratio;
+      std::printf("  DHCx4/Pre-Norm (%s): %.2f\n", impl.c_str(), ratio);
+    }
+    std::printf("\n");
+    report["configs"].push_back(c);
+  }
+  if (o.costs) {
+    std::printf("cost of metric writing (SQLite, log_every 10) and of measurements, default intervals "
+                "(train.steps 200, eval.every 50, tasks and diagnostics at the end), 1 thread:\n");
+    const std::vector<std::pair<std::string, std::string>> runs = {
+        {"d=128 pre_norm", shape_args(kShapes[0]) + " pre_norm"},
+        {"d=128 dhc", shape_args(kShapes[0]) + " dhc"},
+        {"defaults {}", "defaults"}};
+    for (const auto& [name, args] : runs) {
+      const Json j = run_child(thread_env(1) + "'" + self + "' costs " + args);
+      const Json& p = j["parts"];
+      std::printf("  %-15s metric writing %.3f%% of train time (%.3f s, %lld sink calls, %lld flushes); "
+                  "measurements %.1f%% (%.1f s of %.1f s; one validation %.2f s, tasks %.2f s, diagnostics %.2f s)\n",
+                  name.c_str(), 100 * j["sink_share"].get<double>(), j["sink_s"].get<double>(),
+                  (long long)j["sink_calls"].get<int64_t>(), (long long)j["flushes"].get<int64_t>(),
+                  100 * j["measure_share"].get<double>(), j["measure_s"].get<double>(),
+                  j["train_s"].get<double>() + j["measure_s"].get<double>(), p["validation_s"].get<double>(),
+                  p["tasks_s"].get<double>(), p["diagnostics_s"].get<double>());
+      std::fflush(stdout);
+      report["costs"][name] = j;
+    }
+  }
+  std::printf("load average at end: %.2f\n", load_average());
+  report["load_end"] = load_average();
+  if (!o.json.empty()) std::ofstream(o.json) << report.dump(1) << "\n";
+  return 0;
+}
+
+hcx::config::RunConfig config_from_args(char** argv) {  // D L B T THREADS VARIANT
+  return make_config(std::stoll(argv[0]), std::stoll(argv[1]), std::stoll(argv[2]), std::stoll(argv[3]),
+                     std::stoll(argv[4]), argv[5]);
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: train_bench [--repeat N] [--quick] [--python PY] [--reference FILE] [--no-pytorch] [--no-costs] "
+               "[--json FILE]\n       train_bench check DIR\n"
+               "       train_bench profile D L B T THREADS VARIANT STEPS\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The trainer's info lines would drown the tables, and its "interrupted" warning is the benchmark's own stop.
+  spdlog::set_level(spdlog::level::err);
+  try {
+    const std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "measure" && argc == 10) {  // measure D L B T THREADS VARIANT WARMUP STEPS
+      std::cout << measure(config_from_args(argv + 2), std::stoll(argv[8]), std::stoll(argv[9])).dump() << "\n";
+      return 0;
+    }
+    if (cmd == "costs" && (argc == 8 || argc == 3)) {  // costs D L B T THREADS VARIANT | costs defaults
+      const fs::path dir = fs::temp_directory_path() / ("hcx_train_bench_" + std::to_string(getpid()));
+      const hcx::config::RunConfig cfg = argc == 8 ? config_from_args(argv + 2) : hcx::config::RunConfig{};
+      std::cout << costs(cfg, dir).dump() << "\n";
+      return 0;
+    }
+    if (cmd == "profile" && argc == 9) {
+      std::cout << profile(config_from_args(argv + 2), std::stoll(argv[8])).dump() << "\n";
+      return 0;
+    }
+    if (cmd == "check" && argc == 3) {
+      for (const char* variant : kVariants) export_check(fs::path(argv[2]) / variant, variant);
+      return 0;
+    }
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      const bool has_value = i + 1 < argc;
+      if (a == "--repeat" && has_value) o.repeat = std::max(1, std::stoi(argv[++i]));
+      else if (a == "--quick") o.quick = true;
+      else if (a == "--no-pytorch") o.pytorch = false;
+      else if (a == "--no-costs") o.costs = false;
+      else if (a == "--python" && has_value) o.python = argv[++i];
+      else if (a == "--reference" && has_value) o.reference = argv[++i];
+      else if (a == "--json" && has_value) o.json = argv[++i];
+      else return usage();
+    }
+    return drive(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_bench: %s\n", e.what());
+    return 1;
+  }
+}
