@@ -120,9 +120,11 @@ TEST(SweepCommand, InvalidGridExitsTwoNamingFilePointAndKey) {
       << r2.output;
   EXPECT_EQ(count(r2.output, "residual.n: expected"), 2u) << r2.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
-  const Result slurm = run_hcx("sweep bad2.json --executor slurm -s residual.n=2", dir.path.string());
-  EXPECT_EQ(slurm.code, 2);
-  EXPECT_NE(slurm.output.find("not yet available"), std::string::npos) << slurm.output;
+  const Result devices = run_hcx("sweep bad2.json --devices tpu -s residual.n=2 --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(devices.code, 2);
+  EXPECT_NE(devices.output.find("--devices: expected auto, cpu, cuda or cuda:0,1,..., got \"tpu\""), std::string::npos)
+      << devices.output;
+  EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
 }
 
 TEST(SweepCommand, StoppedSweepResumesToTheNumbersOfAnUninterruptedOne) {

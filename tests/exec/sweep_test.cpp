@@ -267,7 +267,7 @@ TEST_F(SweepTest, InvalidGridExitsTwoAndWritesNothing) {
         << what;
   }
   auto bad_flags = options(write_experiment("ok.json", "{}"));
-  bad_flags.executor = "slurm";
+  bad_flags.executor = "ssh";
   EXPECT_THROW(run_sweep(bad_flags), Error);
   bad_flags.executor = "local";
   bad_flags.devices = "tpu";

@@ -239,7 +239,7 @@ int run_sweep(const SweepOptions& o) {
     Job job;
     job.run_id = run.id;
     job.name = job_name(run, ex.varying_keys);
-    job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string()};
+    job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string(), "--results", results.string()};
     job.log_path = results / "logs" / (run.id + ".log");
     job.total_steps = run.config.train.steps;
     jobs.push_back(std::move(job));

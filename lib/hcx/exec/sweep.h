@@ -10,7 +10,7 @@
 //      row: completed runs are skipped; interrupted ones, and 'running' ones
 //      whose process is gone (exec/outcome.h), resume from their checkpoint;
 //      failed and diverged ones are skipped unless retry_failed.
-//   4. Run `hcx run --run-id ID --db PATH` for each through the executor,
+//   4. Run `hcx run --run-id ID --db PATH --results DIR` for each through the executor,
 //      logging to <results>/logs/<id>.log, with a live display; record what a
 //      child could not (a crash, a kill); print a summary to stdout.
 //
