@@ -14,5 +14,6 @@ void add_status_command(CLI::App& app, int& exit_code);
 void add_query_command(CLI::App& app, int& exit_code);
 void add_collect_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
+void add_slurm_task_command(CLI::App& app, int& exit_code);  // internal: a Slurm array task
 
 }  // namespace hcx::cli

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "hcx/exec/slurm_status.h"
 #include "hcx/store/status.h"
 
 namespace hcx::cli {
@@ -17,11 +18,15 @@ void add_status_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->footer(
       "Shards in <db dir>/shards (written by 'hcx run --shard' on a cluster) are merged first.\n"
+      "Runs submitted with --executor slurm get a slurm column: their task's state (squeue, accounting).\n"
       "Examples:\n"
       "  hcx status\n"
       "  hcx status --sweep quickstart\n"
       "  hcx status --sweep paper_ablation --format json --db results/hcx.db");
-  cmd->callback([opts, &exit_code] { exit_code = store::status_command(*opts, std::cout); });
+  cmd->callback([opts, &exit_code] {
+    opts->annotate = exec::slurm_status_annotator(opts->db);  // a "slurm" column for runs submitted to Slurm
+    exit_code = store::status_command(*opts, std::cout);
+  });
 }
 
 }  // namespace hcx::cli

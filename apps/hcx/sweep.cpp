@@ -1,11 +1,47 @@
 // hcx sweep: expand an experiment grid and train every run (lib: exec/sweep.h).
 #include <memory>
+#include <vector>
 
 #include "commands.h"
+#include "hcx/error.h"
 #include "hcx/exec/sweep.h"
 #include "hcx/model/inspect.h"
 
 namespace hcx::cli {
+namespace {
+
+// The Slurm flags, returned so that the callback can refuse them without --executor slurm.
+std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, exec::SlurmOptions& s) {
+  const char* g = "Slurm (--executor slurm)";
+  cmd.add_option("--partition", s.partition, "Partition of the array tasks")->group(g);
+  cmd.add_option("--account", s.account, "Account to charge")->group(g);
+  cmd.add_option("--gres", s.gres, "Generic resources per task, e.g. gpu:1 (one run per GPU; runs then use cuda)")
+      ->group(g);
+  cmd.add_option("--time", s.time, "Time limit per task: minutes, HH:MM:SS or D-HH:MM:SS")->group(g);
+  cmd.add_option("--cpus-per-task", s.cpus_per_task, "CPUs per task, also each run's threads")->group(g);
+  cmd.add_option("--mem", s.mem, "Memory per task, e.g. 8G")->group(g);
+  cmd.add_option("--max-parallel", s.max_parallel, "Tasks running at once (the %K of --array=0-N%K; 0: no limit)")
+      ->group(g);
+  cmd.add_option("--sbatch-arg", s.sbatch_args, "Further sbatch argument, as is (repeatable): --sbatch-arg=--qos=long")
+      ->group(g);
+  cmd.add_flag("--wait", s.wait, "Follow the array until every task has ended, with progress")->group(g);
+  cmd.add_option("--signal-grace", s.signal_grace_s,
+                 "Seconds before the time limit at which Slurm sends USR1: the run checkpoints and requeues")
+      ->capture_default_str()
+      ->group(g);
+  cmd.add_option("--max-requeues", s.max_requeues, "Times an interrupted task requeues itself")
+      ->capture_default_str()
+      ->group(g);
+  cmd.add_option("--poll", s.poll_s, "--wait: seconds between looks at Slurm")->capture_default_str()->group(g);
+  cmd.add_flag("--cancel", s.cancel, "Cancel the sweep's queued and running tasks (they checkpoint; no requeue)")
+      ->group(g);
+  std::vector<CLI::Option*> options;
+  for (CLI::Option* o : cmd.get_options())
+    if (o->get_group() == g) options.push_back(o);
+  return options;
+}
+
+}  // namespace
 
 void add_sweep_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<exec::SweepOptions>();
@@ -26,8 +62,10 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--retry-failed", opts->retry_failed, "Train failed and diverged runs again");
   cmd->add_option("--db", opts->db_path, "Results database")->capture_default_str();
   cmd->add_option("--results", opts->results_dir, "Folder of logs/ and checkpoints/ (default: the database's folder)");
-  cmd->add_option("--executor", opts->executor, "Where runs execute: local (slurm: not yet available)")
+  cmd->add_option("--executor", opts->executor, "Where runs execute: local, or slurm (one job array; see below)")
+      ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
+  const auto slurm_flags = add_slurm_flags(*cmd, opts->slurm);
   cmd->footer(
       "Runs are identified by a hash of their config: a run already completed (in any sweep) is\n"
       "skipped, an interrupted one resumes from its checkpoint, a failed one waits for --retry-failed.\n"
@@ -38,8 +76,15 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       "  hcx sweep experiments/quickstart.json --jobs 2\n"
       "  hcx sweep experiments/paper-ablation.json --devices cuda:0,1 -s seeds=1\n"
       "  hcx sweep experiments/quickstart.json -s train.lr=1e-3,3e-3 -s train.steps=100\n"
-      "  hcx sweep experiments/quickstart.json --retry-failed");
-  cmd->callback([opts, &exit_code] {
+      "  hcx sweep experiments/quickstart.json --retry-failed\n"
+      "Slurm: --executor slurm submits the runs to train as one job array (files in <results>/slurm/<sweep>/)\n"
+      "and returns; each task writes <results>/shards/<run-id>.db, which hcx collect/status/report merge.\n"
+      "  hcx sweep experiments/paper-ablation.json --executor slurm --partition gpu --gres gpu:1 --time 04:00:00\n"
+      "  hcx sweep experiments/quickstart.json --executor slurm --cpus-per-task 2 --max-parallel 4 --wait\n"
+      "  hcx sweep experiments/quickstart.json --executor slurm --cancel");
+  cmd->callback([opts, slurm_flags, &exit_code] {
+    for (const CLI::Option* f : slurm_flags)
+      if (f->count() > 0 && opts->executor != "slurm") throw bad_input(f->get_name() + ": needs --executor slurm");
     // Training FLOPs per token: forward from the model's analytic count, x3 for the backward.
     opts->flops = [](const config::RunConfig& c) { return 3.0 * model::compute_stats(c).flops_per_token; };
     exit_code = exec::run_sweep(*opts);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
@@ -19,11 +20,14 @@
 #include "hcx/exec/local_executor.h"
 #include "hcx/exec/outcome.h"
 #include "hcx/exec/progress.h"
+#include "hcx/exec/slurm_executor.h"
+#include "hcx/exec/slurm_status.h"
 #include "hcx/exec/sweep_display.h"
 #include "hcx/grid/expand.h"
 #include "hcx/grid/identity.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
+#include "hcx/store/shards.h"
 #include "hcx/version.h"
 
 namespace hcx::exec {
@@ -51,6 +55,19 @@ grid::StatusLookup db_lookup(const store::Db* db, const std::string& host) {
     s.status = row->status;
     s.step = row->step;
     s.alive = row->status != "running" || running_row_alive(*row, host);
+    return s;
+  };
+}
+
+// Slurm: a run whose task of an earlier submission is still queued or running
+// there is running elsewhere, whatever its row says.
+grid::StatusLookup with_slurm_queue(grid::StatusLookup lookup, const std::map<std::string, std::string>& in_slurm) {
+  return [lookup, in_slurm](const std::string& id) -> std::optional<grid::StoredRun> {
+    auto stored = lookup(id);
+    if (!in_slurm.count(id)) return stored;
+    grid::StoredRun s = stored.value_or(grid::StoredRun{});
+    s.status = "running";
+    s.alive = true;
     return s;
   };
 }
@@ -183,9 +200,9 @@ std::string self_executable() {
 int run_sweep(const SweepOptions& o) {
   // 1. The whole grid, validated, before anything is written.
   const grid::Expansion ex = grid::expand(grid::load_experiment(o.experiment, o.overrides));
-  if (o.executor == "slurm")
-    throw bad_input("--executor slurm: not yet available in this build; use --executor local");
-  if (o.executor != "local") throw bad_input("--executor: expected local or slurm, got \"" + o.executor + "\"");
+  const bool slurm = o.executor == "slurm";
+  if (slurm) validate(o.slurm);
+  if (o.executor != "local" && !slurm) throw bad_input("--executor: expected local or slurm, got \"" + o.executor + "\"");
   if (o.format != "table" && o.format != "json")
     throw bad_input("--format: expected table or json, got \"" + o.format + "\"");
   const fs::path db_path = o.db_path;
@@ -193,12 +210,16 @@ int run_sweep(const SweepOptions& o) {
                            : db_path.has_parent_path()        ? db_path.parent_path()
                                                               : fs::path(".");
   const std::string host = this_host();
+  if (slurm && o.slurm.cancel) return cancel_sweep(results, ex.name, std::cout);
+  // Slurm: runs still queued or running from an earlier submission (run id -> "123_4 PENDING").
+  const std::map<std::string, std::string> in_slurm = slurm ? active_runs(results, ex.name) : std::map<std::string, std::string>{};
 
   // 2. Dry run: read only.
   if (o.dry_run) {
     std::optional<store::Db> db;
     if (fs::exists(db_path)) db = store::open_db(db_path, store::OpenMode::kReadOnly);
-    const grid::Plan plan = grid::make_plan(ex, db_lookup(db ? &*db : nullptr, host), o.retry_failed, o.flops);
+    const grid::Plan plan =
+        grid::make_plan(ex, with_slurm_queue(db_lookup(db ? &*db : nullptr, host), in_slurm), o.retry_failed, o.flops);
     if (o.format == "json") {
       std::cout << grid::plan_json(ex, plan).dump(2) << "\n";
     } else {
@@ -212,17 +233,18 @@ int run_sweep(const SweepOptions& o) {
   req.devices = o.devices;
   req.jobs = o.jobs;
   req.threads = o.threads > 0 ? o.threads : requested_threads(ex);
-  const std::vector<Slot> slots = plan_slots(req, visible_cuda_devices(), usable_cpus());
+  const std::vector<Slot> slots = slurm ? std::vector<Slot>{} : plan_slots(req, visible_cuda_devices(), usable_cpus());
   const std::string hcx = o.hcx_binary.empty() ? self_executable() : o.hcx_binary;
   if (access(hcx.c_str(), X_OK) != 0) throw io_error(hcx + ": not an executable (the hcx binary for the runs)");
 
   // 3. Register and plan.
   store::Db db = store::open_db(db_path);
+  if (slurm) store::collect(db, results / "shards");  // what the cluster's tasks recorded so far
   const int64_t sweep_id = store::register_sweep(db, ex.name, ex.spec_json.dump(), kVersion);
   std::vector<store::RunEntry> entries;
   for (const auto& run : ex.runs) entries.push_back({run.id, grid::normalized(run.config)});
   store::register_runs(db, sweep_id, entries);
-  const grid::Plan plan = grid::make_plan(ex, db_lookup(&db, host), o.retry_failed, o.flops);
+  const grid::Plan plan = grid::make_plan(ex, with_slurm_queue(db_lookup(&db, host), in_slurm), o.retry_failed, o.flops);
 
   std::vector<Job> jobs;
   for (const auto& p : plan.runs) {
@@ -248,24 +270,36 @@ int run_sweep(const SweepOptions& o) {
   if (plan.n_retry) counts += ", " + std::to_string(plan.n_retry) + " to retry";
   counts += ", " + std::to_string(plan.n_done) + " done";
   if (plan.n_failed) counts += ", " + std::to_string(plan.n_failed) + " failed (skipped; --retry-failed)";
-  if (plan.n_running) counts += ", " + std::to_string(plan.n_running) + " running elsewhere";
+  if (plan.n_running) counts += ", " + std::to_string(plan.n_running) + (slurm ? " queued or running" : " running elsewhere");
   spdlog::info("sweep {}: {} runs: {}", ex.name, ex.runs.size(), counts);
   if (!jobs.empty()) {
     std::string work = grid::human_count(static_cast<double>(plan.tokens_left)) + " tokens";
     if (plan.flops_left > 0) work += ", " + grid::human_count(plan.flops_left) + "FLOP";
-    spdlog::info("training {} runs ({}) on {}; logs in {}", jobs.size(), work, describe_slots(slots),
-                 (results / "logs").string());
+    spdlog::info("training {} runs ({}) on {}; logs in {}", jobs.size(), work,
+                 slurm ? "Slurm (one array task each)" : describe_slots(slots), (results / "logs").string());
   }
 
   // 4. Run.
+  std::unique_ptr<Executor> executor;
+  if (slurm) {
+    auto s = std::make_unique<SlurmExecutor>(SlurmSetup{ex.name, db_path, results, hcx, o.slurm});
+    if (!o.slurm.wait) return submit_sweep(*s, jobs, std::cout);  // fire and forget
+    executor = std::move(s);
+  } else {
+    executor = std::make_unique<LocalExecutor>(slots);
+  }
   const auto begin = std::chrono::steady_clock::now();
   SweepDisplay display(ex.name, jobs.size(), detect_display());
   Monitor monitor(db, display);
-  LocalExecutor executor(slots);
-  const ExecSummary summary = executor.run(jobs, monitor);
+  const ExecSummary summary = executor->run(jobs, monitor);
   display.close();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   const bool any_failed = print_summary(db, ex, monitor.seconds(), wall);
+  if (summary.stop_signal && slurm) {
+    spdlog::warn("stopped following sweep {} ({}); its Slurm array runs on: hcx status --sweep {} shows where it stands",
+                 ex.name, summary.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", ex.name);
+    return 128 + summary.stop_signal;
+  }
   if (summary.stop_signal) {
     spdlog::warn("sweep {} stopped by {} ({} runs not started): run the same command again to resume it", ex.name,
                  summary.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", summary.not_started);

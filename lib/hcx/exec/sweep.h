@@ -18,11 +18,19 @@
 // elsewhere), 1 when any failed or diverged, 128+N when signal N (SIGINT,
 // SIGTERM) stopped the sweep: its running children checkpointed and are
 // 'interrupted', and the next invocation resumes them.
+//
+// --executor slurm: before planning, shards are merged (store::collect) and
+// runs whose task of an earlier submission is still queued or running in
+// Slurm count as running elsewhere; step 4 submits the runs to train as one
+// job array and returns 0 at once, or with slurm.wait follows it like a local
+// sweep (128+N then means only that following stopped; the array runs on).
+// slurm.cancel cancels the sweep's queued and running tasks instead.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "hcx/exec/slurm_options.h"
 #include "hcx/grid/plan.h"
 
 namespace hcx::exec {
@@ -41,6 +49,7 @@ struct SweepOptions {
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
   grid::FlopsPerToken flops;             // training FLOPs per token for the estimate; empty: tokens only
+  SlurmOptions slurm;                    // --executor slurm (slurm_executor.h): resources, --wait, --cancel
 };
 
 // Runs the sweep described above and returns the exit code. Bad input
