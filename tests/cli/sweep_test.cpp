@@ -53,6 +53,15 @@ std::vector<std::string> run_ids(const std::string& db) {
   return ids;
 }
 
+// query1() while the sweep may still be creating the database: "" until it can answer.
+std::string query_when_ready(const std::string& db, const std::string& sql) {
+  try {
+    return fs::exists(db) ? query1(db, sql) : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 // Starts of a run in its log (one per attempt).
 size_t starts(const TempDir& dir, const std::string& id) {
   return count(read_file(dir / ("r/logs/" + id + ".log")), "hcx sweep: start");
@@ -136,8 +145,9 @@ TEST(SweepCommand, StoppedSweepResumesToTheNumbersOfAnUninterruptedOne) {
   // Stop it once a run is between checkpoints, well before the end.
   ASSERT_TRUE(wait_until(
       [&] {
-        return fs::exists(db) &&
-               query1(db, "SELECT count(*) FROM runs WHERE status = 'running' AND step BETWEEN 7 AND 40") != "0";
+        const std::string n =
+            query_when_ready(db, "SELECT count(*) FROM runs WHERE status = 'running' AND step BETWEEN 7 AND 40");
+        return !n.empty() && n != "0";
       },
       120))
       << read_file(dir / "first.log");
@@ -176,8 +186,7 @@ TEST(SweepCommand, ADivergingRunAndAKilledRunDoNotStopTheOthers) {
   std::string victim;
   ASSERT_TRUE(wait_until(
       [&] {
-        if (!fs::exists(db)) return false;
-        victim = query1(db,
+        victim = query_when_ready(db,
                         "SELECT id FROM runs WHERE status = 'running' AND step >= 3 AND pid IS NOT NULL AND id NOT IN "
                         "(SELECT run_id FROM run_params WHERE key = 'train.inject_nan_at' AND value = '5') LIMIT 1");
         return !victim.empty();
