@@ -110,7 +110,7 @@ std::string array_script(const ScriptSpec& spec) {
     refuse_newline(what, value);
   std::ostringstream s;
   s << "#!/bin/bash\n"
-    << "# hcx sweep " << spec.job_name << ": one array task per run; task i trains the run at index i of\n"
+    << "# Slurm job array " << spec.job_name << " of hcx: one task per run; task i trains the run at index i of\n"
     << "# " << spec.manifest << "\n"
     << "# into its own shard database. Submitted by hcx as: sbatch --array=0-N[%K] <this file>\n";
   auto line = [&s](const std::string& flag) { s << "#SBATCH " << flag << "\n"; };
