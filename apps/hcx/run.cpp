@@ -22,7 +22,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--fresh", opts->fresh, "Discard the run's checkpoint and results and train it from step 0");
   cmd->footer(
-      "Exit status: 0 completed, 1 failed or diverged, 2 bad input, 3 interrupted (run again to resume).\n"
+      "Exit status: 0 completed, 1 failed or diverged, 2 bad input, 3 interrupted (run again to resume),\n"
+      "4 another live process is training this run.\n"
       "Examples:\n"
       "  hcx run experiments/examples/tiny.json\n"
       "  hcx run experiments/examples/tiny.json -s residual.kind=hc -s residual.n=4\n"

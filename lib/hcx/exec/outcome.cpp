@@ -46,6 +46,7 @@ std::string describe_exit(const JobResult& r) {
   switch (r.exit_code) {
     case 2: return "exit 2 (bad input)";
     case 3: return "exit 3 (interrupted)";
+    case 4: return "exit 4 (another live process trains this run)";
     case 127: return "exit 127 (could not execute hcx run)";
     default: return "exit " + std::to_string(r.exit_code);
   }

@@ -13,6 +13,7 @@
 
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
+#include "hcx/exec/outcome.h"
 #include "hcx/grid/identity.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
@@ -100,7 +101,13 @@ int run_command(const RunCommandOptions& opts) {
     fs::remove_all(ckpt_dir, ec);
   }
 
-  // 3. claim it and train
+  // 3. claim it (unless another live process trains it) and train
+  if (auto st = store::run_state(db, id); st && st->status == "running" && !opts.shard &&
+      exec::running_row_alive(*st, exec::this_host())) {
+    spdlog::error("run {} is being trained by pid {} on {} (heartbeat {:.0f} s ago); not starting it twice", id,
+                  st->pid.value_or(0), st->host, st->heartbeat_age_s.value_or(-1));
+    return kExitBusy;
+  }
   store::StartInfo info;
   info.device = cfg.train.device;
   if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) info.attempt = std::atoll(restarts) + 1;
@@ -111,6 +118,7 @@ int run_command(const RunCommandOptions& opts) {
   train::RunOptions ropts;
   ropts.run_id = id;
   ropts.checkpoint_dir = ckpt_dir;
+  ropts.cache_dir = results / "cache";
   ropts.progress = opts.progress;
   train::RunOutcome outcome;
   {

@@ -15,6 +15,7 @@ constexpr int kExitCompleted = 0;
 constexpr int kExitFailed = 1;       // failed or diverged
 constexpr int kExitBadInput = 2;     // config, data or usage the user must fix
 constexpr int kExitInterrupted = 3;  // checkpointed on SIGINT/SIGTERM/SIGUSR1; run again to resume
+constexpr int kExitBusy = 4;         // another live process is training this run (not started)
 
 struct RunCommandOptions {
   std::string config_path;             // CONFIG.json; or
@@ -29,7 +30,8 @@ struct RunCommandOptions {
   bool fresh = false;                  // discard the checkpoint and earlier rows; train from step 0
 };
 
-// Trains one run and records it: status running -> completed, failed,
+// Trains one run and records it (a run another live process holds is not
+// started: kExitBusy; shards are owned by their Slurm task and skip the check): status running -> completed, failed,
 // diverged or interrupted, with its metrics and summary. A run that is
 // already completed is not trained again (unless `fresh`). SIGINT, SIGTERM
 // and SIGUSR1 make the run checkpoint and stop as interrupted. Returns one of

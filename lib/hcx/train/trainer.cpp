@@ -146,7 +146,7 @@ class Trainer {
  public:
   Trainer(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink)
       : cfg_(cfg), opts_(opts), sink_(sink), device_(parse_device(cfg.train.device)),
-        ds_(data::open_dataset(cfg)), tasks_(data::load_tasks(cfg, ds_.tokenizer)),
+        ds_(data::open_dataset(cfg, data::DataOptions{opts.cache_dir.string()})), tasks_(data::load_tasks(cfg, ds_.tokenizer)),
         model_(model::make_model(cfg)), opt_(make_optimizer(*model_, cfg.train)),
         loss_det_(cfg.spikes.window, cfg.spikes.sigma), grad_det_(cfg.spikes.window, cfg.spikes.sigma),
         progress_(opts.progress, cfg.train.steps) {

@@ -23,6 +23,8 @@ struct RunOptions {
   std::filesystem::path checkpoint_dir;
   // Resume from the checkpoint in checkpoint_dir when there is one.
   bool resume = true;
+  // Where SentencePiece-encoded text is cached; empty: data::default_cache_dir().
+  std::filesystem::path cache_dir;
   // Progress display on stderr: "auto" (a live line on a terminal, plain log
   // lines otherwise), "plain", or "none".
   std::string progress = "auto";
