@@ -23,6 +23,7 @@ std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, exec::SlurmOptions& s) 
   cmd.add_option("--max-parallel", s.max_parallel, "Tasks running at once (the %K of --array=0-N%K; 0: no limit)")
       ->group(g);
   cmd.add_option("--sbatch-arg", s.sbatch_args, "Further sbatch argument, as is (repeatable): --sbatch-arg=--qos=long")
+      ->allow_extra_args(false)  // one value per flag: the experiment file after it stays positional
       ->group(g);
   cmd.add_flag("--wait", s.wait, "Follow the array until every task has ended, with progress")->group(g);
   cmd.add_option("--signal-grace", s.signal_grace_s,
