@@ -148,6 +148,32 @@ TEST(ComputeReport, BaselinePerValueOfAnotherGroupingKey) {
   EXPECT_EQ(k.groups[1].runs[4].unit, "seed=1, train.lr=0.003");
 }
 
+TEST(ComputeReport, LabelsShowOnlyKeysThatVaryWithTheFirst) {
+  // The quickstart's shape: n and dynamic vary between hc groups only.
+  ReportInput in = fixture::known_input();
+  in.runs.resize(6);
+  for (int i = 0; i < 3; ++i) in.runs[i].params["residual.dynamic"] = "true";
+  ReportInput more = fixture::known_input();
+  for (int i = 3; i < 6; ++i) {
+    in.runs[i].params["residual.dynamic"] = "false";
+    RunData r = more.runs[i];
+    r.id += "-n4";
+    r.params["residual.n"] = "4";
+    r.params["residual.dynamic"] = "false";
+    in.runs.push_back(r);
+    r.id += "-dyn";
+    r.params["residual.dynamic"] = "true";
+    in.runs.push_back(r);
+  }
+  const Report r = compute_report(in, ReportOptions{});
+  EXPECT_EQ(r.group_by, (std::vector<std::string>{"residual.kind", "residual.n", "residual.dynamic"}));
+  std::vector<std::string> labels;
+  for (const auto& g : r.groups) labels.push_back(g.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"kind=pre_norm", "kind=hc, n=2, dynamic=false", "kind=hc, n=4, dynamic=false",
+                                              "kind=hc, n=4, dynamic=true"}));
+  EXPECT_EQ(r.groups[3].baseline_group, 0u);
+}
+
 TEST(ComputeReport, HeadlineMetricAndBaselineChoice) {
   ReportOptions o;
   o.metric = "train/loss";

@@ -130,6 +130,27 @@ double spike_count(const RunData& r, const std::string& metric) {
                                            [&](const SpikeMark& s) { return s.metric == metric; }));
 }
 
+// Labels name the first grouping key, then only the keys that vary among
+// the groups sharing its value: "kind=pre_norm" rather than "kind=pre_norm,
+// dynamic=true, n=4" when n and dynamic only vary between hc groups. Labels
+// stay unique: two groups with the same first value differ in a key that
+// varies among them, and both labels show it.
+void label_groups(std::vector<GroupResult>& groups, const std::vector<std::string>& keys) {
+  for (auto& g : groups) {
+    if (keys.empty()) {
+      g.label = "all runs";
+      continue;
+    }
+    for (size_t k = 0; k < keys.size(); ++k) {
+      bool show = k == 0;
+      for (const auto& other : groups) {
+        show |= other.key.at(keys[0]) == g.key.at(keys[0]) && other.key.at(keys[k]) != g.key.at(keys[k]);
+      }
+      if (show) g.label += (g.label.empty() ? "" : ", ") + short_key(keys[k], keys) + "=" + g.key.at(keys[k]);
+    }
+  }
+}
+
 }  // namespace
 
 double smoothing_alpha(const std::string& metric) {
@@ -202,16 +223,14 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
     auto [it, fresh] = group_of.emplace(values, rep.groups.size());
     if (fresh) {
       GroupResult g;
-      for (size_t k = 0; k < rep.group_by.size(); ++k) {
-        g.key[rep.group_by[k]] = values[k];
-        g.label += (k ? ", " : "") + short_key(rep.group_by[k], rep.group_by) + "=" + values[k];
-      }
-      if (g.label.empty()) g.label = "all runs";
+      for (size_t k = 0; k < rep.group_by.size(); ++k) g.key[rep.group_by[k]] = values[k];
       rep.groups.push_back(std::move(g));
       members.emplace_back();
     }
     members[it->second].push_back(i);
   }
+
+  label_groups(rep.groups, rep.group_by);
 
   // Baseline candidates first, keeping grid order within each part.
   const auto& [base_key, base_value] = opt.baseline;

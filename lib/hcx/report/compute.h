@@ -60,7 +60,7 @@ struct SpeedupResult {
 };
 
 struct GroupResult {
-  std::string label;                          // "kind=hc, n=4"
+  std::string label;                          // "kind=hc, n=4": the first grouping key, then those that vary with it
   std::map<std::string, std::string> key;     // group-by key -> value
   bool is_baseline = false;
   std::optional<size_t> baseline_group;       // index into Report::groups; nullopt: none found

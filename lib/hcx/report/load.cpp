@@ -41,6 +41,7 @@ store::Db reader_connection(const store::Db& main) {
     auto sql = std::make_unique<SQLite::Database>(main.path().string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
                                                   store::kBusyTimeoutMs);
     sql->exec("PRAGMA query_only = ON");
+    sql->exec("PRAGMA mmap_size = 4294967296");  // map pages instead of copying them in: ~15% of a bulk read
     return store::Db(main.path(), std::move(sql), store::OpenMode::kReadOnly, main.schema_version());
   } catch (const SQLite::Exception& e) {
     throw io_error(main.path().string() + ": cannot open database: " + e.what());

@@ -13,10 +13,20 @@ namespace {
 constexpr double kW = 720, kH = 380;                          // viewBox
 constexpr double kLeft = 70, kRight = 16, kTop = 56, kBottom = 46;  // plot margins
 
+// A coordinate with one decimal ("123.4"), without printf: a 1,000-run
+// report writes millions of them.
 std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
+  if (!std::isfinite(v)) return "0";
+  long long tenths = std::llround(v * 10.0);
+  std::string out;
+  if (tenths < 0) {
+    out += '-';
+    tenths = -tenths;
+  }
+  out += std::to_string(tenths / 10);
+  out += '.';
+  out += static_cast<char>('0' + tenths % 10);
+  return out;
 }
 
 std::string tick_label(double v) {
