@@ -71,6 +71,14 @@ TEST(ReadTaskItems, FieldMappingAndLimit) {
   EXPECT_EQ(items[2].context, "Q2");
   EXPECT_EQ(items[2].choices[1], " y");
 
+  spec.stride = 2;  // items 0, 2, 4 of the file, then the limit
+  spec.limit = 2;
+  const auto strided = read_task_items(spec);
+  ASSERT_EQ(strided.size(), 2u);
+  EXPECT_EQ(strided[0].context, "Q0");
+  EXPECT_EQ(strided[1].context, "Q2");
+  EXPECT_EQ(strided[1].line, 3);
+
   config::TaskSpec pairs = pairs_spec(dir.write("p.jsonl", R"({"ok": "a b", "no": "b a"})" "\n"));
   pairs.good_field = "ok";
   pairs.bad_field = "no";

@@ -83,6 +83,7 @@ void visit_task_fields(C& t, V&& v) {
   v("good_field", t.good_field);
   v("bad_field", t.bad_field);
   v("limit", t.limit);
+  v("stride", t.stride);
 }
 
 template <class C, class V>
@@ -507,6 +508,7 @@ std::vector<std::string> validate(const RunConfig& c) {
       e.push_back(key + ".kind: expected one of \"choice\", \"pairs\", \"synthetic\", got \"" + t.kind + "\"");
     if (t.kind != "synthetic" && t.path.empty()) e.push_back(key + ".path: expected a JSONL file, got nothing");
     if (t.limit < 0) e.push_back(key + ".limit: expected an integer >= 0, got " + std::to_string(t.limit));
+    if (t.stride < 1) e.push_back(key + ".stride: expected an integer >= 1, got " + std::to_string(t.stride));
   }
   for (size_t i = 0; i < c.eval.extra_val.size(); ++i) {
     const auto& x = c.eval.extra_val[i];

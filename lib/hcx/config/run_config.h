@@ -27,6 +27,7 @@ struct TaskSpec {
   std::string good_field = "sentence_good";  // pairs: the sentence that should score higher
   std::string bad_field = "sentence_bad";    // pairs: the one that should score lower
   int64_t limit = 0;                         // first N items only; 0 = all
+  int64_t stride = 1;                        // every k-th item of the file (a cheaper, spread-out subset)
 };
 
 // A further text whose validation loss is measured (e.g. an out-of-domain corpus).

@@ -93,9 +93,11 @@ std::vector<TaskItem> read_task_items(const config::TaskSpec& spec) {
   if (!in) throw bad_input(path + ": file not found");
   std::vector<TaskItem> items;
   std::string raw;
+  int64_t seen = 0;  // non-blank lines so far, for spec.stride
   for (int64_t line = 1; std::getline(in, raw); ++line) {
     if (spec.limit > 0 && static_cast<int64_t>(items.size()) >= spec.limit) break;
     if (raw.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (seen++ % spec.stride != 0) continue;
     const std::string where = path + ":" + std::to_string(line) + ": ";
     Json obj;
     try {

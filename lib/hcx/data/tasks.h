@@ -13,7 +13,8 @@
 namespace hcx::data {
 
 // Reads the items of a "choice" or "pairs" task file: JSONL, one object per
-// line, blank lines skipped, at most spec.limit items (0 = all).
+// line, blank lines skipped, every spec.stride-th item (1 = all), at most
+// spec.limit items (0 = all).
 //   choice (HellaSwag): context = spec.context_field (string), choices =
 //     spec.choices_field (list of >= 2 strings), label = spec.label_field (an
 //     integer, or a string of digits, indexing the choices).
