@@ -47,6 +47,20 @@ TEST(Svg, LineChartKeepsASpikeAmongTenThousandPoints) {
   EXPECT_GE(count(points, ","), 100u);
 }
 
+TEST(Svg, LegendWrapsAndSaysHowManyItLeftOut) {
+  LineChart c;
+  c.id = "chart-many";
+  for (int i = 0; i < 100; ++i) {
+    c.series.push_back(Series{"kind=hc, lr=" + std::to_string(i), palette(i), {{0, 1.0 * i}, {1, 2.0}}, {}, {}, {}, {}});
+  }
+  const std::string svg = render_line_chart(c);
+  EXPECT_EQ(count(svg, "<polyline"), 100u);  // every series is drawn
+  const size_t shown = count(svg, "height=\"4\"");  // legend swatches
+  EXPECT_GT(shown, 10u);
+  EXPECT_LT(shown, 40u);  // three rows at most
+  EXPECT_NE(svg.find("+" + std::to_string(100 - shown) + " more"), std::string::npos);
+}
+
 TEST(Svg, EmptyChartSaysSo) {
   LineChart c;
   c.id = "chart-empty";
