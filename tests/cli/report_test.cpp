@@ -127,6 +127,28 @@ TEST_F(CliReport, MergesShardsFirst) {
   EXPECT_EQ(j["groups"][0]["missing"][0]["seed"], "3");
 }
 
+TEST_F(CliReport, ColourOnlyOnATerminalWithoutNoColor) {
+  // script(1) (util-linux, essential in Debian) gives the command a terminal.
+  auto on_tty = [&](const std::string& env, const std::string& args) {
+    const std::string cmd = env + " script -qec \"" + std::string(HCX_BINARY) + " report --db '" + db_ + "' " + args +
+                            "\" /dev/null 2>&1";
+    std::string out;
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf{};
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+    ::pclose(pipe);
+    return out;
+  };
+  const std::string coloured = on_tty("NO_COLOR=", "");
+  EXPECT_NE(coloured.find("\033[32m\u22120.1000 [\u22120.1497, \u22120.0503]\033[0m"), std::string::npos) << coloured;
+  const std::string plain = on_tty("NO_COLOR=1", "");
+  EXPECT_EQ(plain.find("\033["), std::string::npos) << plain;
+  EXPECT_NE(plain.find("\u22120.1000 [\u22120.1497, \u22120.0503]"), std::string::npos) << plain;
+  // HTML to a terminal would be noise: it needs -o.
+  EXPECT_NE(on_tty("", "--format html").find("--format html writes a file: add -o report.html"), std::string::npos);
+}
+
 TEST_F(CliReport, BadInputExitsTwo) {
   struct Case {
     std::string args, message;
