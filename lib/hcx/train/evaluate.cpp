@@ -69,6 +69,48 @@ std::vector<double> score_sequences(model::GptImpl& model, const std::vector<Seq
   return out;
 }
 
+// Items whose choices are all one token share one forward: the log-probs at
+// the last context position score every choice at once (the same numbers as
+// scoring each choice on its own, since attention is causal).
+bool single_token_choices(const data::EncodedItem& item) {
+  for (const auto& c : item.choices)
+    if (c.size() != 1) return false;
+  return true;
+}
+
+// Log-likelihood of each one-token choice of each item, in batches.
+std::vector<std::vector<double>> score_single_token_items(model::GptImpl& model,
+                                                          const std::vector<const data::EncodedItem*>& items,
+                                                          const at::Device& device) {
+  constexpr size_t kBatch = 64;
+  const int64_t seq_len = model.config().model.seq_len;
+  std::vector<std::vector<double>> out;
+  torch::NoGradGuard no_grad;
+  for (size_t begin = 0; begin < items.size(); begin += kBatch) {
+    const size_t end = std::min(items.size(), begin + kBatch);
+    const int64_t B = static_cast<int64_t>(end - begin);
+    int64_t T = 1;
+    for (size_t i = begin; i < end; ++i) T = std::max<int64_t>(T, std::min<int64_t>(items[i]->context.size(), seq_len));
+    at::Tensor x = at::zeros({B, T}, at::kLong);
+    std::vector<int64_t> last(static_cast<size_t>(B));
+    auto xa = x.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& ctx = items[begin + b]->context;  // its last seq_len tokens
+      const int64_t n = std::min<int64_t>(static_cast<int64_t>(ctx.size()), seq_len);
+      for (int64_t t = 0; t < n; ++t) xa[b][t] = ctx[ctx.size() - n + t];
+      last[static_cast<size_t>(b)] = n - 1;
+    }
+    const at::Tensor logp = at::log_softmax(model.forward(x.to(device)).to(at::kFloat), -1).to(at::kCPU, at::kDouble);  // (B, T, V)
+    for (int64_t b = 0; b < B; ++b) {
+      const at::Tensor row = logp[b][last[static_cast<size_t>(b)]];  // (V)
+      std::vector<double> scores;
+      for (const auto& c : items[begin + b]->choices) scores.push_back(row[c[0]].item<double>());
+      out.push_back(std::move(scores));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 double validation_loss(model::GptImpl& model, const std::vector<data::Batch>& batches, const at::Device& device) {
@@ -108,19 +150,36 @@ TaskScore score_from_loglik(const std::vector<std::vector<double>>& loglik,
   return s;
 }
 
-TaskScore score_task(model::GptImpl& model, const data::Task& task, const at::Device& device) {
-  // All choices of all items in one list, so batches are full.
+std::vector<std::vector<double>> task_log_likelihoods(model::GptImpl& model, const data::Task& task,
+                                                      const at::Device& device) {
+  // One-token items share a forward per item; the others go into one list of
+  // sequences (every choice of every item), so batches are full.
+  std::vector<const data::EncodedItem*> single;
   std::vector<Sequence> seqs;
-  for (const auto& item : task.items)
-    for (const auto& choice : item.choices) seqs.push_back(make_sequence(item.context, choice, model.config().model.seq_len));
+  for (const auto& item : task.items) {
+    if (single_token_choices(item)) {
+      single.push_back(&item);
+    } else {
+      for (const auto& choice : item.choices) seqs.push_back(make_sequence(item.context, choice, model.config().model.seq_len));
+    }
+  }
+  const std::vector<std::vector<double>> single_scores = score_single_token_items(model, single, device);
   const std::vector<double> flat = score_sequences(model, seqs, device);
   std::vector<std::vector<double>> loglik;
-  size_t pos = 0;
+  size_t pos = 0, next_single = 0;
   for (const auto& item : task.items) {
-    loglik.emplace_back(flat.begin() + pos, flat.begin() + pos + item.choices.size());
-    pos += item.choices.size();
+    if (single_token_choices(item)) {
+      loglik.push_back(single_scores[next_single++]);
+    } else {
+      loglik.emplace_back(flat.begin() + pos, flat.begin() + pos + item.choices.size());
+      pos += item.choices.size();
+    }
   }
-  return score_from_loglik(loglik, task.items);
+  return loglik;
+}
+
+TaskScore score_task(model::GptImpl& model, const data::Task& task, const at::Device& device) {
+  return score_from_loglik(task_log_likelihoods(model, task, device), task.items);
 }
 
 }  // namespace hcx::train

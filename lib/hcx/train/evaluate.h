@@ -31,6 +31,12 @@ struct TaskScore {
 std::vector<double> choice_log_likelihoods(model::GptImpl& model, const data::EncodedItem& item,
                                            const at::Device& device);
 
+// choice_log_likelihoods() of every item of `task`, batched: items whose
+// choices are all one token take one forward of their context for all
+// choices, the others one sequence per choice.
+std::vector<std::vector<double>> task_log_likelihoods(model::GptImpl& model, const data::Task& task,
+                                                      const at::Device& device);
+
 // Scores every item of `task` (batched forwards under NoGradGuard). Ties go
 // to the lowest index, as argmax does.
 TaskScore score_task(model::GptImpl& model, const data::Task& task, const at::Device& device);
