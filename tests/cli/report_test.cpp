@@ -64,7 +64,7 @@ TEST_F(CliReport, KnownTableAndJson) {
   ASSERT_EQ(json.code, 0) << json.err;
   const auto j = nlohmann::json::parse(json.out);
   const auto& hc = j["groups"][1];
-  EXPECT_EQ(hc["label"], "kind=hc");
+  EXPECT_EQ(hc["label"], "DHC×2");
   EXPECT_NEAR(hc["val_loss_final"]["mean"].get<double>(), 1.9, 1e-9);
   EXPECT_NEAR(hc["val_loss_final"]["std"].get<double>(), 0.08, 1e-9);
   EXPECT_NEAR(hc["delta"]["mean"].get<double>(), -0.1, 1e-9);
@@ -83,8 +83,8 @@ TEST_F(CliReport, FlagsReachTheLibrary) {
   std::getline(in, head);
   std::getline(in, first);
   std::getline(in, second);
-  EXPECT_EQ(first.substr(0, 26), "kind=hc,kind=hc,hc,1,1,,2.");  // baseline hc first, one seed, train loss 2.905
-  EXPECT_EQ(second.substr(0, 44), "kind=pre_norm,kind=hc,pre_norm,1,1,,3.0025,,");
+  EXPECT_EQ(first.rfind("DHC×2,DHC×2,hc,1,1,,2.", 0), 0u) << first;  // baseline hc first, one seed, train loss 2.905
+  EXPECT_EQ(second.rfind("Pre-Norm,DHC×2,pre_norm,1,1,,3.0025,,", 0), 0u) << second;
 
   const Out md = hcx_report(dir_, "--db '" + db_ + "' --group-by residual.kind,seed --format md");
   ASSERT_EQ(md.code, 0) << md.err;

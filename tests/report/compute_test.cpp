@@ -34,7 +34,7 @@ TEST(ComputeReport, KnownSweepFigures) {
   ASSERT_EQ(r.groups.size(), 2u);
 
   const GroupResult& b = r.groups[0];
-  EXPECT_EQ(b.label, "kind=pre_norm");
+  EXPECT_EQ(b.label, "Pre-Norm");
   EXPECT_TRUE(b.is_baseline);
   EXPECT_EQ(b.baseline_group, 0u);
   EXPECT_EQ(b.runs.size(), 3u);
@@ -57,7 +57,7 @@ TEST(ComputeReport, KnownSweepFigures) {
   EXPECT_EQ(b.sample_run, 0u);
 
   const GroupResult& h = r.groups[1];
-  EXPECT_EQ(h.label, "kind=hc");
+  EXPECT_EQ(h.label, "DHC×2");
   EXPECT_FALSE(h.is_baseline);
   EXPECT_EQ(h.baseline_group, 0u);
   expect_summary(h.final_metric, 3, 1.9, 0.08, "hc final val");
@@ -169,8 +169,7 @@ TEST(ComputeReport, LabelsShowOnlyKeysThatVaryWithTheFirst) {
   EXPECT_EQ(r.group_by, (std::vector<std::string>{"residual.kind", "residual.n", "residual.dynamic"}));
   std::vector<std::string> labels;
   for (const auto& g : r.groups) labels.push_back(g.label);
-  EXPECT_EQ(labels, (std::vector<std::string>{"kind=pre_norm", "kind=hc, n=2, dynamic=false", "kind=hc, n=4, dynamic=false",
-                                              "kind=hc, n=4, dynamic=true"}));
+  EXPECT_EQ(labels, (std::vector<std::string>{"Pre-Norm", "SHC×2", "SHC×4", "DHC×4"}));
   EXPECT_EQ(r.groups[3].baseline_group, 0u);
 }
 
@@ -179,7 +178,7 @@ TEST(ComputeReport, HeadlineMetricAndBaselineChoice) {
   o.metric = "train/loss";
   o.baseline = {"residual.kind", "hc"};
   const Report r = compute_report(fixture::known_input(), o);
-  EXPECT_EQ(r.groups[0].label, "kind=hc");
+  EXPECT_EQ(r.groups[0].label, "DHC×2");
   const GroupResult& p = r.groups[1];
   EXPECT_NEAR(p.final_metric.mean, 3.0025, 1e-12);
   EXPECT_NEAR(p.delta->mean, 3.0025 - 2.905, 1e-12);

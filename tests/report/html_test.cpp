@@ -77,7 +77,7 @@ TEST(RenderHtml, HeatmapsForTheSampleRunOfEachHcGroup) {
 TEST(RenderHtml, TablesAndNotes) {
   const std::string html = known_html();
   EXPECT_NE(html.find("<td class=\"num good\">\u22120.1000 [\u22120.1497, \u22120.0503]</td>"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"head\">kind=pre_norm</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"head\">Pre-Norm</td>"), std::string::npos);
   EXPECT_NE(html.find("<li>spikes per run: &gt; mean + 6\u03c3 of the previous 50 values (OLMo 2 spike rule).</li>"),
             std::string::npos);
 }

@@ -54,7 +54,7 @@ TEST_F(RunReport, JsonHasEveryKnownFigure) {
   ASSERT_EQ(j["groups"].size(), 2u);
 
   const auto& b = j["groups"][0];
-  EXPECT_EQ(b["label"], "kind=pre_norm");
+  EXPECT_EQ(b["label"], "Pre-Norm");
   EXPECT_EQ(b["is_baseline"], true);
   EXPECT_EQ(b["n"], 3);
   EXPECT_TRUE(b["missing"].empty());
@@ -74,8 +74,8 @@ TEST_F(RunReport, JsonHasEveryKnownFigure) {
   EXPECT_NEAR(b["speedup"]["value"].get<double>(), 1.0, 1e-12);
 
   const auto& h = j["groups"][1];
-  EXPECT_EQ(h["label"], "kind=hc");
-  EXPECT_EQ(h["baseline"], "kind=pre_norm");
+  EXPECT_EQ(h["label"], "DHC×2");
+  EXPECT_EQ(h["baseline"], "Pre-Norm");
   expect_stat(h["metric_final"], 3, 1.9, 0.08, "hc metric_final");
   expect_stat(h["metric_best"], 3, 1.9, 0.08, "hc metric_best");
   expect_stat(h["val_loss_final"], 3, 1.9, 0.08, "hc val_loss_final");

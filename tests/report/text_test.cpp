@@ -71,8 +71,8 @@ TEST(RenderTerminal, MissingSeedsAreListed) {
   std::ostringstream out;
   render_terminal(compute_report(in, ReportOptions{}), out, false);
   const auto l = lines(out.str());
-  EXPECT_EQ(l[5].substr(0, 20), "kind=hc          2/3");
-  EXPECT_EQ(l.back(), "missing in kind=hc: seed 2 (diverged, run hc-seed2)");
+  EXPECT_EQ(l[5].substr(0, 16), "DHC×2       2/3");
+  EXPECT_EQ(l.back(), "missing in DHC×2: seed 2 (diverged, run hc-seed2)");
 }
 
 TEST(RenderMarkdown, KnownSweep) {
@@ -87,12 +87,12 @@ TEST(RenderMarkdown, KnownSweep) {
             "| train loss best | loss spikes | gnorm spikes | tok/s | params |");
   EXPECT_EQ(l[7], "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   EXPECT_EQ(l[8],
-            "| **kind=pre_norm** | 3/3 | 2.0000 \u00b1 0.1000 | 2.0000 \u00b1 0.1000 | baseline | 1.00\u00d7 | "
+            "| **Pre-Norm** | 3/3 | 2.0000 \u00b1 0.1000 | 2.0000 \u00b1 0.1000 | baseline | 1.00\u00d7 | "
             "3.0025 \u00b1 0.0000 | 2.9500 \u00b1 0.0000 | 1.0 \u00b1 1.0 | 0.3 \u00b1 0.6 | 1.10k | 1.00k |");
   EXPECT_EQ(l[9],
-            "| kind=hc | 3/3 | 1.9000 \u00b1 0.0800 | 1.9000 \u00b1 0.0800 | \u22120.1000 [\u22120.1497, \u22120.0503] | "
+            "| DHC×2 | 3/3 | 1.9000 \u00b1 0.0800 | 1.9000 \u00b1 0.0800 | \u22120.1000 [\u22120.1497, \u22120.0503] | "
             "1.43\u00d7 | 2.9050 \u00b1 0.0000 | 2.9000 \u00b1 0.0000 | 0.0 \u00b1 0.0 | 0.0 \u00b1 0.0 | 800 | 1.10k |");
-  EXPECT_EQ(l[16], "| kind=hc | 0.320 \u00b1 0.020 | 0.660 \u00b1 0.010 |");
+  EXPECT_EQ(l[16], "| DHC×2 | 0.320 \u00b1 0.020 | 0.660 \u00b1 0.010 |");
 }
 
 TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
@@ -105,8 +105,8 @@ TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
   ASSERT_EQ(head.size(), hc.size());
   std::map<std::string, std::string> row;
   for (size_t i = 0; i < head.size(); ++i) row[head[i]] = hc[i];
-  EXPECT_EQ(row["group"], "kind=hc");
-  EXPECT_EQ(row["baseline_group"], "kind=pre_norm");
+  EXPECT_EQ(row["group"], "DHC×2");
+  EXPECT_EQ(row["baseline_group"], "Pre-Norm");
   EXPECT_EQ(row["residual.kind"], "hc");
   EXPECT_EQ(row["seeds"], "3");
   EXPECT_EQ(row["missing"], "");

@@ -7,6 +7,7 @@
 
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
+#include "hcx/grid/variant.h"
 #include "hcx/report/select.h"
 
 namespace hcx::report {
@@ -151,6 +152,31 @@ void label_groups(std::vector<GroupResult>& groups, const std::vector<std::strin
   }
 }
 
+// When every grouping key is a residual.* key, groups are residual variants
+// and get the paper's names ("DHC×4 no-tanh", grid/variant.h), taken from the
+// full config of one of their runs; kept only when the names are unique.
+void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vector<size_t>>& members,
+                   const ReportInput& in, const std::vector<std::string>& keys) {
+  if (keys.empty()) return;
+  for (const auto& k : keys)
+    if (k.rfind("residual.", 0) != 0) return;
+  std::vector<std::string> names;
+  std::set<std::string> unique;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (members[g].empty()) return;
+    config::Json j = config::Json::object();
+    for (const auto& [key, value] : in.runs[members[g].front()].params)
+      if (key.rfind("residual.", 0) == 0) config::set_dotted(j, key, config::parse_value(value));
+    std::vector<std::string> errors;
+    const config::RunConfig c = config::from_json(j, errors);
+    if (!errors.empty()) return;
+    names.push_back(grid::variant_name(c));
+    unique.insert(names.back());
+  }
+  if (unique.size() != groups.size()) return;
+  for (size_t g = 0; g < groups.size(); ++g) groups[g].label = names[g];
+}
+
 }  // namespace
 
 double smoothing_alpha(const std::string& metric) {
@@ -231,6 +257,7 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
   }
 
   label_groups(rep.groups, rep.group_by);
+  name_variants(rep.groups, members, in, rep.group_by);
 
   // Baseline candidates first, keeping grid order within each part.
   const auto& [base_key, base_value] = opt.baseline;
