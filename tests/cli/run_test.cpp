@@ -41,6 +41,31 @@ TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   EXPECT_NE(again.output.find("already completed"), std::string::npos) << again.output;
 }
 
+TEST(RunCommand, EveryMeasurementLandsInTheDatabase) {
+  TempDir dir;
+  write_file(dir / "run.json", kTinyRun);
+  // A touchy spike rule (3-value window, 0.5 sigma) so that the tiny run has spikes to record.
+  const Result r = run_hcx("run run.json --db r/hcx.db -s spikes.window=3 -s spikes.sigma=0.5 -s eval.diagnostics_every=20",
+                           dir.path.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string db = dir / "r/hcx.db";
+  auto count = [&](const std::string& sql) { return std::atoll(query1(db, sql).c_str()); };
+  EXPECT_GT(count("SELECT count(*) FROM spikes WHERE metric = 'train/loss' AND score > 0.5"), 0);
+  EXPECT_EQ(query1(db, "SELECT value FROM run_summary WHERE key = 'spikes/train/loss/count'"),
+            query1(db, "SELECT printf('%.1f', count(*)) FROM spikes WHERE metric = 'train/loss'"));
+  EXPECT_EQ(query1(db, "SELECT group_concat(DISTINCT step) FROM layer_stats WHERE name = 'cos/median'"), "20,40");
+  EXPECT_EQ(count("SELECT count(*) FROM layer_stats WHERE name = 'grad_norm' AND step = 40"), 4);  // 4 sublayers
+  EXPECT_EQ(count("SELECT count(*) FROM layer_stats WHERE name LIKE 'cos/%' AND step = 40"), 9);   // 3 pairs x 3
+  EXPECT_EQ(count("SELECT count(*) FROM hc_matrices WHERE step = 40 AND name = 'hc' AND rows = 3"), 4);
+  EXPECT_EQ(count("SELECT count(*) FROM hc_matrices WHERE step = 40 AND name = 'unfolded' AND rows = 5"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM metrics WHERE name = 'hc/gain_row'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM metrics WHERE name = 'time/tokens_per_s'"), 40);  // log_every 1
+  EXPECT_GT(count("SELECT value FROM run_summary WHERE key = 'memory/peak_rss_bytes'"), 1000000);
+  EXPECT_EQ(query1(db, "SELECT group_concat(metric) FROM evals WHERE step = 40"), "acc,acc_norm,n");
+  for (const char* key : {"spikes/window", "spikes/sigma", "spikes/train/grad_norm/count", "time/measure_share"})
+    EXPECT_EQ(count(std::string("SELECT count(*) FROM run_summary WHERE key = '") + key + "'"), 1) << key;
+}
+
 TEST(RunCommand, BadConfigExitsTwoAndWritesNothing) {
   TempDir dir;
   write_file(dir / "bad.json", R"({"train": {"lr": -3, "stpes": 10}})");
