@@ -76,7 +76,7 @@ TEST(DecideOutcome, CaseTable) {
 }
 
 TEST(Liveness, ThisHostAsksTheProcessTable) {
-  const pid_t hcx = test::start_sleeper("hcx-fake-run");
+  const pid_t hcx = test::start_sleeper("hcx-run-elsewhere");
   const pid_t other = test::start_sleeper("recycled-pid");
   store::RunState r = row("running", hcx);
   r.host = this_host();
