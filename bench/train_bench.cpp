@@ -70,7 +70,7 @@ struct Shape {
   int64_t warmup, steps_pre_norm, steps_dhc;  // timed steps: >= ~5 s each on an idle core
 };
 // The two configs of issue 3; n_heads 4, vocab 256, SwiGLU, LayerNorm: run_config.h defaults.
-const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 8}, {512, 4, 8, 256, 2, 3, 6, 4}};
+const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 20}, {512, 4, 8, 256, 2, 3, 6, 4}};
 const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh
 
 hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int64_t seq, int64_t threads,
