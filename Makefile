@@ -1,6 +1,6 @@
 # hcx developer entry points. On a fresh Debian 12 machine:
-#   make setup run     install dependencies, build, run the quickstart sweep and its report
-#   make setup test    install dependencies, build, run every test
+#   make setup && make run     install dependencies, build, run the quickstart sweep and its report
+#   make setup && make test    install dependencies, build, run every test
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
