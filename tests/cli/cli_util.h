@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
@@ -40,18 +41,34 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `args` (a shell command line, with hcx's path substituted for a leading
-// "hcx") in `cwd` and waits for it.
-inline Result run_hcx(const std::string& args, const std::string& cwd = ".") {
-  const std::string cmd = "cd '" + cwd + "' && " + std::string(HCX_BINARY) + " " + args + " 2>&1";
-  Result r;
+// Runs the shell command `cmd` and returns (exit status or 128 + signal, its stdout).
+inline std::pair<int, std::string> capture(const std::string& cmd) {
+  std::string out;
   FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return {-1, out};
   std::array<char, 4096> buf{};
   size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// Runs `hcx args` (a shell command line after the binary's path) in `cwd`
+// and waits for it; stdout and stderr together.
+inline Result run_hcx(const std::string& args, const std::string& cwd = ".") {
+  auto [code, out] = capture("cd '" + cwd + "' && " + std::string(HCX_BINARY) + " " + args + " 2>&1");
+  return {code, out};
+}
+
+// `hcx args` with stdout only (stderr dropped unless `merge_stderr`), for
+// tests that parse what hcx prints for scripts.
+struct Output {
+  int exit_code = -1;
+  std::string out;
+};
+inline Output run_hcx_output(const std::string& args, bool merge_stderr = false) {
+  auto [code, out] = capture(std::string(HCX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null"));
+  return {code, out};
 }
 
 // Starts `hcx args...` in the background with output to `log`; returns its pid.
@@ -96,13 +113,13 @@ inline std::vector<std::pair<int64_t, double>> query_curve(const std::string& db
   return rows;
 }
 
-// Polls `pred` every 20 ms for up to `timeout_s` seconds.
+// Polls `pred` every `interval_ms` for up to `timeout_s` seconds.
 template <class Pred>
-bool wait_until(Pred pred, double timeout_s) {
+bool wait_until(Pred pred, double timeout_s, int interval_ms = 20) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
   }
   return pred();
 }

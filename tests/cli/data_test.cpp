@@ -13,26 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/cli_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string out;  // stdout, plus stderr when merged
-};
-
-Result run(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd = std::string(HCX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t k;
-  while ((k = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), k);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = hcx::test::Output;
+Result run(const std::string& args, bool merge_stderr = false) { return hcx::test::run_hcx_output(args, merge_stderr); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

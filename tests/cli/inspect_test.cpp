@@ -8,26 +8,14 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "cli/cli_util.h"
 #include <nlohmann/json.hpp>
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string out;  // stdout, or stdout + stderr when merged
-};
-
-Result run(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd = std::string(HCX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t k;
-  while ((k = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), k);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = hcx::test::Output;
+Result run(const std::string& args, bool merge_stderr = false) { return hcx::test::run_hcx_output(args, merge_stderr); }
 
 std::string write_config(const std::string& name, const std::string& text) {
   const std::string path = ::testing::TempDir() + name;
