@@ -49,6 +49,7 @@
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/sqlite_sink.h"
+#include "hcx/train/optimizer.h"
 #include "hcx/train/diagnostics.h"
 #include "hcx/train/evaluate.h"
 #include "hcx/train/metric_sink.h"
@@ -217,21 +218,6 @@ Json costs(const hcx::config::RunConfig& cfg, const fs::path& dir) {
 
 // ---------------------------------------------------------------------------- child: check and profile
 
-// AdamW in the trainer's two groups (trainer.cpp make_optimizer).
-torch::optim::AdamW make_optimizer(hcx::model::GptImpl& model, const hcx::config::TrainConfig& t) {
-  std::vector<at::Tensor> decay, no_decay;
-  for (const auto& p : hcx::model::named_params(model))
-    if (p.trainable) (p.decays ? decay : no_decay).push_back(p.tensor);
-  auto options = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(1e-8).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(t.weight_decay));
-  groups.emplace_back(no_decay, options(0.0));
-  return torch::optim::AdamW(groups, torch::optim::AdamWOptions(t.lr));
-}
-
 Json write_tensor(const fs::path& dir, const std::string& file, const at::Tensor& t) {
   const at::Tensor c = t.detach().contiguous();
   std::ofstream(dir / file, std::ios::binary)
@@ -266,14 +252,13 @@ void export_check(const fs::path& dir, const std::string& variant) {
   }
   const at::Tensor x = at::randint(cfg.model.vocab_size, {4, 128}, gen, at::kLong);
   const at::Tensor y = at::randint(cfg.model.vocab_size, {4, 128}, gen, at::kLong);
-  torch::optim::AdamW opt = make_optimizer(*model, cfg.train);
+  torch::optim::AdamW opt = hcx::train::make_optimizer(*model, cfg.train);
   std::vector<at::Tensor> trainable;
   for (const auto& p : hcx::model::named_params(*model))
     if (p.trainable) trainable.push_back(p.tensor);
   std::vector<double> losses, norms;
   for (int64_t s = 0; s < cfg.train.steps; ++s) {
-    for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(hcx::train::learning_rate(cfg.train, s));
+    hcx::train::set_lr(opt, hcx::train::learning_rate(cfg.train, s));
     opt.zero_grad();
     const at::Tensor loss = model->loss(x, y);
     loss.backward();
@@ -301,7 +286,7 @@ void export_check(const fs::path& dir, const std::string& variant) {
 Json profile(const hcx::config::RunConfig& cfg, int64_t steps) {
   at::set_num_threads(static_cast<int>(cfg.train.threads));
   hcx::model::Gpt model = hcx::model::make_model(cfg);
-  torch::optim::AdamW opt = make_optimizer(*model, cfg.train);
+  torch::optim::AdamW opt = hcx::train::make_optimizer(*model, cfg.train);
   std::vector<at::Tensor> trainable;
   for (const auto& p : hcx::model::named_params(*model)) trainable.push_back(p.tensor);
   const at::Tensor x = at::randint(cfg.model.vocab_size, {cfg.train.batch_size, cfg.model.seq_len}, at::kLong);
