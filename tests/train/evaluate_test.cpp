@@ -3,7 +3,11 @@
 #include "hcx/train/evaluate.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <torch/types.h>
@@ -35,13 +39,17 @@ model::Gpt uniform_model() {
 }
 
 data::Task task_from(const std::string& jsonl, const char* kind) {
-  const std::string path = ::testing::TempDir() + "/hcx_eval_task.jsonl";
+  // ctest runs each test as its own process, in parallel: one file per test.
+  const std::string path = ::testing::TempDir() + "/hcx_eval_" +
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                           std::to_string(::getpid()) + ".jsonl";
   std::ofstream(path) << jsonl;
   config::TaskSpec spec;
   spec.name = "hand";
   spec.kind = kind;
   spec.path = path;
   data::Task t{"hand", kind, data::encode_items(data::read_task_items(spec), data::Tokenizer::bytes(), 256, "hand")};
+  std::remove(path.c_str());
   return t;
 }
 
