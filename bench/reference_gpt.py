@@ -4,7 +4,8 @@ It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connecti
 same parameter names, shapes and order, and trains it the way lib/hcx/train/trainer.cpp does (AdamW in
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
 Written for the python3-torch of the LibTorch hcx links (Debian 1.13.1), which has no
-F.scaled_dot_product_attention, so attention is the explicit masked softmax that hcx uses on 1.x.
+F.scaled_dot_product_attention, so attention is the explicit masked softmax (the function hcx computes on 1.x),
+written the plain way, as RoPE and the HC mixing are: hcx fuses some of these ops (lib/hcx/model/fused.h).
 
   reference_gpt.py time  --d-model 128 --layers 4 --batch 16 --seq 128 --threads 1 --variant dhc --steps 40
       prints one JSON line: tokens_per_s, seconds, steps, params, ...

@@ -8,6 +8,7 @@
 
 #include "hcx/error.h"
 #include "hcx/model/param_specs.h"
+#include "hcx/model/fused.h"
 #include "model/tiny.h"
 
 namespace hcx::model {
@@ -76,7 +77,7 @@ TEST(Attention, RejectsSequencesLongerThanSeqLen) {
 TEST(Rope, IdentityAtPositionZeroAndNormPreserving) {
   const auto [c, s] = rope_tables(6, 8, 10000.0);
   const torch::Tensor x = torch::randn({1, 2, 6, 8});
-  const torch::Tensor y = apply_rope(x, c, s);
+  const torch::Tensor y = rope(x, c, s);
   EXPECT_LT(max_abs_diff(y.select(2, 0), x.select(2, 0)), 1e-7);
   EXPECT_LT(max_abs_diff(y.norm(2, -1), x.norm(2, -1)), 1e-5);
   EXPECT_GT(max_abs_diff(y.select(2, 3), x.select(2, 3)), 1e-3);
@@ -88,7 +89,7 @@ TEST(Rope, ScoresDependOnlyOnRelativePosition) {
   const torch::Tensor q = torch::randn({4}), k = torch::randn({4});
   torch::Tensor Q = torch::zeros({1, 1, 8, 4}), K = torch::zeros({1, 1, 8, 4});
   Q[0][0][4] = q; K[0][0][1] = k; Q[0][0][5] = q; K[0][0][2] = k;
-  const torch::Tensor rq = apply_rope(Q, c, s), rk = apply_rope(K, c, s);
+  const torch::Tensor rq = rope(Q, c, s), rk = rope(K, c, s);
   const double a = (rq[0][0][4] * rk[0][0][1]).sum().item<double>();
   const double b = (rq[0][0][5] * rk[0][0][2]).sum().item<double>();
   EXPECT_NEAR(a, b, 1e-5);

@@ -4,12 +4,14 @@
 
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
 
 #include "hcx/model/mhc.h"
 #include "hcx/model/mixing_guard.h"
+#include "hcx/model/fused.h"
 
 namespace hcx::model {
 
@@ -45,8 +47,11 @@ HcWeights HyperConnectionImpl::weights(const torch::Tensor& H) {
   if (!dynamic) return {static_alpha, static_beta};       // (n, n+1), (n)
   MixingGuard fp32;
   const torch::Tensor Hn = norm(H.to(at::kFloat));         // (B, T, n, d): each stream normalised over d
-  torch::Tensor wc = at::matmul(Hn, dynamic_alpha_fn);     // (B, T, n, n+1): row i from stream i only
-  torch::Tensor dc = at::matmul(Hn, dynamic_beta_fn);      // (B, T, n)
+  const int64_t n = n_;
+  // Both projections as one GEMM: (d, n+2) = [W_alpha | W_beta].
+  const torch::Tensor proj = at::matmul(Hn, at::cat({dynamic_alpha_fn, dynamic_beta_fn.unsqueeze(1)}, 1));
+  torch::Tensor wc = proj.narrow(-1, 0, n + 1);            // (B, T, n, n+1): row i from stream i only
+  torch::Tensor dc = proj.select(-1, n + 1);               // (B, T, n)
   if (use_tanh) {
     wc = at::tanh(wc);
     dc = at::tanh(dc);
@@ -62,10 +67,8 @@ torch::Tensor HyperConnectionImpl::forward(const torch::Tensor& H, const Sublaye
     MixingGuard fp32;
     const torch::Tensor Hf = H.to(at::kFloat);                        // (B, T, n, d)
     const HcWeights w = weights(Hf);
-    const torch::Tensor mix = at::matmul(w.alpha.transpose(-1, -2), Hf);  // (.., n+1, n) x (B, T, n, d) -> (B, T, n+1, d)
-    h0 = mix.select(-2, 0);                                           // (B, T, d)     = A_m^T H
-    rest = mix.narrow(-2, 1, n);                                      // (B, T, n, d)  = A_r^T H
-    beta = w.beta.unsqueeze(-1);                                      // (.., n, 1)
+    std::tie(h0, rest) = read_streams(w.alpha, Hf);                   // A_m^T H (B, T, d), A_r^T H (B, T, n, d)
+    beta = w.beta;                                                    // (n) | (B, T, n)
     if (matrix_out != nullptr) {
       const at::NoGradGuard no_grad;
       if (dynamic) {
@@ -77,7 +80,7 @@ torch::Tensor HyperConnectionImpl::forward(const torch::Tensor& H, const Sublaye
   }
   const torch::Tensor y = f(h0);                                      // (B, T, d), the sublayer (caller's autocast)
   MixingGuard fp32;
-  return beta * y.to(at::kFloat).unsqueeze(-2) + rest;                // (.., n, 1) * (B, T, 1, d) -> (B, T, n, d)
+  return write_streams(rest, beta, y.to(at::kFloat));                 // rest_j + B_j y: (B, T, n, d)
 }
 
 torch::Tensor HyperConnectionImpl::matrix(const torch::Tensor& H) {

@@ -12,6 +12,7 @@
 #include <torch/version.h>
 
 #include "hcx/error.h"
+#include "hcx/model/fused.h"
 #include "hcx/model/param_specs.h"
 
 namespace hcx::model {
@@ -51,22 +52,16 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t T, int64_t hs, doubl
   return {angle.cos().to(at::kFloat), angle.sin().to(at::kFloat)};
 }
 
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  const int64_t T = x.size(2), half = x.size(3) / 2;
-  const torch::Tensor c = cos.narrow(0, 0, T).to(x.dtype());  // (T, hs), broadcast over (B, nh)
-  const torch::Tensor s = sin.narrow(0, 0, T).to(x.dtype());
-  const torch::Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);  // (B, nh, T, hs/2) each
-  const torch::Tensor rotated = at::cat({-x2, x1}, -1);                         // (B, nh, T, hs)
-  return x * c + rotated * s;
-}
-
 torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  const int64_t T = q.size(2), hs = q.size(3);
-  torch::Tensor att = at::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hs)));  // (B, nh, T, T)
-  const torch::Tensor future = at::ones({T, T}, q.options().dtype(at::kBool)).triu(1);    // (T, T): s > t
-  att = att.masked_fill(future, -std::numeric_limits<double>::infinity());
-  att = at::softmax(att, -1);                                                              // (B, nh, T, T)
-  return at::matmul(att.to(v.dtype()), v);                                                 // (B, nh, T, hs)
+  const int64_t B = q.size(0), nh = q.size(1), T = q.size(2), hs = q.size(3);
+  // The causal mask as an additive -inf above the diagonal, added inside the
+  // batched GEMM together with the 1/sqrt(hs) scale: one op instead of a
+  // scale, a mask and a masked_fill (and their backward passes).
+  const torch::Tensor mask = at::full({T, T}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
+  torch::Tensor att = at::baddbmm(mask, q.reshape({B * nh, T, hs}), k.reshape({B * nh, T, hs}).transpose(1, 2),
+                                  /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(double(hs)));  // (B*nh, T, T)
+  att = at::softmax(att, -1);
+  return at::bmm(att.to(v.dtype()), v.reshape({B * nh, T, hs})).view({B, nh, T, hs});
 }
 
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
@@ -98,8 +93,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   auto heads = [&](const torch::Tensor& t) {
     return t.reshape({B, T, n_heads, hs}).transpose(1, 2);       // (B, nh, T, hs)
   };
-  const torch::Tensor q = apply_rope(heads(qkv[0]), rope_cos_, rope_sin_);
-  const torch::Tensor k = apply_rope(heads(qkv[1]), rope_cos_, rope_sin_);
+  const torch::Tensor q = rope(heads(qkv[0]), rope_cos_, rope_sin_);
+  const torch::Tensor k = rope(heads(qkv[1]), rope_cos_, rope_sin_);
   const torch::Tensor y = causal_attention(q, k, heads(qkv[2]));  // (B, nh, T, hs)
   return c_proj(y.transpose(1, 2).reshape({B, T, C}));           // (B, T, C)
 }

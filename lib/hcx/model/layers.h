@@ -49,12 +49,8 @@ TORCH_MODULE(Norm);
 // Builds the model's norm (model.norm, model.norm_eps) over `dim`.
 Norm make_norm(const config::ModelConfig& m, int64_t dim);
 
-// Rotary position embedding (rotate-half / GPT-NeoX layout) of x: (B, nh, T, hs)
-// at positions 0..T-1. cos, sin: (T, hs) from rope_tables().
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
-
 // cos and sin tables (T, hs), float32 on CPU: angle(t, i) = t * theta^(-2i/hs)
-// for i < hs/2, repeated for the second half.
+// for i < hs/2, repeated for the second half. Applied by rope() (fused.h).
 std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t T, int64_t hs, double theta);
 
 // softmax(q k^T / sqrt(hs) + causal mask) v for q, k, v: (B, nh, T, hs).

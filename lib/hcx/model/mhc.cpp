@@ -5,12 +5,14 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
 
 #include "hcx/model/mixing_guard.h"
+#include "hcx/model/fused.h"
 
 namespace hcx::model {
 
@@ -70,19 +72,19 @@ torch::Tensor ManifoldHyperConnectionImpl::forward(const torch::Tensor& H, const
     MixingGuard fp32;
     const torch::Tensor Hf = H.to(at::kFloat);                    // (B, T, n, d)
     const MhcWeights w = weights(Hf);
-    h0 = at::matmul(w.pre.unsqueeze(-2), Hf).squeeze(-2);         // (B, T, 1, n) x (B, T, n, d) -> (B, T, d)
-    rest = at::matmul(w.res, Hf);                                 // (B, T, n, n) x (B, T, n, d) -> (B, T, n, d)
-    post = w.post.unsqueeze(-1);                                  // (B, T, n, 1)
+    const int64_t n = n_;
+    const torch::Tensor alpha = at::cat({w.pre.unsqueeze(-1), w.res.transpose(-1, -2)}, -1);  // (B, T, n, n+1)
+    std::tie(h0, rest) = read_streams(alpha, Hf);                 // sum_i pre_i H_i (B, T, d), H^res H (B, T, n, d)
+    post = w.post;                                                // (B, T, n)
     if (matrix_out != nullptr) {
       const at::NoGradGuard no_grad;
-      const int64_t n = n_;
       *matrix_out = mhc_matrix(w.pre.reshape({-1, n}).mean(0), w.post.reshape({-1, n}).mean(0),
                                w.res.reshape({-1, n, n}).mean(0));
     }
   }
   const torch::Tensor y = f(h0);                                  // (B, T, d), the sublayer (caller's autocast)
   MixingGuard fp32;
-  return rest + post * y.to(at::kFloat).unsqueeze(-2);            // (B, T, n, 1) * (B, T, 1, d) -> (B, T, n, d)
+  return write_streams(rest, post, y.to(at::kFloat));             // rest_j + post_j y: (B, T, n, d)
 }
 
 torch::Tensor ManifoldHyperConnectionImpl::matrix(const torch::Tensor& H) {

@@ -1,0 +1,45 @@
+// Fused CPU operations of the model: the per-token stream arithmetic of HC
+// and mHC (reading and mixing the n streams before a sublayer, writing its
+// output after) and rotary position embedding. Each is one pass over the
+// data forward and one backward, through a custom autograd function; each
+// has a *_reference form built from plain ATen ops that computes the same
+// function (the tests compare them, values and gradients).
+//
+//   read_streams(alpha, H):  alpha = [A_m | A_r] (.., n, n+1), H (B, T, n, d)
+//     h0   = sum_i A_m[i] H_i                 (B, T, d)     the sublayer input
+//     rest = (sum_i A_r[i][j] H_i)_j          (B, T, n, d)  the mixed streams
+//   write_streams(rest, beta, y):  beta (.., n), y (B, T, d)
+//     H'_j = rest_j + beta_j y                (B, T, n, d)
+//   rope(x, cos, sin): x (B, nh, T, hs), tables (>= T, hs) from rope_tables()
+//     x * cos + rotate_half(x) * sin          (B, nh, T, hs) contiguous
+//
+// alpha and beta are per token ((B, T, n, n+1) and (B, T, n): dynamic HC,
+// mHC) or shared by every token ((n, n+1) and (n): static HC).
+//
+// Why (bench/README.md): with plain ops a per-token alpha^T H runs as B*T
+// separate tiny GEMMs on CPU (LibTorch 1.13), and splits, broadcasts and
+// concatenations cost zero-filled gradient buffers, copies and reductions in
+// backward. Every token (row) is computed on its own, so results do not
+// depend on the thread count (at::parallel_for). CPU float32/float64 only; on
+// any other device or dtype (CUDA, bfloat16) each op runs its reference form.
+#pragma once
+
+#include <utility>
+
+#include <ATen/core/Tensor.h>
+
+namespace hcx::model {
+
+// {h0, rest}
+std::pair<at::Tensor, at::Tensor> read_streams(const at::Tensor& alpha, const at::Tensor& H);
+at::Tensor write_streams(const at::Tensor& rest, const at::Tensor& beta, const at::Tensor& y);
+
+// The same through at::matmul and broadcasting.
+std::pair<at::Tensor, at::Tensor> read_streams_reference(const at::Tensor& alpha, const at::Tensor& H);
+at::Tensor write_streams_reference(const at::Tensor& rest, const at::Tensor& beta, const at::Tensor& y);
+
+// Rotary position embedding (rotate-half / GPT-NeoX layout) at positions 0..T-1.
+at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+}  // namespace hcx::model

@@ -1,0 +1,196 @@
+// The fused operations against their reference forms: values and every
+// gradient; for the stream reads and writes per-token and shared weights and a
+// stream-expanded input (as the first sublayer gets it); for RoPE the strided
+// heads view attention passes; every thread count alike; needs-grad cases.
+#include "hcx/model/fused.h"
+
+#include <stdexcept>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include "hcx/model/layers.h"
+#include "model/tiny.h"
+
+namespace hcx::model {
+namespace {
+
+using testing::max_abs_diff;
+
+torch::Tensor normal(std::vector<int64_t> shape, uint64_t seed, at::ScalarType dtype = at::kDouble) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::normal(0.0, 1.0, shape, gen).to(dtype);
+}
+
+torch::Tensor leaf(const torch::Tensor& t) { return t.detach().clone().set_requires_grad(true); }
+
+// The outputs of a read, and the gradients of L = <h0, G0> + <rest, G> with respect to alpha and H.
+struct Read {
+  torch::Tensor h0, rest, g_alpha, g_H;
+};
+
+template <typename Fn>
+Read read(Fn fn, const torch::Tensor& alpha0, const torch::Tensor& H0) {
+  const torch::Tensor alpha = leaf(alpha0), H = leaf(H0);
+  const auto [h0, rest] = fn(alpha, H);
+  const torch::Tensor G0 = normal(h0.sizes().vec(), 3, H.scalar_type()), G = normal(rest.sizes().vec(), 4, H.scalar_type());
+  ((h0 * G0).sum() + (rest * G).sum()).backward();
+  return {h0.detach(), rest.detach(), alpha.grad(), H.grad()};
+}
+
+void expect_read_matches(const torch::Tensor& alpha, const torch::Tensor& H, double tol) {
+  const Read fused = read(read_streams, alpha, H), ref = read(read_streams_reference, alpha, H);
+  ASSERT_EQ(fused.h0.sizes(), ref.h0.sizes());
+  ASSERT_EQ(fused.rest.sizes(), ref.rest.sizes());
+  EXPECT_LT(max_abs_diff(fused.h0, ref.h0), tol);
+  EXPECT_LT(max_abs_diff(fused.rest, ref.rest), tol);
+  EXPECT_LT(max_abs_diff(fused.g_alpha, ref.g_alpha), tol);
+  EXPECT_LT(max_abs_diff(fused.g_H, ref.g_H), tol);
+}
+
+// The output of a write, and the gradients of <out, G> with respect to rest, beta and y.
+struct Write {
+  torch::Tensor out, g_rest, g_beta, g_y;
+};
+
+template <typename Fn>
+Write write(Fn fn, const torch::Tensor& rest0, const torch::Tensor& beta0, const torch::Tensor& y0) {
+  const torch::Tensor rest = leaf(rest0), beta = leaf(beta0), y = leaf(y0);
+  const torch::Tensor out = fn(rest, beta, y);
+  (out * normal(out.sizes().vec(), 5, out.scalar_type())).sum().backward();
+  return {out.detach(), rest.grad(), beta.grad(), y.grad()};
+}
+
+void expect_write_matches(const torch::Tensor& rest, const torch::Tensor& beta, const torch::Tensor& y, double tol) {
+  const Write fused = write(write_streams, rest, beta, y), ref = write(write_streams_reference, rest, beta, y);
+  ASSERT_EQ(fused.out.sizes(), ref.out.sizes());
+  EXPECT_LT(max_abs_diff(fused.out, ref.out), tol);
+  EXPECT_LT(max_abs_diff(fused.g_rest, ref.g_rest), tol);
+  EXPECT_LT(max_abs_diff(fused.g_beta, ref.g_beta), tol);
+  EXPECT_LT(max_abs_diff(fused.g_y, ref.g_y), tol);
+}
+
+TEST(StreamMixing, ReadWithPerTokenWeightsMatchesMatmul) {
+  // d 13: not a multiple of the 8-wide partial sums, so the tail is covered.
+  for (int64_t n : {1, 2, 4, 8}) {
+    SCOPED_TRACE(n);
+    expect_read_matches(normal({3, 5, n, n + 1}, 1), normal({3, 5, n, 13}, 2), 1e-12);
+  }
+  expect_read_matches(normal({2, 7, 4, 5}, 1, at::kFloat), normal({2, 7, 4, 64}, 2, at::kFloat), 1e-5);
+}
+
+TEST(StreamMixing, ReadWithSharedWeightsMatchesMatmul) {
+  expect_read_matches(normal({4, 5}, 1), normal({2, 3, 4, 16}, 2), 1e-12);  // static HC: (n, n+1)
+}
+
+TEST(StreamMixing, ReadOfStreamExpandedInputMatchesMatmul) {
+  // The embedding copied into every stream: H has stride 0 over n.
+  expect_read_matches(normal({2, 3, 4, 5}, 1), normal({2, 3, 1, 16}, 2).expand({2, 3, 4, 16}), 1e-12);
+}
+
+TEST(StreamMixing, WriteMatchesBroadcast) {
+  for (int64_t n : {1, 4, 8}) {
+    SCOPED_TRACE(n);
+    expect_write_matches(normal({3, 5, n, 13}, 1), normal({3, 5, n}, 2), normal({3, 5, 13}, 3), 1e-12);  // dynamic
+    expect_write_matches(normal({3, 5, n, 13}, 1), normal({n}, 2), normal({3, 5, 13}, 3), 1e-12);        // static
+  }
+  expect_write_matches(normal({2, 7, 4, 64}, 1, at::kFloat), normal({2, 7, 4}, 2, at::kFloat),
+                       normal({2, 7, 64}, 3, at::kFloat), 1e-5);
+}
+
+TEST(StreamMixing, ThreadCountDoesNotChangeABit) {
+  const torch::Tensor alpha = normal({4, 64, 4, 5}, 1, at::kFloat), H = normal({4, 64, 4, 32}, 2, at::kFloat);
+  const torch::Tensor beta = normal({4, 64, 4}, 3, at::kFloat), y = normal({4, 64, 32}, 4, at::kFloat);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const Read r1 = read(read_streams, alpha, H);
+  const Write w1 = write(write_streams, H, beta, y);
+  at::set_num_threads(4);
+  const Read r4 = read(read_streams, alpha, H);
+  const Write w4 = write(write_streams, H, beta, y);
+  at::set_num_threads(threads);
+  for (const auto& [a, b] : {std::pair{r1.h0, r4.h0}, {r1.rest, r4.rest}, {r1.g_alpha, r4.g_alpha}, {r1.g_H, r4.g_H},
+                             {w1.out, w4.out}, {w1.g_beta, w4.g_beta}, {w1.g_y, w4.g_y}}) {
+    EXPECT_TRUE(torch::equal(a, b));
+  }
+}
+
+TEST(StreamMixing, GradientOnlyWhereAsked) {
+  // Frozen weights (no grad) still pass the gradient to the streams.
+  const torch::Tensor alpha = normal({2, 3, 4, 5}, 1), beta = normal({2, 3, 4}, 2);
+  const torch::Tensor H = leaf(normal({2, 3, 4, 8}, 3)), y = leaf(normal({2, 3, 8}, 4));
+  const auto [h0, rest] = read_streams(alpha, H);
+  (write_streams(rest, beta, y).sum() + h0.sum()).backward();
+  EXPECT_FALSE(alpha.grad().defined());
+  EXPECT_FALSE(beta.grad().defined());
+  const torch::Tensor H2 = leaf(H), y2 = leaf(y);
+  const auto [h0_ref, rest_ref] = read_streams_reference(alpha, H2);
+  (write_streams_reference(rest_ref, beta, y2).sum() + h0_ref.sum()).backward();
+  EXPECT_LT(max_abs_diff(H.grad(), H2.grad()), 1e-12);
+  EXPECT_LT(max_abs_diff(y.grad(), y2.grad()), 1e-12);
+  // No grad mode: plain values, nothing recorded.
+  const at::NoGradGuard no_grad;
+  EXPECT_FALSE(read_streams(alpha, H).second.requires_grad());
+  EXPECT_FALSE(write_streams(rest, beta, y).requires_grad());
+}
+
+// RoPE of x and the gradient of <out, G> with respect to x.
+std::pair<torch::Tensor, torch::Tensor> rotate(bool fused, const torch::Tensor& x0, const torch::Tensor& c,
+                                               const torch::Tensor& s) {
+  const torch::Tensor x = leaf(x0);
+  const torch::Tensor out = fused ? rope(x, c, s) : rope_reference(x, c, s);
+  (out * normal(out.sizes().vec(), 5, out.scalar_type())).sum().backward();
+  return {out.detach(), x.grad()};
+}
+
+TEST(Rope, FusedMatchesReferenceOnTheHeadsView) {
+  // As attention calls it: q is a (B, T, nh, hs) slice of c_attn's output seen
+  // as (B, nh, T, hs), and the tables are longer than T.
+  const auto [c, s] = rope_tables(16, 6, 10000.0);
+  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    const torch::Tensor qkv = normal({2, 11, 3 * 3 * 6}, 1, dtype);
+    const torch::Tensor x = qkv.narrow(-1, 18, 18).reshape({2, 11, 3, 6}).transpose(1, 2);  // (B, nh, T, hs), strided
+    ASSERT_FALSE(x.is_contiguous());
+    const auto fused = rotate(true, x, c, s), ref = rotate(false, x, c, s);
+    const double tol = dtype == at::kDouble ? 1e-7 : 1e-5;  // the tables are float32 either way
+    EXPECT_TRUE(fused.first.is_contiguous());
+    EXPECT_LT(max_abs_diff(fused.first, ref.first), tol);
+    EXPECT_LT(max_abs_diff(fused.second, ref.second), tol);
+  }
+}
+
+TEST(Rope, ThreadCountDoesNotChangeABit) {
+  const auto [c, s] = rope_tables(64, 32, 10000.0);
+  const torch::Tensor x = normal({4, 4, 64, 32}, 1, at::kFloat);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto one = rotate(true, x, c, s);
+  at::set_num_threads(4);
+  const auto four = rotate(true, x, c, s);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one.first, four.first));
+  EXPECT_TRUE(torch::equal(one.second, four.second));
+}
+
+TEST(Rope, WrongShapesAreRefused) {
+  const auto [c, s] = rope_tables(8, 6, 10000.0);
+  EXPECT_THROW(rope(normal({1, 2, 9, 6}, 1), c, s), std::invalid_argument);  // longer than the tables
+  EXPECT_THROW(rope(normal({1, 2, 8, 4}, 1), c, s), std::invalid_argument);  // another head size
+  EXPECT_THROW(rope(normal({2, 8, 6}, 1), c, s), std::invalid_argument);     // not (B, nh, T, hs)
+}
+
+TEST(StreamMixing, WrongShapesAreRefused) {
+  const torch::Tensor H = normal({2, 3, 4, 8}, 1);
+  EXPECT_THROW(read_streams(normal({3, 4}, 1), H), std::invalid_argument);            // 3 rows for 4 streams
+  EXPECT_THROW(read_streams(normal({4, 4}, 1), H), std::invalid_argument);            // n columns, not n+1
+  EXPECT_THROW(read_streams(normal({4, 5}, 1), normal({6, 4, 8}, 1)), std::invalid_argument);  // not (B, T, n, d)
+  EXPECT_THROW(write_streams(H, normal({3}, 1), normal({2, 3, 8}, 1)), std::invalid_argument);  // beta for 3 streams
+  EXPECT_THROW(write_streams(H, normal({4}, 1), normal({2, 3, 7}, 1)), std::invalid_argument);  // y of another width
+}
+
+}  // namespace
+}  // namespace hcx::model
