@@ -34,17 +34,27 @@ Sequence make_sequence(const std::vector<int32_t>& context, const std::vector<in
   return s;
 }
 
-// Summed log-likelihood of each sequence's choice tokens, in batches.
+// Indices 0..n-1 ordered by length(i): batches of similar lengths pad little.
+// The order is stable, so equal lengths keep their order (deterministic).
+template <typename Length>
+std::vector<size_t> by_length(size_t n, Length length) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return length(a) < length(b); });
+  return order;
+}
+
+// Summed log-likelihood of each sequence's choice tokens, in batches of similar length.
 std::vector<double> score_sequences(model::GptImpl& model, const std::vector<Sequence>& seqs,
                                     const at::Device& device) {
   constexpr size_t kBatch = 32;
-  std::vector<double> out;
-  out.reserve(seqs.size());
+  std::vector<double> out(seqs.size());
+  const std::vector<size_t> order = by_length(seqs.size(), [&](size_t i) { return seqs[i].input.size(); });
   torch::NoGradGuard no_grad;
   for (size_t begin = 0; begin < seqs.size(); begin += kBatch) {
     const size_t end = std::min(seqs.size(), begin + kBatch);
     int64_t T = 0;
-    for (size_t i = begin; i < end; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(seqs[i].input.size()));
+    for (size_t i = begin; i < end; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(seqs[order[i]].input.size()));
     const int64_t B = static_cast<int64_t>(end - begin);
     // Right-padded: causal attention keeps the padding out of every real position.
     at::Tensor x = at::zeros({B, T}, at::kLong), y = at::zeros({B, T}, at::kLong);
@@ -53,7 +63,7 @@ std::vector<double> score_sequences(model::GptImpl& model, const std::vector<Seq
     auto ya = y.accessor<int64_t, 2>();
     auto ma = mask.accessor<float, 2>();
     for (int64_t b = 0; b < B; ++b) {
-      const Sequence& s = seqs[begin + b];
+      const Sequence& s = seqs[order[begin + b]];
       for (size_t t = 0; t < s.input.size(); ++t) {
         xa[b][t] = s.input[t];
         ya[b][t] = s.target[t];
@@ -64,7 +74,7 @@ std::vector<double> score_sequences(model::GptImpl& model, const std::vector<Seq
     const at::Tensor logp = at::log_softmax(logits, -1).gather(-1, y.to(device).unsqueeze(-1)).squeeze(-1);  // (B, T)
     const at::Tensor sums = (logp * mask.to(device)).sum(1).to(at::kCPU, at::kDouble);  // (B)
     auto sa = sums.accessor<double, 1>();
-    for (int64_t b = 0; b < B; ++b) out.push_back(sa[b]);
+    for (int64_t b = 0; b < B; ++b) out[order[begin + b]] = sa[b];
   }
   return out;
 }
@@ -78,34 +88,40 @@ bool single_token_choices(const data::EncodedItem& item) {
   return true;
 }
 
-// Log-likelihood of each one-token choice of each item, in batches.
+// Log-likelihood of each one-token choice of each item, in batches of similar context length.
 std::vector<std::vector<double>> score_single_token_items(model::GptImpl& model,
                                                           const std::vector<const data::EncodedItem*>& items,
                                                           const at::Device& device) {
   constexpr size_t kBatch = 64;
   const int64_t seq_len = model.config().model.seq_len;
-  std::vector<std::vector<double>> out;
+  auto context_len = [&](size_t i) { return std::min<int64_t>(static_cast<int64_t>(items[i]->context.size()), seq_len); };
+  const std::vector<size_t> order = by_length(items.size(), context_len);
+  std::vector<std::vector<double>> out(items.size());
   torch::NoGradGuard no_grad;
   for (size_t begin = 0; begin < items.size(); begin += kBatch) {
     const size_t end = std::min(items.size(), begin + kBatch);
     const int64_t B = static_cast<int64_t>(end - begin);
     int64_t T = 1;
-    for (size_t i = begin; i < end; ++i) T = std::max<int64_t>(T, std::min<int64_t>(items[i]->context.size(), seq_len));
+    for (size_t i = begin; i < end; ++i) T = std::max(T, context_len(order[i]));
     at::Tensor x = at::zeros({B, T}, at::kLong);
     std::vector<int64_t> last(static_cast<size_t>(B));
     auto xa = x.accessor<int64_t, 2>();
     for (int64_t b = 0; b < B; ++b) {
-      const auto& ctx = items[begin + b]->context;  // its last seq_len tokens
-      const int64_t n = std::min<int64_t>(static_cast<int64_t>(ctx.size()), seq_len);
+      const size_t item = order[begin + b];
+      const auto& ctx = items[item]->context;  // its last seq_len tokens
+      const int64_t n = context_len(item);
       for (int64_t t = 0; t < n; ++t) xa[b][t] = ctx[ctx.size() - n + t];
       last[static_cast<size_t>(b)] = n - 1;
     }
-    const at::Tensor logp = at::log_softmax(model.forward(x.to(device)).to(at::kFloat), -1).to(at::kCPU, at::kDouble);  // (B, T, V)
+    const at::Tensor logits = model.forward(x.to(device));  // (B, T, V)
+    const int64_t V = logits.size(-1);
+    const at::Tensor pos = at::tensor(last, at::kLong).to(device).view({B, 1, 1}).expand({B, 1, V});
+    const at::Tensor logp = at::log_softmax(logits.gather(1, pos).squeeze(1).to(at::kFloat), -1)  // (B, V) at each last position
+                                .to(at::kCPU, at::kDouble);
+    const auto la = logp.accessor<double, 2>();
     for (int64_t b = 0; b < B; ++b) {
-      const at::Tensor row = logp[b][last[static_cast<size_t>(b)]];  // (V)
-      std::vector<double> scores;
-      for (const auto& c : items[begin + b]->choices) scores.push_back(row[c[0]].item<double>());
-      out.push_back(std::move(scores));
+      std::vector<double>& scores = out[order[begin + b]];
+      for (const auto& c : items[order[begin + b]]->choices) scores.push_back(la[b][c[0]]);
     }
   }
   return out;
