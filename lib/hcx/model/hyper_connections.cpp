@@ -9,11 +9,49 @@
 #include <ATen/ATen.h>
 #include <torch/types.h>
 
+#include "hcx/model/fused.h"
 #include "hcx/model/mhc.h"
 #include "hcx/model/mixing_guard.h"
-#include "hcx/model/fused.h"
 
 namespace hcx::model {
+
+// ---------------------------------------------------------------------------- ResidualMixerImpl
+
+namespace {
+
+// The effective matrix of weights w, averaged over tokens where they are per token.
+torch::Tensor token_mean_matrix(const HcWeights& w, int64_t n) {
+  if (w.alpha.dim() == 2) return hc_matrix(w.beta, w.alpha);
+  return hc_matrix(w.beta.reshape({-1, n}).mean(0), w.alpha.reshape({-1, n, n + 1}).mean(0));
+}
+
+}  // namespace
+
+torch::Tensor ResidualMixerImpl::forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out) {
+  torch::Tensor h0, rest, beta;
+  {
+    MixingGuard fp32;
+    const torch::Tensor Hf = H.to(at::kFloat);                        // (B, T, n, d)
+    const HcWeights w = mixing_weights(Hf);
+    std::tie(h0, rest) = read_streams(w.alpha, Hf);                   // A_m^T H (B, T, d), A_r^T H (B, T, n, d)
+    beta = w.beta;                                                    // (n) | (B, T, n)
+    if (matrix_out != nullptr) {
+      const at::NoGradGuard no_grad;
+      *matrix_out = token_mean_matrix(w, n_);
+    }
+  }
+  const torch::Tensor y = f(h0);                                      // (B, T, d), the sublayer (caller's autocast)
+  MixingGuard fp32;
+  return write_streams(rest, beta, y.to(at::kFloat));                 // rest_j + B_j y: (B, T, n, d)
+}
+
+torch::Tensor ResidualMixerImpl::matrix(const torch::Tensor& H) {
+  const at::NoGradGuard no_grad;
+  MixingGuard fp32;
+  return token_mean_matrix(mixing_weights(H.to(at::kFloat)), n_);
+}
+
+// ---------------------------------------------------------------------------- HyperConnectionImpl
 
 HyperConnectionImpl::HyperConnectionImpl(const config::RunConfig& cfg, int64_t k)
     : ResidualMixerImpl(cfg.residual.n, k), dynamic(cfg.residual.dynamic), use_tanh(cfg.residual.tanh) {
@@ -58,38 +96,6 @@ HcWeights HyperConnectionImpl::weights(const torch::Tensor& H) {
   }
   return {static_alpha + dynamic_alpha_scale * wc,        // (B, T, n, n+1) = A(H)
           static_beta + dynamic_beta_scale * dc};          // (B, T, n)      = B(H)
-}
-
-torch::Tensor HyperConnectionImpl::forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out) {
-  const int64_t n = n_;
-  torch::Tensor h0, rest, beta;
-  {
-    MixingGuard fp32;
-    const torch::Tensor Hf = H.to(at::kFloat);                        // (B, T, n, d)
-    const HcWeights w = weights(Hf);
-    std::tie(h0, rest) = read_streams(w.alpha, Hf);                   // A_m^T H (B, T, d), A_r^T H (B, T, n, d)
-    beta = w.beta;                                                    // (n) | (B, T, n)
-    if (matrix_out != nullptr) {
-      const at::NoGradGuard no_grad;
-      if (dynamic) {
-        *matrix_out = hc_matrix(w.beta.reshape({-1, n}).mean(0), w.alpha.reshape({-1, n, n + 1}).mean(0));
-      } else {
-        *matrix_out = hc_matrix(w.beta, w.alpha).detach();
-      }
-    }
-  }
-  const torch::Tensor y = f(h0);                                      // (B, T, d), the sublayer (caller's autocast)
-  MixingGuard fp32;
-  return write_streams(rest, beta, y.to(at::kFloat));                 // rest_j + B_j y: (B, T, n, d)
-}
-
-torch::Tensor HyperConnectionImpl::matrix(const torch::Tensor& H) {
-  const at::NoGradGuard no_grad;
-  MixingGuard fp32;
-  const int64_t n = n_;
-  const HcWeights w = weights(H.to(at::kFloat));
-  if (!dynamic) return hc_matrix(w.beta, w.alpha);
-  return hc_matrix(w.beta.reshape({-1, n}).mean(0), w.alpha.reshape({-1, n, n + 1}).mean(0));  // token means
 }
 
 torch::Tensor HyperConnectionImpl::static_matrix() {

@@ -36,6 +36,14 @@ namespace hcx::model {
 // A sublayer including its own pre-norm: h0 (B, T, d) -> y (B, T, d).
 using Sublayer = std::function<torch::Tensor(const torch::Tensor&)>;
 
+// Per-token weights in the effective matrix's layout: alpha = [A_m | A_r] and
+// beta = B, broadcastable against (B, T, n, .): static HC alpha (n, n+1),
+// beta (n); dynamic HC and mHC alpha (B, T, n, n+1), beta (B, T, n).
+struct HcWeights {
+  torch::Tensor alpha;
+  torch::Tensor beta;
+};
+
 // One residual connection over n streams, for sublayer k (k = 2i for the
 // attention of block i, 2i+1 for its FFN). Not thread-safe across concurrent
 // forwards of the same module (LibTorch modules are not).
@@ -45,14 +53,19 @@ class ResidualMixerImpl : public torch::nn::Module {
   ~ResidualMixerImpl() override = default;
 
   // Runs sublayer `f` with this connection: H (B, T, n, d), any floating dtype
-  // -> H' (B, T, n, d) float32. When `matrix_out` is non-null it receives the
-  // effective matrix averaged over the B*T tokens of this call: (n+1, n+1),
-  // float32, detached, on H's device.
-  virtual torch::Tensor forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out = nullptr) = 0;
+  // -> H' (B, T, n, d) float32: h0 = A_m^T H, y = f(h0), H' = B^T y + A_r^T H
+  // with the weights of mixing_weights(). When `matrix_out` is non-null it
+  // receives the effective matrix averaged over the B*T tokens of this call:
+  // (n+1, n+1), float32, detached, on H's device.
+  torch::Tensor forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out = nullptr);
 
   // The effective matrix for streams H (B, T, n, d), averaged over tokens
   // (equal to static_matrix() for static HC). (n+1, n+1) float32, detached.
-  virtual torch::Tensor matrix(const torch::Tensor& H) = 0;
+  torch::Tensor matrix(const torch::Tensor& H);
+
+  // The weights for float32 streams H (B, T, n, d) in the effective matrix's
+  // layout, with autograd; called under MixingGuard (mixing_guard.h).
+  virtual HcWeights mixing_weights(const torch::Tensor& H) = 0;
 
   // The token-independent part: the effective matrix when every dynamic term
   // is zero (as at init). (n+1, n+1) float32, detached, on the parameters' device.
@@ -71,14 +84,6 @@ class ResidualMixerImpl : public torch::nn::Module {
   int64_t n_, k_;
 };
 
-// Per-token HC weights: alpha = [A_m | A_r] and beta = B, broadcastable
-// against (B, T, n, .): static HC alpha (n, n+1), beta (n); dynamic HC
-// alpha (B, T, n, n+1), beta (B, T, n).
-struct HcWeights {
-  torch::Tensor alpha;
-  torch::Tensor beta;
-};
-
 // Static or dynamic hyper-connections (residual.kind "hc").
 // Parameters (param_specs.h): static_beta (n) init ones; static_alpha (n, n+1)
 // init [e_{k mod n} | I_n]; dynamic: dynamic_alpha_fn (d, n+1) and
@@ -90,8 +95,7 @@ class HyperConnectionImpl : public ResidualMixerImpl {
  public:
   HyperConnectionImpl(const config::RunConfig& cfg, int64_t k);
 
-  torch::Tensor forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out = nullptr) override;
-  torch::Tensor matrix(const torch::Tensor& H) override;
+  HcWeights mixing_weights(const torch::Tensor& H) override { return weights(H); }
   torch::Tensor static_matrix() override;
   void set_static_matrix(const torch::Tensor& m) override;
 

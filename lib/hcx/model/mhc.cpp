@@ -5,14 +5,12 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
 
 #include "hcx/model/mixing_guard.h"
-#include "hcx/model/fused.h"
 
 namespace hcx::model {
 
@@ -65,35 +63,10 @@ MhcWeights ManifoldHyperConnectionImpl::weights(const torch::Tensor& H) {
   return {pre, post, sinkhorn_knopp(res, sinkhorn_iters)};
 }
 
-torch::Tensor ManifoldHyperConnectionImpl::forward(const torch::Tensor& H, const Sublayer& f,
-                                                   torch::Tensor* matrix_out) {
-  torch::Tensor h0, rest, post;
-  {
-    MixingGuard fp32;
-    const torch::Tensor Hf = H.to(at::kFloat);                    // (B, T, n, d)
-    const MhcWeights w = weights(Hf);
-    const int64_t n = n_;
-    const torch::Tensor alpha = at::cat({w.pre.unsqueeze(-1), w.res.transpose(-1, -2)}, -1);  // (B, T, n, n+1)
-    std::tie(h0, rest) = read_streams(alpha, Hf);                 // sum_i pre_i H_i (B, T, d), H^res H (B, T, n, d)
-    post = w.post;                                                // (B, T, n)
-    if (matrix_out != nullptr) {
-      const at::NoGradGuard no_grad;
-      *matrix_out = mhc_matrix(w.pre.reshape({-1, n}).mean(0), w.post.reshape({-1, n}).mean(0),
-                               w.res.reshape({-1, n, n}).mean(0));
-    }
-  }
-  const torch::Tensor y = f(h0);                                  // (B, T, d), the sublayer (caller's autocast)
-  MixingGuard fp32;
-  return write_streams(rest, post, y.to(at::kFloat));             // rest_j + post_j y: (B, T, n, d)
-}
-
-torch::Tensor ManifoldHyperConnectionImpl::matrix(const torch::Tensor& H) {
-  const at::NoGradGuard no_grad;
-  MixingGuard fp32;
-  const int64_t n = n_;
-  const MhcWeights w = weights(H.to(at::kFloat));
-  return mhc_matrix(w.pre.reshape({-1, n}).mean(0), w.post.reshape({-1, n}).mean(0),
-                    w.res.reshape({-1, n, n}).mean(0));  // token means
+HcWeights ManifoldHyperConnectionImpl::mixing_weights(const torch::Tensor& H) {
+  const MhcWeights w = weights(H);
+  // A_m = (H^pre)^T, A_r = (H^res)^T, B = H^post (mhc.h)
+  return {at::cat({w.pre.unsqueeze(-1), w.res.transpose(-1, -2)}, -1), w.post};  // (B, T, n, n+1), (B, T, n)
 }
 
 torch::Tensor ManifoldHyperConnectionImpl::static_matrix() {

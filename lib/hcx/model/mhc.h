@@ -62,8 +62,7 @@ class ManifoldHyperConnectionImpl : public ResidualMixerImpl {
  public:
   ManifoldHyperConnectionImpl(const config::RunConfig& cfg, int64_t k);
 
-  torch::Tensor forward(const torch::Tensor& H, const Sublayer& f, torch::Tensor* matrix_out = nullptr) override;
-  torch::Tensor matrix(const torch::Tensor& H) override;
+  HcWeights mixing_weights(const torch::Tensor& H) override;
   torch::Tensor static_matrix() override;
   // Inverts the parameterisation: needs 0 < A_m < 1, 0 < B < 2 and A_r with
   // positive entries (doubly stochastic for an exact round trip).
