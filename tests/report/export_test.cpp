@@ -1,9 +1,6 @@
 // --export: every row of the selected runs, numbers read back exactly.
 #include "hcx/report/export.h"
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -15,23 +12,14 @@
 namespace hcx::report {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Export : public ::testing::Test {
+class Export : public fixture::KnownDbTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hcx-export-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    fixture::write_db(dir_ / "hcx.db", fixture::known_input());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string run(const std::vector<std::string>& ids, const std::string& what, const std::string& format) {
-    const store::Db db = store::open_db(dir_ / "hcx.db", store::OpenMode::kReadOnly);
+    const store::Db db = store::open_db(db_path_, store::OpenMode::kReadOnly);
     std::ostringstream out;
     export_rows(db, ids, what, format, out);
     return out.str();
   }
-  fs::path dir_;
 };
 
 TEST_F(Export, MetricsCsvEveryPoint) {

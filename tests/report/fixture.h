@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <gtest/gtest.h>
 
 #include "hcx/report/input.h"
 #include "hcx/store/db.h"
@@ -220,5 +223,20 @@ inline void write_db(const std::filesystem::path& path, const ReportInput& in) {
   }
   txn.commit();
 }
+
+// Tests that read the known database: a fresh folder dir_ holding it as
+// db_path_ (dir_/hcx.db), removed after each test. ctest runs every test as
+// its own process, so the pid keeps parallel tests apart.
+class KnownDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("hcx-report-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    db_path_ = dir_ / "hcx.db";
+    write_db(db_path_, known_input());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_, db_path_;
+};
 
 }  // namespace hcx::report::fixture

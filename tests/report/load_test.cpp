@@ -2,10 +2,6 @@
 // rows as the trainer's sink leaves them): the same figures as in memory.
 #include "hcx/report/load.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "hcx/error.h"
@@ -15,22 +11,10 @@
 namespace hcx::report {
 namespace {
 
-namespace fs = std::filesystem;
-
-class LoadInput : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hcx-load-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    path_ = dir_ / "hcx.db";
-    fixture::write_db(path_, fixture::known_input());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_, path_;
-};
+using LoadInput = fixture::KnownDbTest;
 
 TEST_F(LoadInput, ReadsWhatWasWritten) {
-  const store::Db db = store::open_db(path_, store::OpenMode::kReadOnly);
+  const store::Db db = store::open_db(db_path_, store::OpenMode::kReadOnly);
   LoadScope scope;
   scope.diagnostics = true;
   scope.matrices = true;
@@ -66,7 +50,7 @@ TEST_F(LoadInput, ReadsWhatWasWritten) {
 }
 
 TEST_F(LoadInput, DiagnosticsAndMatricesOnlyWhenAsked) {
-  const store::Db db = store::open_db(path_, store::OpenMode::kReadOnly);
+  const store::Db db = store::open_db(db_path_, store::OpenMode::kReadOnly);
   ReportInput in = load_input(db, Selection{}, LoadScope{});
   EXPECT_TRUE(in.runs[3].layer_stats.empty());
   EXPECT_TRUE(in.runs[3].matrices.empty());
@@ -77,7 +61,7 @@ TEST_F(LoadInput, DiagnosticsAndMatricesOnlyWhenAsked) {
 }
 
 TEST_F(LoadInput, WhereFiltersAndUnknownNamesAreErrors) {
-  const store::Db db = store::open_db(path_, store::OpenMode::kReadOnly);
+  const store::Db db = store::open_db(db_path_, store::OpenMode::kReadOnly);
   Selection sel;
   sel.where = {{"residual.kind", "hc"}, {"seed", "1.0"}};  // numbers compare by value
   const ReportInput in = load_input(db, sel, LoadScope{});

@@ -2,8 +2,6 @@
 // figure of the JSON output and the rendered table (issue 6's test).
 #include "hcx/report/report.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,21 +17,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RunReport : public ::testing::Test {
+class RunReport : public fixture::KnownDbTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hcx-report-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    cmd_.db = (dir_ / "hcx.db").string();
-    fixture::write_db(cmd_.db, fixture::known_input());
+    KnownDbTest::SetUp();
+    cmd_.db = db_path_.string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string run(const ReportCommand& cmd) {
     std::ostringstream out;
     EXPECT_EQ(run_report(cmd, out), 0);
     return out.str();
   }
-  fs::path dir_;
   ReportCommand cmd_;
 };
 
