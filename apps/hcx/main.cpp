@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"hcx: ablation studies of residual connections (Pre-Norm, Post-Norm, hyper-connections)\n"
                "in transformer language models. Grids in, trained runs and comparisons out."};
-  app.set_version_flag("--version", std::string("hcx ") + hcx::kVersion);
+  app.set_version_flag("--version", std::string("hcx ") + hcx::kVersion + " (" + hcx::kBuildLibTorch + ")");
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
