@@ -13,7 +13,9 @@
 
 namespace hcx::train {
 
-constexpr int64_t kCheckpointFormat = 1;
+// 2: AdamW's moments by (group, position), readable by LibTorch 1.13 and 2.x
+// alike; 1 (torch::optim's own layout) is still read.
+constexpr int64_t kCheckpointFormat = 2;
 
 // Everything besides weights and optimizer moments that a resumed run needs
 // to continue value for value: counters, best figures and the windows of the
