@@ -3,12 +3,15 @@
 It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connections.cpp) with the
 same parameter names, shapes and order, and trains it the way lib/hcx/train/trainer.cpp does (AdamW in
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
-Written for the python3-torch of the LibTorch hcx links (Debian 1.13.1), which has no
-F.scaled_dot_product_attention, so attention is the explicit masked softmax (the function hcx computes on 1.x),
-written the plain way, as RoPE and the HC mixing are: hcx fuses some of these ops (lib/hcx/model/fused.h).
+Runs on the Python torch of the LibTorch hcx links: Debian's python3-torch 1.13.1 for the Debian build, the
+wheel's torch for the PyPI build. Attention is what hcx computes on that version: the explicit masked softmax on
+1.x, F.scaled_dot_product_attention on 2.x. RoPE and the HC/mHC mixing are written the plain way: hcx fuses some
+of these ops (lib/hcx/model/fused.h). On CUDA with --dtype bfloat16 the step runs under bf16 autocast, the
+mixing, norms and loss in float32, as lib/hcx/train does.
 
   reference_gpt.py time  --d-model 128 --layers 4 --batch 16 --seq 128 --threads 1 --variant dhc --steps 40
-      prints one JSON line: tokens_per_s, seconds, steps, params, ...
+                         [--device cuda --dtype bfloat16 --heads 12]
+      prints one JSON line: tokens_per_s, seconds, steps, params, peak_cuda_bytes (CUDA), ...
   reference_gpt.py check DIR
       reads the weights, batch and losses train_bench --check wrote to DIR, recomputes them, and prints
       the differences (one JSON line); exit 1 when they disagree.
@@ -33,14 +36,15 @@ class Config:
     def __init__(self, **kw):
         self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
         self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
-        self.variant, self.n, self.use_tanh = "pre_norm", 4, True  # variant: "pre_norm" | "dhc" | "shc"
+        self.variant, self.n, self.use_tanh = "pre_norm", 4, True  # variant: "pre_norm" | "dhc" | "shc" | "mhc"
+        self.sinkhorn_iters = 20
         self.lr, self.warmup_steps, self.min_lr_ratio, self.steps = 1e-3, 20, 0.1, 200
         self.beta1, self.beta2, self.weight_decay, self.grad_clip = 0.9, 0.95, 0.1, 1.0
         self.__dict__.update(kw)
 
     @property
     def mixers(self):
-        return self.variant in ("dhc", "shc")
+        return self.variant in ("dhc", "shc", "mhc")
 
 
 def ffn_hidden(d):
@@ -70,7 +74,9 @@ def apply_rope(x, cos, sin):
 
 
 def causal_attention(q, k, v):
-    """softmax(q k^T / sqrt(hs) + causal mask) v, q k v: (B, nh, T, hs) (layers.cpp, LibTorch 1.x path)."""
+    """softmax(q k^T / sqrt(hs) + causal mask) v, q k v: (B, nh, T, hs): SDPA on 2.x, else layers.cpp's 1.x path."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
     T, hs = q.size(2), q.size(3)
     att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
     future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
@@ -150,6 +156,44 @@ class HyperConnection(nn.Module):
         return beta.unsqueeze(-1) * y.float().unsqueeze(-2) + rest  # (B, T, n, d)
 
 
+def sinkhorn_knopp(logits, iters):
+    """mhc.cpp: `iters` rounds of row then column normalisation of exp(logits), in the log domain."""
+    for _ in range(iters):
+        logits = logits - logits.logsumexp(-1, keepdim=True)
+        logits = logits - logits.logsumexp(-2, keepdim=True)
+    return logits.exp()
+
+
+class ManifoldHyperConnection(nn.Module):
+    """mHC of sublayer k (mhc.h), H: (B, T, n, d); the init of mhc.cpp (leak 0.02)."""
+
+    def __init__(self, cfg, k):
+        super().__init__()
+        n, nd, leak = cfg.n, cfg.n * cfg.d_model, 0.02
+        self.eps, self.iters = cfg.norm_eps, cfg.sinkhorn_iters
+        pre0 = torch.full((n,), math.log(leak / (1 - leak)))
+        pre0[k % n] = math.log((1 - leak) / leak)
+        res0 = torch.eye(n) * math.log((1 - leak) * (n - 1) / leak) if n > 1 else torch.zeros(n, n)
+        self.phi_pre = nn.Parameter(torch.zeros(nd, n))
+        self.phi_post = nn.Parameter(torch.zeros(nd, n))
+        self.phi_res = nn.Parameter(torch.zeros(nd, n * n))
+        self.b_pre, self.b_post, self.b_res = nn.Parameter(pre0), nn.Parameter(torch.zeros(n)), nn.Parameter(res0)
+        self.alpha_pre, self.alpha_post, self.alpha_res = (nn.Parameter(torch.full((1,), 0.01)) for _ in range(3))
+
+    def forward(self, H, f):
+        n = self.b_post.size(0)
+        H = H.float()
+        x = H.flatten(-2)                                                   # (B, T, n*d)
+        xn = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)     # RMSNorm, no gain
+        pre = torch.sigmoid(self.alpha_pre * (xn @ self.phi_pre) + self.b_pre)           # (B, T, n)
+        post = 2 * torch.sigmoid(self.alpha_post * (xn @ self.phi_post) + self.b_post)   # (B, T, n)
+        res = (self.alpha_res * (xn @ self.phi_res)).unflatten(-1, (n, n)) + self.b_res  # (B, T, n, n)
+        res = sinkhorn_knopp(res, self.iters)
+        h0 = (pre.unsqueeze(-1) * H).sum(-2)                                # (B, T, d) = H^pre H
+        y = f(h0)                                                           # (B, T, d)
+        return post.unsqueeze(-1) * y.float().unsqueeze(-2) + res @ H       # (B, T, n, d)
+
+
 class Block(nn.Module):
     def __init__(self, cfg, i):
         super().__init__()
@@ -157,8 +201,9 @@ class Block(nn.Module):
         self.attn = Attention(cfg)  # ln_1 and ln_2 are LayerNorms without parameters
         self.mlp = Mlp(cfg)
         if cfg.mixers:
-            self.hc_attn = HyperConnection(cfg, 2 * i)
-            self.hc_ffn = HyperConnection(cfg, 2 * i + 1)
+            mixer = ManifoldHyperConnection if cfg.variant == "mhc" else HyperConnection
+            self.hc_attn = mixer(cfg, 2 * i)
+            self.hc_ffn = mixer(cfg, 2 * i + 1)
 
     def forward(self, x):
         eps = self.cfg.norm_eps
@@ -203,7 +248,7 @@ def decays(name):
     """param_specs.cpp: embeddings, attention and FFN matrices and the DHC projections decay; static HC, scales don't."""
     leaf = name.rsplit(".", 1)[-1]
     if ".hc_" in name:
-        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn")
+        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn", "phi_pre", "phi_post", "phi_res")
     return True
 
 
@@ -225,12 +270,16 @@ def learning_rate(cfg, step):
     return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def train_step(model, opt, params, cfg, step, x, y):
+def train_step(model, opt, params, cfg, step, x, y, bf16=False):
     """One optimizer step as trainer.cpp's train_step: returns (loss, grad norm before clipping)."""
     for group in opt.param_groups:
         group["lr"] = learning_rate(cfg, step)
     opt.zero_grad(set_to_none=False)
-    loss = model.loss(x, y)
+    if bf16:  # the sublayers' matmuls in bf16; norm() and the mixers cast to float32 themselves
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            loss = model.loss(x, y)
+    else:
+        loss = model.loss(x, y)
     loss.backward()
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
     loss = loss.item()
@@ -245,26 +294,32 @@ def time_training(args):
     torch.manual_seed(args.seed)
     cfg = Config(d_model=args.d_model, n_layers=args.layers, n_heads=args.heads, seq_len=args.seq,
                  vocab_size=args.vocab, variant=args.variant, n=args.n, steps=args.warmup + args.steps)
-    model = Gpt(cfg)
+    device = torch.device(args.device)
+    model = Gpt(cfg).to(device)
     opt = make_optimizer(model, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     corpus = torch.randint(0, cfg.vocab_size, (1 << 20,))  # like hcx's synthetic corpus: 1M tokens in memory
     offsets = torch.arange(cfg.seq_len + 1)
+    bf16 = args.dtype == "bfloat16"
     gen = torch.Generator().manual_seed(args.seed)
 
     def batch():  # (B, T) windows and their next tokens, as data::train_batch
         starts = torch.randint(0, corpus.numel() - cfg.seq_len - 1, (args.batch, 1), generator=gen)
         w = corpus[starts + offsets]
-        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
+        return w[:, :-1].contiguous().to(device), w[:, 1:].contiguous().to(device)
 
     first_loss = None
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
             start = time.perf_counter()
-        loss, _ = train_step(model, opt, params, cfg, step, *batch())
+        if step == args.warmup and device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        loss, _ = train_step(model, opt, params, cfg, step, *batch(), bf16=bf16)  # .item(): synchronises
         first_loss = loss if first_loss is None else first_loss
     seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     print(json.dumps({"impl": "pytorch", "variant": args.variant, "d_model": args.d_model, "threads": args.threads,
+                      "device": args.device, "dtype": args.dtype, "peak_cuda_bytes": peak,
                       "steps": args.steps, "seconds": seconds,
                       "tokens_per_s": args.steps * args.batch * args.seq / seconds,
                       "params": sum(p.numel() for p in model.parameters()), "first_loss": first_loss,
@@ -325,7 +380,10 @@ def main():
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--seq", type=int, default=128)
     t.add_argument("--vocab", type=int, default=256)
-    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc"], default="pre_norm")
+    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc", "mhc"], default="pre_norm")
+    t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    t.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                   help="bfloat16: autocast, the mixing, norms and loss in float32")
     t.add_argument("--n", type=int, default=4)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--warmup", type=int, default=5)

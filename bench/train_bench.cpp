@@ -1,9 +1,12 @@
-// Training-throughput benchmark (issues 3 and 4): tokens/s of hcx's trainer for
-// Pre-Norm and DHC×4 against the same models in PyTorch (bench/reference_gpt.py),
-// plus the share of training time spent writing metrics and taking measurements.
+// Training-throughput benchmark: tokens/s of hcx's trainer for Pre-Norm, DHC×4
+// and mHC×4 against the same models in PyTorch (bench/reference_gpt.py), plus
+// the share of training time spent writing metrics and taking measurements.
 //
 //   train_bench [--repeat 3] [--quick] [--python python3] [--reference bench/reference_gpt.py]
 //               [--no-pytorch] [--no-costs] [--json FILE]
+//   train_bench gpu [--python python3] [--reference FILE] [--peak-tflops 989.4] [--steps 20] [--json FILE]
+//               bf16 on cuda at d 768, 12 layers, seq 1024 (scripts/gpu_check.sh): tokens/s, MFU,
+//               peak memory against hcx inspect's estimate, and PyTorch's tokens/s
 //   train_bench check DIR      export weights, a batch and 3 training steps for `reference_gpt.py check DIR/<variant>`
 //   train_bench profile D L B T THREADS VARIANT STEPS     forward / backward / clip / AdamW times of one config
 //
@@ -46,6 +49,7 @@
 #include "hcx/data/dataset.h"
 #include "hcx/data/tasks.h"
 #include "hcx/model/gpt.h"
+#include "hcx/model/inspect.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/sqlite_sink.h"
@@ -54,6 +58,7 @@
 #include "hcx/train/evaluate.h"
 #include "hcx/train/metric_sink.h"
 #include "hcx/train/schedule.h"
+#include "hcx/train/cuda_memory.h"
 #include "hcx/train/trainer.h"
 
 namespace {
@@ -68,11 +73,12 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 struct Shape {
   int64_t d_model, layers, batch, seq, threads;
-  int64_t warmup, steps_pre_norm, steps_dhc;  // timed steps: >= ~5 s each on an idle core
+  int64_t warmup, steps_pre_norm, steps_dhc;  // timed steps: >= ~5 s each on an idle core (mHC: steps_dhc)
 };
 // The two configs of issue 3; n_heads 4, vocab 256, SwiGLU, LayerNorm: run_config.h defaults.
 const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 20}, {512, 4, 8, 256, 2, 3, 6, 4}};
-const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh
+const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh (check)
+const char* const kTimedVariants[] = {"pre_norm", "dhc", "mhc"};  // mhc: residual.kind mhc, n 4
 
 hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int64_t seq, int64_t threads,
                                    const std::string& variant) {
@@ -82,7 +88,7 @@ hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int
   cfg.model.seq_len = seq;
   cfg.train.batch_size = batch;
   cfg.train.threads = threads;
-  cfg.residual.kind = variant == "dhc" ? "hc" : variant;
+  cfg.residual.kind = variant == "dhc" ? "hc" : variant;  // pre_norm | hc | mhc
   cfg.residual.n = 4;
   cfg.residual.dynamic = true;
   return cfg;
@@ -370,8 +376,8 @@ int drive(const Options& o) {
       std::vector<std::string> impls = {"hcx", "pytorch"};
       if (!o.pytorch) impls.pop_back();
       if (r % 2 == 1) std::reverse(impls.begin(), impls.end());
-      for (const char* variant : kVariants) {
-        int64_t steps = std::string(variant) == "dhc" ? s.steps_dhc : s.steps_pre_norm;
+      for (const char* variant : kTimedVariants) {
+        int64_t steps = std::string(variant) == "pre_norm" ? s.steps_pre_norm : s.steps_dhc;
         if (o.quick) steps = std::max<int64_t>(2, steps / 4);
         for (const auto& impl : impls) {
           const std::string cmd =
@@ -401,7 +407,7 @@ int drive(const Options& o) {
                 (long long)s.d_model, (long long)s.layers, (long long)s.batch, (long long)s.seq,
                 (long long)s.threads, o.repeat);
     std::printf("  %-9s %10s %10s %13s %10s\n", "variant", "hcx", "PyTorch", "hcx/PyTorch", "params");
-    for (const char* variant : kVariants) {
+    for (const char* variant : kTimedVariants) {
       const std::string v = variant;
       const double h = c["tokens_per_s"]["hcx/" + v];
       const double p = o.pytorch ? c["tokens_per_s"]["pytorch/" + v].get<double>() : NAN;
@@ -412,9 +418,12 @@ int drive(const Options& o) {
     }
     for (const auto& impl : std::vector<std::string>{"hcx", "pytorch"}) {
       if (impl == "pytorch" && !o.pytorch) continue;
-      const double ratio = c["tokens_per_s"][impl + "/dhc"].get<double>() / c["tokens_per_s"][impl + "/pre_norm"].get<double>();
-      c["dhc_over_pre_norm"][impl] = ratio;
-      std::printf("  DHCx4/Pre-Norm (%s): %.2f\n", impl.c_str(), ratio);
+      const double pre = c["tokens_per_s"][impl + "/pre_norm"].get<double>();
+      for (const std::string v : {"dhc", "mhc"}) {  // step-time ratios: Pre-Norm tokens/s over the variant's
+        const double ratio = pre / c["tokens_per_s"][impl + "/" + v].get<double>();
+        c[v + "_step_time_over_pre_norm"][impl] = ratio;
+        std::printf("  %s step time / Pre-Norm's (%s): %.2f\n", v == "dhc" ? "DHCx4" : "mHCx4", impl.c_str(), ratio);
+      }
     }
     std::printf("\n");
     report["configs"].push_back(c);
@@ -446,6 +455,82 @@ int drive(const Options& o) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------- GPU: bf16 at GPT-2 small size
+
+// The GPU check's shape (issue: d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
+struct GpuShape {
+  int64_t d_model = 768, layers = 12, heads = 12, seq = 1024, batch = 8, warmup = 5;
+};
+
+hcx::config::RunConfig gpu_config(const GpuShape& g, const std::string& variant) {
+  hcx::config::RunConfig cfg = make_config(g.d_model, g.layers, g.batch, g.seq, 1, variant);
+  cfg.model.n_heads = g.heads;
+  cfg.train.device = "cuda";
+  cfg.train.dtype = "bfloat16";
+  return cfg;
+}
+
+// Child: one variant on cuda, bf16; tokens/s as measure(), plus the peak CUDA
+// memory and hcx inspect's figures for the same config.
+Json measure_gpu(const std::string& variant, int64_t steps) {
+  const GpuShape g;
+  const hcx::config::RunConfig cfg = gpu_config(g, variant);
+  Json j = measure(cfg, g.warmup, steps);
+  const hcx::model::ModelStats st = hcx::model::compute_stats(cfg);
+  const double tokens_per_step = double(g.batch * g.seq);
+  j["peak_cuda_bytes"] = hcx::train::cuda_peak_allocated_bytes(0);
+  // The estimate: activations (inspect's per-token figure) plus float32
+  // weights, gradients and AdamW's two moments (16 bytes a parameter).
+  j["estimated_bytes"] = st.activation_bytes_per_token * tokens_per_step + 16.0 * double(st.params_total);
+  j["train_flops_per_token"] = 3.0 * st.flops_per_token;  // forward + backward (2x forward)
+  return j;
+}
+
+struct GpuOptions {
+  std::string python = "python3", reference = "bench/reference_gpt.py", json;
+  double peak_tflops = 989.4;  // H100/H200 SXM dense bf16 tensor-core peak
+  int64_t steps = 20;
+};
+
+int drive_gpu(const GpuOptions& o) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const GpuShape g;
+  Json report = {{"d_model", g.d_model}, {"layers", g.layers}, {"heads", g.heads}, {"seq", g.seq},
+                 {"batch", g.batch}, {"steps", o.steps}, {"peak_tflops", o.peak_tflops}, {"variants", Json::object()}};
+  std::printf("bf16 on cuda: d_model %lld, %lld layers, %lld heads, seq %lld, batch %lld; %lld timed steps after %lld\n",
+              (long long)g.d_model, (long long)g.layers, (long long)g.heads, (long long)g.seq, (long long)g.batch,
+              (long long)o.steps, (long long)g.warmup);
+  std::printf("MFU = tokens/s x 3 x forward FLOPs/token (hcx inspect: matmuls, full-context attention) / %.1f TFLOP/s\n",
+              o.peak_tflops);
+  std::printf("  %-9s %10s %10s %9s %6s %11s %11s %10s\n", "variant", "hcx tok/s", "PyTorch", "hcx/PyT", "MFU",
+              "peak GiB", "estim. GiB", "PyT GiB");
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  for (const char* variant : kTimedVariants) {
+    const Json h = run_child("'" + self + "' measure-gpu " + variant + " " + std::to_string(o.steps));
+    Json p;
+    try {
+      p = run_child(o.python + " '" + o.reference + "' time --device cuda --dtype bfloat16 --d-model " +
+                    std::to_string(g.d_model) + " --layers " + std::to_string(g.layers) + " --heads " +
+                    std::to_string(g.heads) + " --batch " + std::to_string(g.batch) + " --seq " +
+                    std::to_string(g.seq) + " --variant " + variant + " --warmup " + std::to_string(g.warmup) +
+                    " --steps " + std::to_string(o.steps));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "  PyTorch %s: %s\n", variant, e.what());
+    }
+    const double tps = h.at("tokens_per_s").get<double>();
+    const double mfu = tps * h.at("train_flops_per_token").get<double>() / (o.peak_tflops * 1e12);
+    const double ptps = p.is_null() ? NAN : p.at("tokens_per_s").get<double>();
+    const double pmem = p.is_null() || p["peak_cuda_bytes"].is_null() ? NAN : p["peak_cuda_bytes"].get<double>();
+    std::printf("  %-9s %10.0f %10.0f %8.2fx %5.1f%% %11.2f %11.2f %10.2f\n", variant, tps, ptps, tps / ptps,
+                100 * mfu, h.at("peak_cuda_bytes").get<double>() / gib, h.at("estimated_bytes").get<double>() / gib,
+                pmem / gib);
+    std::fflush(stdout);
+    report["variants"][variant] = {{"hcx", h}, {"pytorch", p}, {"mfu", mfu}, {"hcx_over_pytorch", tps / ptps}};
+  }
+  if (!o.json.empty()) std::ofstream(o.json) << report.dump(1) << "\n";
+  return 0;
+}
+
 hcx::config::RunConfig config_from_args(char** argv) {  // D L B T THREADS VARIANT
   return make_config(std::stoll(argv[0]), std::stoll(argv[1]), std::stoll(argv[2]), std::stoll(argv[3]),
                      std::stoll(argv[4]), argv[5]);
@@ -455,7 +540,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: train_bench [--repeat N] [--quick] [--python PY] [--reference FILE] [--no-pytorch] [--no-costs] "
                "[--json FILE]\n       train_bench check DIR\n"
-               "       train_bench profile D L B T THREADS VARIANT STEPS\n");
+               "       train_bench profile D L B T THREADS VARIANT STEPS\n"
+               "       train_bench gpu [--python PY] [--reference FILE] [--peak-tflops T] [--steps N] [--json FILE]\n");
   return 2;
 }
 
@@ -479,6 +565,24 @@ int main(int argc, char** argv) {
     if (cmd == "profile" && argc == 9) {
       std::cout << profile(config_from_args(argv + 2), std::stoll(argv[8])).dump() << "\n";
       return 0;
+    }
+    if (cmd == "measure-gpu" && argc == 4) {  // measure-gpu VARIANT STEPS
+      std::cout << measure_gpu(argv[2], std::stoll(argv[3])).dump() << "\n";
+      return 0;
+    }
+    if (cmd == "gpu") {
+      GpuOptions g;
+      for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (a == "--python" && has_value) g.python = argv[++i];
+        else if (a == "--reference" && has_value) g.reference = argv[++i];
+        else if (a == "--json" && has_value) g.json = argv[++i];
+        else if (a == "--peak-tflops" && has_value) g.peak_tflops = std::stod(argv[++i]);
+        else if (a == "--steps" && has_value) g.steps = std::max<int64_t>(2, std::stoll(argv[++i]));
+        else return usage();
+      }
+      return drive_gpu(g);
     }
     if (cmd == "check" && argc == 3) {
       for (const char* variant : kVariants) export_check(fs::path(argv[2]) / variant, variant);
