@@ -3,7 +3,8 @@
 // the share of training time spent writing metrics and taking measurements.
 //
 //   train_bench [--repeat 3] [--quick] [--python python3] [--reference bench/reference_gpt.py]
-//               [--no-pytorch] [--no-costs] [--json FILE]
+//               [--no-pytorch] [--no-costs] [--unfused] [--json FILE]
+//               --unfused adds hcx with HCX_FUSED=0 (fused.h's ops in their plain-ATen form)
 //   train_bench gpu [--python python3] [--reference FILE] [--peak-tflops 989.4] [--steps 20] [--json FILE]
 //               bf16 on cuda at d 768, 12 layers, seq 1024 (scripts/gpu_check.sh): tokens/s, MFU,
 //               peak memory against hcx inspect's estimate, and PyTorch's tokens/s
@@ -323,7 +324,7 @@ Json profile(const hcx::config::RunConfig& cfg, int64_t steps) {
 
 struct Options {
   int repeat = 3;
-  bool quick = false, pytorch = true, costs = true;
+  bool quick = false, pytorch = true, costs = true, unfused = false;
   std::string python = "python3", reference = "bench/reference_gpt.py", json;
 };
 
@@ -375,15 +376,17 @@ int drive(const Options& o) {
     for (int r = 0; r < o.repeat; ++r) {
       std::vector<std::string> impls = {"hcx", "pytorch"};
       if (!o.pytorch) impls.pop_back();
+      if (o.unfused) impls.insert(impls.begin() + 1, "hcx_plain");  // HCX_FUSED=0: reference forms of fused.h
       if (r % 2 == 1) std::reverse(impls.begin(), impls.end());
       for (const char* variant : kTimedVariants) {
         int64_t steps = std::string(variant) == "pre_norm" ? s.steps_pre_norm : s.steps_dhc;
         if (o.quick) steps = std::max<int64_t>(2, steps / 4);
         for (const auto& impl : impls) {
           const std::string cmd =
-              impl == "hcx"
-                  ? thread_env(s.threads) + "'" + self + "' measure " + shape_args(s) + " " + variant + " " +
-                        std::to_string(s.warmup) + " " + std::to_string(steps)
+              impl != "pytorch"
+                  ? std::string(impl == "hcx_plain" ? "HCX_FUSED=0 " : "") + thread_env(s.threads) + "'" + self +
+                        "' measure " + shape_args(s) + " " + variant + " " + std::to_string(s.warmup) + " " +
+                        std::to_string(steps)
                   : thread_env(s.threads) + o.python + " '" + o.reference + "' time --d-model " +
                         std::to_string(s.d_model) + " --layers " + std::to_string(s.layers) + " --batch " +
                         std::to_string(s.batch) + " --seq " + std::to_string(s.seq) + " --threads " +
@@ -415,6 +418,12 @@ int drive(const Options& o) {
       std::printf("  %-9s %10.0f %10.0f %12.2fx %10lld%s\n", variant, h, p, h / p,
                   (long long)params["hcx/" + v].get<double>(), same ? "" : "  PARAMETER COUNTS DIFFER");
       if (o.pytorch) c["hcx_over_pytorch"][v] = h / p;
+      if (o.unfused) {
+        const double plain = c["tokens_per_s"]["hcx_plain/" + v];
+        c["fused_over_plain"][v] = h / plain;
+        std::printf("  %-9s hcx without the fused ops (HCX_FUSED=0) %10.0f: fused ops %.2fx\n", variant, plain,
+                    h / plain);
+      }
     }
     for (const auto& impl : std::vector<std::string>{"hcx", "pytorch"}) {
       if (impl == "pytorch" && !o.pytorch) continue;
@@ -539,7 +548,7 @@ hcx::config::RunConfig config_from_args(char** argv) {  // D L B T THREADS VARIA
 int usage() {
   std::fprintf(stderr,
                "usage: train_bench [--repeat N] [--quick] [--python PY] [--reference FILE] [--no-pytorch] [--no-costs] "
-               "[--json FILE]\n       train_bench check DIR\n"
+               "[--unfused] [--json FILE]\n       train_bench check DIR\n"
                "       train_bench profile D L B T THREADS VARIANT STEPS\n"
                "       train_bench gpu [--python PY] [--reference FILE] [--peak-tflops T] [--steps N] [--json FILE]\n");
   return 2;
@@ -596,6 +605,7 @@ int main(int argc, char** argv) {
       else if (a == "--quick") o.quick = true;
       else if (a == "--no-pytorch") o.pytorch = false;
       else if (a == "--no-costs") o.costs = false;
+      else if (a == "--unfused") o.unfused = true;
       else if (a == "--python" && has_value) o.python = argv[++i];
       else if (a == "--reference" && has_value) o.reference = argv[++i];
       else if (a == "--json" && has_value) o.json = argv[++i];

@@ -4,6 +4,7 @@
 // RoPE kernels: rows (b, head, t) of hs values; half = hs / 2.
 #include "hcx/model/fused.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -245,7 +246,18 @@ class Rope : public torch::autograd::Function<Rope> {
   }
 };
 
+// HCX_FUSED=0 in the environment: every op runs its reference form. For the
+// benchmark only (train_bench --unfused measures whether the fused ops pay).
+bool fused_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("HCX_FUSED");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return enabled;
+}
+
 bool fusable(std::initializer_list<const at::Tensor*> ts) {
+  if (!fused_enabled()) return false;
   const at::ScalarType dtype = ts.begin()[0]->scalar_type();
   if (dtype != at::kFloat && dtype != at::kDouble) return false;
   for (const at::Tensor* t : ts) {

@@ -21,7 +21,9 @@
 // concatenations cost zero-filled gradient buffers, copies and reductions in
 // backward. Every token (row) is computed on its own, so results do not
 // depend on the thread count (at::parallel_for). CPU float32/float64 only; on
-// any other device or dtype (CUDA, bfloat16) each op runs its reference form.
+// any other device or dtype (CUDA, bfloat16) each op runs its reference form,
+// and so does every op when the environment has HCX_FUSED=0 (for the
+// benchmark's fused-or-not comparison, train_bench --unfused).
 #pragma once
 
 #include <utility>
