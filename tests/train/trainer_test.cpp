@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include "hcx/error.h"
 
@@ -176,6 +177,38 @@ TEST(Trainer, FrozenWidthConnectionsStayAtInit) {
       EXPECT_EQ(m.values[static_cast<size_t>((i + 1) * 3)], i == k % 2 ? 1.0 : 0.0);
       for (int64_t j = 0; j < 2; ++j) EXPECT_EQ(m.values[static_cast<size_t>((i + 1) * 3 + j + 1)], i == j ? 1.0 : 0.0);
     }
+  }
+}
+
+}  // namespace
+}  // namespace hcx::train
+
+namespace hcx::train {
+namespace {
+
+// On a GPU (scripts/gpu_check.sh runs the label cuda): bf16 autocast runs of
+// every residual kind train, resume from their checkpoint to the same step,
+// and record the peak CUDA memory.
+TEST(TrainerCuda, Bf16RunsOfEveryResidualKindTrainAndResume) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (LibTorch reports none)";
+  for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "hc", "residual.n": 4})",
+                               R"({"residual.kind": "mhc", "residual.n": 4})"}) {
+    config::Json j = config::Json::parse(residual);
+    j["train.device"] = "cuda";
+    j["train.dtype"] = "bfloat16";
+    TempDir dir;
+    MemorySink sink;
+    const RunOutcome out = train_run(tiny(j.dump().c_str()), quiet(dir.path), sink);
+    ASSERT_EQ(out.status, RunStatus::kCompleted) << residual << ": " << out.error;
+    const auto& loss = sink.scalars["train/loss"];
+    ASSERT_EQ(loss.size(), 12u) << residual;
+    for (const auto& [step, value] : loss) EXPECT_TRUE(std::isfinite(value)) << residual << " step " << step;
+    EXPECT_LT(loss.rbegin()->second, loss.begin()->second) << residual;
+    EXPECT_GT(sink.summaries.at("memory/peak_cuda_bytes"), 0) << residual;
+    MemorySink again;  // completed: resumes at the final checkpoint and trains nothing more
+    const RunOutcome resumed = train_run(tiny(j.dump().c_str()), quiet(dir.path), again);
+    EXPECT_EQ(resumed.status, RunStatus::kCompleted) << residual << ": " << resumed.error;
+    EXPECT_EQ(resumed.step, 12) << residual;
   }
 }
 
