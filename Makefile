@@ -44,14 +44,18 @@ setup-debian:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make setup: all packages present"; fi
 
-# The wheel is ~2.7 GB to download, ~4.6 GB installed; pip's cache
-# (~/.cache/pip) keeps the download for the next venv on this machine.
+# The wheels are ~2.7 GB to download, 4.6 GB installed. They are kept in
+# WHEEL_CACHE, so the next venv on this machine (a fresh clone, CI) installs
+# without downloading them again (pip download skips the files it has).
+WHEEL_CACHE ?= $(HOME)/.cache/hcx-wheels
 setup-pypi: setup-debian
 	@if $(TORCH_PYTHON) -c 'import importlib.metadata as m, sys; sys.exit(m.version("torch") != "$(TORCH_PIP_VERSION)")' 2>/dev/null; then \
 	  echo "make setup: torch $(TORCH_PIP_VERSION) present in $(TORCH_VENV)"; \
 	else \
-	  echo "make setup: installing torch==$(TORCH_PIP_VERSION) into $(TORCH_VENV)"; \
-	  python3 -m venv $(TORCH_VENV) && $(TORCH_PYTHON) -m pip install -q torch==$(TORCH_PIP_VERSION); \
+	  echo "make setup: installing torch==$(TORCH_PIP_VERSION) into $(TORCH_VENV) (wheels in $(WHEEL_CACHE))"; \
+	  python3 -m venv $(TORCH_VENV) && \
+	  $(TORCH_PYTHON) -m pip download -q -d $(WHEEL_CACHE) torch==$(TORCH_PIP_VERSION) && \
+	  $(TORCH_PYTHON) -m pip install -q --no-index --find-links $(WHEEL_CACHE) torch==$(TORCH_PIP_VERSION); \
 	fi
 
 setup-bench: setup
