@@ -44,16 +44,22 @@ std::string entry(size_t group, size_t index, const char* what) {
   return "g" + std::to_string(group) + ".p" + std::to_string(index) + "." + what;
 }
 
-void save_adamw_state(torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& ar) {
+// The AdamW state of parameter `p`, or nullptr before its first step.
+const torch::optim::AdamWParamState* adamw_state(torch::optim::Optimizer& optimizer, const torch::Tensor& p) {
   auto& state = optimizer.state();
-  using Map = std::remove_reference_t<decltype(state)>;
+  const auto it = state.find(state_key<std::remove_reference_t<decltype(state)>>(p));
+  if (it == state.end()) return nullptr;
+  const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get());
+  if (s == nullptr) throw std::runtime_error("checkpoints hold AdamW state only");
+  return s;
+}
+
+void save_adamw_state(torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& ar) {
   const auto& groups = optimizer.param_groups();
   for (size_t g = 0; g < groups.size(); ++g) {
     for (size_t i = 0; i < groups[g].params().size(); ++i) {
-      const auto it = state.find(state_key<Map>(groups[g].params()[i]));
-      if (it == state.end()) continue;  // not stepped yet
-      const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get());
-      if (s == nullptr) throw std::runtime_error("checkpoints hold AdamW state only");
+      const torch::optim::AdamWParamState* s = adamw_state(optimizer, groups[g].params()[i]);
+      if (s == nullptr) continue;  // not stepped yet
       ar.write(entry(g, i, "step"), torch::tensor(s->step()));
       ar.write(entry(g, i, "exp_avg"), s->exp_avg());
       ar.write(entry(g, i, "exp_avg_sq"), s->exp_avg_sq());
@@ -62,16 +68,13 @@ void save_adamw_state(torch::optim::Optimizer& optimizer, torch::serialize::Outp
 }
 
 // Each parameter's moments have its shape: what a format-1 file read by
-// another LibTorch than its writer's gets wrong.
+// another LibTorch than its writer's gets wrong, and a format-2 file of
+// another model.
 void check_adamw_state(torch::optim::Optimizer& optimizer) {
-  auto& state = optimizer.state();
-  using Map = std::remove_reference_t<decltype(state)>;
   for (const auto& group : optimizer.param_groups()) {
     for (const auto& p : group.params()) {
-      const auto it = state.find(state_key<Map>(p));
-      if (it == state.end()) continue;
-      const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get());
-      if (s == nullptr || !s->exp_avg().sizes().equals(p.sizes()))
+      const torch::optim::AdamWParamState* s = adamw_state(optimizer, p);
+      if (s != nullptr && (!s->exp_avg().sizes().equals(p.sizes()) || !s->exp_avg_sq().sizes().equals(p.sizes())))
         throw std::runtime_error("its optimizer state does not fit the model's parameters");
     }
   }
@@ -89,9 +92,6 @@ void load_adamw_state(torch::optim::Optimizer& optimizer, torch::serialize::Inpu
       if (!ar.try_read(entry(g, i, "step"), step)) continue;
       ar.read(entry(g, i, "exp_avg"), m);
       ar.read(entry(g, i, "exp_avg_sq"), v);
-      if (!m.sizes().equals(p.sizes()) || !v.sizes().equals(p.sizes()))
-        throw std::runtime_error("optimizer state of parameter " + std::to_string(i) + " in group " +
-                                 std::to_string(g) + " does not fit it");
       auto s = std::make_unique<torch::optim::AdamWParamState>();
       s->step(step.item<int64_t>());
       s->exp_avg(m.to(p.device()));
@@ -140,8 +140,8 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     torch::Tensor version;
     root.read("format_version", version);
     const int64_t format = version.item<int64_t>();
-    if (format != kCheckpointFormat && format != 1) {
-      throw io_error(path.string() + ": checkpoint format " + std::to_string(version.item<int64_t>()) +
+    if (format < 1 || format > kCheckpointFormat) {
+      throw io_error(path.string() + ": checkpoint format " + std::to_string(format) +
                      ", this hcx reads formats 1 to " + std::to_string(kCheckpointFormat));
     }
     c10::IValue meta_value;
@@ -157,10 +157,10 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     model.load(model_ar);
     if (format == 1) {
       optimizer.load(opt_ar);  // torch::optim's layout: read back by the LibTorch that wrote it only
-      check_adamw_state(optimizer);
     } else {
       load_adamw_state(optimizer, opt_ar);
     }
+    check_adamw_state(optimizer);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
