@@ -349,6 +349,15 @@ Json run_child(const std::string& cmd) {
   return Json::parse(last);
 }
 
+// `reference_gpt.py time` for one config; `extra`: further flags (threads, device, dtype, heads).
+std::string reference_cmd(const std::string& python, const std::string& reference, int64_t d, int64_t layers,
+                          int64_t batch, int64_t seq, const std::string& variant, int64_t warmup, int64_t steps,
+                          const std::string& extra) {
+  return python + " '" + reference + "' time --d-model " + std::to_string(d) + " --layers " + std::to_string(layers) +
+         " --batch " + std::to_string(batch) + " --seq " + std::to_string(seq) + " --variant " + variant +
+         " --warmup " + std::to_string(warmup) + " --steps " + std::to_string(steps) + extra;
+}
+
 std::string shape_args(const Shape& s) {
   return std::to_string(s.d_model) + " " + std::to_string(s.layers) + " " + std::to_string(s.batch) + " " +
          std::to_string(s.seq) + " " + std::to_string(s.threads);
@@ -387,11 +396,9 @@ int drive(const Options& o) {
                   ? std::string(impl == "hcx_plain" ? "HCX_FUSED=0 " : "") + thread_env(s.threads) + "'" + self +
                         "' measure " + shape_args(s) + " " + variant + " " + std::to_string(s.warmup) + " " +
                         std::to_string(steps)
-                  : thread_env(s.threads) + o.python + " '" + o.reference + "' time --d-model " +
-                        std::to_string(s.d_model) + " --layers " + std::to_string(s.layers) + " --batch " +
-                        std::to_string(s.batch) + " --seq " + std::to_string(s.seq) + " --threads " +
-                        std::to_string(s.threads) + " --variant " + variant + " --warmup " +
-                        std::to_string(s.warmup) + " --steps " + std::to_string(steps);
+                  : thread_env(s.threads) +
+                        reference_cmd(o.python, o.reference, s.d_model, s.layers, s.batch, s.seq, variant, s.warmup,
+                                      steps, " --threads " + std::to_string(s.threads));
           const Json j = run_child(cmd);
           const std::string key = impl + "/" + variant;
           tps[key].push_back(j.at("tokens_per_s").get<double>());
@@ -518,11 +525,8 @@ int drive_gpu(const GpuOptions& o) {
     const Json h = run_child("'" + self + "' measure-gpu " + variant + " " + std::to_string(o.steps));
     Json p;
     try {
-      p = run_child(o.python + " '" + o.reference + "' time --device cuda --dtype bfloat16 --d-model " +
-                    std::to_string(g.d_model) + " --layers " + std::to_string(g.layers) + " --heads " +
-                    std::to_string(g.heads) + " --batch " + std::to_string(g.batch) + " --seq " +
-                    std::to_string(g.seq) + " --variant " + variant + " --warmup " + std::to_string(g.warmup) +
-                    " --steps " + std::to_string(o.steps));
+      p = run_child(reference_cmd(o.python, o.reference, g.d_model, g.layers, g.batch, g.seq, variant, g.warmup,
+                                  o.steps, " --device cuda --dtype bfloat16 --heads " + std::to_string(g.heads)));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "  PyTorch %s: %s\n", variant, e.what());
     }
