@@ -3,6 +3,7 @@
 
 #include "cli_util.h"
 #include "hcx/store/db.h"
+#include "hcx/store/schema.h"
 
 namespace hcx::test {
 namespace {
@@ -63,7 +64,7 @@ TEST_F(CliQuery, WritesAreRefusedAndTheFileStaysByteIdentical) {
   EXPECT_EQ(read_bytes(db), before);
   EXPECT_EQ(fs::last_write_time(db), mtime);
   EXPECT_EQ(query1(db, "SELECT count(*) FROM runs"), "2");
-  EXPECT_EQ(query1(db, "PRAGMA user_version"), "1");
+  EXPECT_EQ(query1(db, "PRAGMA user_version"), std::to_string(hcx::store::kSchemaVersion));
 }
 
 TEST_F(CliQuery, MissingDatabaseIsNamedAndNotCreated) {

@@ -187,4 +187,12 @@ void write_txn(Db& db, const std::function<void()>& fn) {
   }
 }
 
+std::string database_id(const Db& db) {
+  return wrap_sql(db, [&] {
+    SQLite::Statement q(db.sql(), "SELECT value FROM db_meta WHERE key = 'db_id'");
+    if (!q.executeStep()) throw Error(ErrorKind::kIo, db.path().string() + ": database has no db_id (db_meta)");
+    return q.getColumn(0).getString();
+  });
+}
+
 }  // namespace hcx::store

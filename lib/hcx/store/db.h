@@ -67,6 +67,12 @@ class Db {
 // kSchemaVersion. Throws Error(kIo) naming `path` on any failure.
 Db open_db(const std::filesystem::path& path, OpenMode mode = OpenMode::kReadWrite);
 
+// This database file's identity: 32 hex digits made when the file was
+// created (db_meta.db_id), so a copy keeps it and a new file at the same path
+// gets a new one. Checkpoints record it (train/checkpoint.h). Throws
+// Error(kIo) naming the path when it cannot be read.
+std::string database_id(const Db& db);
+
 // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT on `db`. When SQLite reports
 // SQLITE_BUSY or SQLITE_LOCKED (after its own busy timeout) the transaction is
 // rolled back and `fn` runs again after a growing, jittered pause, for up to

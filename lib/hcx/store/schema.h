@@ -14,7 +14,7 @@
 
 namespace hcx::store {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // kMigrations[v] brings a database from user_version v to v + 1.
 constexpr std::array<const char*, kSchemaVersion> kMigrations = {
@@ -123,6 +123,20 @@ CREATE TABLE run_summary (            -- any further per-run figure: spike count
   value  REAL,
   PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
+)sql",
+    // 2: the database's identity (a checkpoint resumes only into the database
+    // that holds its history), the trainer's process start time (a reused pid
+    // is not a live run) and what trained each run (code and data).
+    R"sql(
+CREATE TABLE db_meta (                -- facts about this database file
+  key   TEXT PRIMARY KEY,             -- db_id: 32 random hex digits, made once when the file is created
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO db_meta (key, value) VALUES ('db_id', lower(hex(randomblob(16))));
+ALTER TABLE runs ADD COLUMN proc_start TEXT;    -- start time of process `pid` (/proc/<pid>/stat), with pid its identity
+ALTER TABLE runs ADD COLUMN code_version TEXT;  -- hcx version of the latest start, e.g. "0.1.0"
+ALTER TABLE runs ADD COLUMN code_commit TEXT;   -- its source commit, "<sha>" or "<sha>-dirty"; "" when unknown
+ALTER TABLE runs ADD COLUMN data_id TEXT;       -- the training data it read: "<bytes>:<fnv1a-64 hex>" per file
 )sql",
 };
 
