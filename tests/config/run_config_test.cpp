@@ -50,6 +50,23 @@ TEST(RunConfig, ErrorsNameKeyAndExpectation) {
   for (const auto& c : cases) EXPECT_EQ(first_error(c.json), c.error) << c.json;
 }
 
+// The sizes of issue reports that allocated until the OOM killer came: refused
+// at validation, before anything is built.
+TEST(RunConfig, SizesBeyondAnyModelAreRefusedNamingTheBound) {
+  const struct {
+    const char* json;
+    const char* error;
+  } cases[] = {
+      {R"({"model.n_layers": 100000})", "model.n_layers: expected an integer <= 1024, got 100000"},
+      {R"({"model.vocab_size": 1e9})", "model.vocab_size: expected an integer <= 4194304, got 1000000000"},
+      {R"({"model.d_model": 1e6, "model.n_heads": 4})", "model.d_model: expected an integer <= 65536, got 1000000"},
+      {R"({"train.batch_size": 1e8})", "train.batch_size: expected an integer <= 1048576, got 100000000"},
+      {R"({"model.seq_len": 1e7})", "model.seq_len: expected an integer <= 1048576, got 10000000"},
+      {R"({"train.keep_checkpoints": 0})", "train.keep_checkpoints: expected an integer >= 1, got 0"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(first_error(c.json), c.error) << c.json;
+}
+
 TEST(RunConfig, ReportsEveryProblemAtOnce) {
   const auto errors = errors_of(R"({"train": {"lr": 0, "steps": 0}, "model": {"ffn": "relu"}})");
   ASSERT_EQ(errors.size(), 3u);

@@ -2,6 +2,7 @@
 // exact resume from a checkpoint, divergence, interruption and optimizer groups.
 #include "hcx/train/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -9,6 +10,9 @@
 #include <torch/cuda.h>
 
 #include "hcx/error.h"
+#include "hcx/train/checkpoint.h"
+#include "hcx/train/memory_estimate.h"
+#include "hcx/train/torch_error.h"
 
 namespace hcx::train {
 namespace {
@@ -24,6 +28,13 @@ config::RunConfig tiny(const char* extra = "{}") {
              "tasks": [{"name": "syn_recall", "kind": "synthetic", "limit": 8}]}})");
   j.merge_patch(config::expand_dotted(config::Json::parse(extra)));
   return config::parse_or_throw(j);
+}
+
+// `base` with `patch` merged in, as JSON text for tiny().
+std::string patched(const char* base, const char* patch) {
+  config::Json j = config::expand_dotted(config::Json::parse(base));
+  j.merge_patch(config::expand_dotted(config::Json::parse(patch)));
+  return j.dump();
 }
 
 struct TempDir {
@@ -141,19 +152,173 @@ TEST(Trainer, NanLossStopsAsDivergedAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(again.status, RunStatus::kDiverged);
 }
 
-TEST(Trainer, CheckpointOfAnotherRunIsRefused) {
+// Stops a run once its progress reaches step `at` (the trainer checks the flag after each step).
+struct StopAt : MemorySink {
+  int64_t at;
+  explicit StopAt(int64_t s) : at(s) {}
+  void progress(int64_t s, int64_t t) override {
+    MemorySink::progress(s, t);
+    if (s >= at) request_stop();
+  }
+};
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(Trainer, CheckpointOfAnotherRunIsSetAsideAndTheRunStartsFresh) {
   TempDir dir;
   MemorySink a, b;
   RunOptions opts = quiet(dir.path);
   opts.run_id = "aaaa";
   ASSERT_EQ(train_run(tiny(), opts, a).status, RunStatus::kCompleted);
   opts.run_id = "bbbb";
+  const RunOutcome out = train_run(tiny(), opts, b);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  EXPECT_EQ(b.resumed_from, -1);
+  EXPECT_EQ(b.scalars["train/loss"].size(), 12u);
+  EXPECT_TRUE(fs::exists(dir.path / "set-aside" / "step-00000012.pt"));
+}
+
+// Two databases in one results folder, or a new database beside an old
+// checkpoint: the checkpoint names its database, and another one's is not resumed.
+TEST(Trainer, CheckpointOfAnotherDatabaseIsSetAsideAndTheRunStartsFresh) {
+  TempDir dir;
+  MemorySink a, b;
+  RunOptions opts = quiet(dir.path);
+  opts.db_id = "database-a";
+  opts.attempt = 1;
+  ASSERT_EQ(train_run(tiny(), opts, a).status, RunStatus::kCompleted);
+  opts.db_id = "database-b";
+  const RunOutcome out = train_run(tiny(), opts, b);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  EXPECT_EQ(b.resumed_from, -1);
+  EXPECT_EQ(b.scalars["train/loss"], a.scalars["train/loss"]);  // trained again, the same curve
+  EXPECT_TRUE(fs::exists(dir.path / "set-aside" / "step-00000012.pt"));
+  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"set-aside", "step-00000012.pt"}));
+}
+
+TEST(Trainer, CheckpointWhoseRowsTheDatabaseLacksIsSetAside) {
+  TempDir dir;
+  MemorySink a, b;
+  RunOptions opts = quiet(dir.path);
+  StopAt stopper(6);
+  ASSERT_EQ(train_run(tiny(), opts, stopper).status, RunStatus::kInterrupted);
+  clear_stop();
+  std::vector<int64_t> asked;
+  opts.history_holds = [&](int64_t step) {
+    asked.push_back(step);
+    return false;
+  };
+  ASSERT_EQ(train_run(tiny(), opts, b).status, RunStatus::kCompleted);
+  EXPECT_EQ(b.resumed_from, -1);
+  EXPECT_EQ(asked, (std::vector<int64_t>{6, 4}));  // both kept checkpoints asked about, newest first
+  EXPECT_EQ(names_in(dir.path / "set-aside"), (std::vector<std::string>{"step-00000004.pt", "step-00000006.pt"}));
+}
+
+// The newest checkpoint cut short (a crash while the disk was full, a bad
+// copy): the run resumes from the previous one, and the curve is the
+// uninterrupted run's, value for value.
+TEST(Trainer, TruncatedLatestCheckpointFallsBackToThePreviousOne) {
+  TempDir full_dir, dir;
+  MemorySink full, resumed;
+  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path), full).status, RunStatus::kCompleted);
+  StopAt stopper(9);  // checkpoints of steps 8 and 9 kept (train.keep_checkpoints 2)
+  ASSERT_EQ(train_run(tiny(), quiet(dir.path), stopper).status, RunStatus::kInterrupted);
+  clear_stop();
+  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000008.pt", "step-00000009.pt"}));
+  const fs::path latest = dir.path / "step-00000009.pt";
+  fs::resize_file(latest, fs::file_size(latest) / 2);
+  const RunOutcome out = train_run(tiny(), quiet(dir.path), resumed);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  EXPECT_EQ(resumed.resumed_from, 8);
+  for (const auto& [step, loss] : resumed.scalars["train/loss"])
+    EXPECT_EQ(loss, full.scalars["train/loss"].at(step)) << step;
+  EXPECT_EQ(resumed.scalars["train/loss"].size(), 4u);
+  EXPECT_EQ(resumed.scalars["val/loss"].at(12), full.scalars["val/loss"].at(12));
+}
+
+TEST(Trainer, KeepsTheNewestCheckpointsWhileTrainingAndTheFinalOneAfter) {
+  TempDir dir;
+  StopAt stopper(9);  // checkpoints of steps 2, 4, 6, 8 and 9 written, the newest 3 kept
+  const RunOutcome out = train_run(tiny(R"({"train.checkpoint_every": 2, "train.keep_checkpoints": 3})"),
+                                   quiet(dir.path), stopper);
+  clear_stop();
+  ASSERT_EQ(out.status, RunStatus::kInterrupted);
+  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000006.pt", "step-00000008.pt", "step-00000009.pt"}));
+  MemorySink rest;
+  ASSERT_EQ(train_run(tiny(R"({"train.checkpoint_every": 2, "train.keep_checkpoints": 3})"), quiet(dir.path), rest).status,
+            RunStatus::kCompleted);
+  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000012.pt"}));
+}
+
+// Weight decay at float's limit (lr x weight_decay = 3.06e38) on weights of std 1 makes them
+// overflow to inf in the first update, while that step's loss and gradient were finite.
+constexpr const char* kOverflowingUpdate =
+    R"({"train": {"lr": 3.4e37, "weight_decay": 9, "warmup_steps": 0}, "model.init_std": 1})";
+
+TEST(Trainer, NonFiniteWeightsAreNeverCheckpointed) {
+  TempDir dir;
+  MemorySink sink;
+  const RunOutcome out =
+      train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 1, "eval.every": 0})").c_str()),
+                quiet(dir.path), sink);
+  EXPECT_EQ(out.status, RunStatus::kDiverged);
+  EXPECT_NE(out.error.find("non-finite weights in "), std::string::npos) << out.error;
+  EXPECT_NE(out.error.find("at step 1; no checkpoint written"), std::string::npos) << out.error;
+  EXPECT_TRUE(list_checkpoints(dir.path).empty());
+}
+
+TEST(Trainer, NonFiniteValidationLossMarksTheRunDiverged) {
+  TempDir dir;
+  MemorySink sink;
+  const RunOutcome out =
+      train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 0, "eval.every": 1})").c_str()),
+                quiet(dir.path), sink);
+  EXPECT_EQ(out.status, RunStatus::kDiverged);
+  EXPECT_NE(out.error.find("non-finite validation loss"), std::string::npos) << out.error;
+  EXPECT_FALSE(std::isfinite(sink.scalars["val/loss"].at(1)));
+  EXPECT_TRUE(list_checkpoints(dir.path).empty());
+}
+
+// Far beyond the machine: refused from the estimate, before any allocation.
+TEST(Trainer, RunThatCannotFitIsRefusedBeforeAllocating) {
+  MemorySink sink;
   try {
-    train_run(tiny(), opts, b);
+    train_run(tiny(R"({"model": {"d_model": 8192, "n_layers": 512, "n_heads": 64}})"), quiet(), sink);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoint of another run (aaaa), expected bbbb"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), 2);
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("model.n_layers=512, model.d_model=8192: this run needs ~", 0), 0u) << what;
+    EXPECT_NE(what.find("TiB (parameters, gradients and AdamW state"), std::string::npos) << what;
+    EXPECT_NE(what.find("CPU memory (MemAvailable) has"), std::string::npos) << what;
   }
+  EXPECT_TRUE(sink.scalars.empty());
+}
+
+TEST(Trainer, MemoryEstimateCountsSixteenBytesPerParameterAndOneMicroBatch) {
+  const config::RunConfig c = tiny();
+  const MemoryEstimate m = estimate_memory(c);
+  MemorySink sink;
+  ASSERT_EQ(train_run(c, quiet(), sink).status, RunStatus::kCompleted);
+  EXPECT_EQ(m.param_bytes, 16.0 * sink.summaries.at("params"));
+  EXPECT_GT(m.activation_bytes, 0);
+  EXPECT_EQ(memory_refusal(c, m.total(), "x"), "");
+  EXPECT_NE(memory_refusal(c, m.total() - 1, "x"), "");
+}
+
+TEST(TorchError, MessageLeavesOutLibTorchsBacktrace) {
+  try {
+    TORCH_CHECK(false, "shapes do not match: ", 3, " vs ", 4);
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("Exception raised from"), std::string::npos) << "what() has the trace";
+    EXPECT_EQ(message_of(e), "shapes do not match: 3 vs 4");
+  }
+  EXPECT_EQ(message_of(std::runtime_error("plain")), "plain");
 }
 
 TEST(Trainer, BadDataFailsBeforeTheFirstStep) {

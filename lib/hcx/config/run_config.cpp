@@ -60,6 +60,7 @@ void visit_fields(C& c, V&& v) {
   v("train.dtype", c.train.dtype);
   v("train.threads", c.train.threads);
   v("train.checkpoint_every", c.train.checkpoint_every);
+  v("train.keep_checkpoints", c.train.keep_checkpoints);
   v("train.log_every", c.train.log_every);
   v("train.inject_nan_at", c.train.inject_nan_at);
   v("eval.every", c.eval.every);
@@ -414,6 +415,11 @@ std::vector<std::string> validate(const RunConfig& c) {
   auto at_least = [&](const char* key, int64_t v, int64_t lo) {
     if (v < lo) e.push_back(std::string(key) + ": expected an integer >= " + std::to_string(lo) + ", got " + std::to_string(v));
   };
+  // Sizes beyond any model this tool is for: refused before anything is
+  // allocated (train/memory_estimate.h then checks what fits the machine).
+  auto at_most = [&](const char* key, int64_t v, int64_t hi) {
+    if (v > hi) e.push_back(std::string(key) + ": expected an integer <= " + std::to_string(hi) + ", got " + std::to_string(v));
+  };
   auto choice = [&](const char* key, const std::string& v, std::initializer_list<const char*> options) {
     if (!one_of(v, options)) {
       std::vector<std::string> names(options.begin(), options.end());
@@ -434,6 +440,11 @@ std::vector<std::string> validate(const RunConfig& c) {
   at_least("model.n_heads", c.model.n_heads, 1);
   at_least("model.seq_len", c.model.seq_len, 1);
   at_least("model.vocab_size", c.model.vocab_size, 2);
+  at_most("model.d_model", c.model.d_model, kMaxDModel);
+  at_most("model.n_layers", c.model.n_layers, kMaxLayers);
+  at_most("model.n_heads", c.model.n_heads, kMaxHeads);
+  at_most("model.seq_len", c.model.seq_len, kMaxSeqLen);
+  at_most("model.vocab_size", c.model.vocab_size, kMaxVocab);
   if (c.model.d_model > 0 && c.model.n_heads > 0) {
     if (c.model.d_model % c.model.n_heads != 0) {
       e.push_back("model.d_model: expected a multiple of model.n_heads (" + std::to_string(c.model.n_heads) +
@@ -470,6 +481,8 @@ std::vector<std::string> validate(const RunConfig& c) {
   // train
   at_least("train.steps", c.train.steps, 1);
   at_least("train.batch_size", c.train.batch_size, 1);
+  at_most("train.steps", c.train.steps, kMaxSteps);
+  at_most("train.batch_size", c.train.batch_size, kMaxBatch);
   positive("train.lr", c.train.lr);
   at_least("train.warmup_steps", c.train.warmup_steps, 0);
   choice("train.schedule", c.train.schedule, {"cosine", "linear", "constant", "wsd"});
@@ -484,6 +497,7 @@ std::vector<std::string> validate(const RunConfig& c) {
   if (!(c.train.grad_clip >= 0))
     e.push_back("train.grad_clip: expected a number >= 0 (0 disables clipping), got " + num(c.train.grad_clip));
   at_least("train.grad_accum", c.train.grad_accum, 1);
+  at_most("train.grad_accum", c.train.grad_accum, kMaxBatch);
   {
     const std::string& d = c.train.device;
     bool ok = d == "cpu" || d == "cuda";
@@ -494,6 +508,7 @@ std::vector<std::string> validate(const RunConfig& c) {
   choice("train.dtype", c.train.dtype, {"float32", "bfloat16"});
   at_least("train.threads", c.train.threads, 0);
   at_least("train.checkpoint_every", c.train.checkpoint_every, 0);
+  at_least("train.keep_checkpoints", c.train.keep_checkpoints, 1);
   at_least("train.log_every", c.train.log_every, 1);
   at_least("train.inject_nan_at", c.train.inject_nan_at, 0);
   // eval

@@ -89,6 +89,8 @@ struct TrainConfig {
   std::string dtype = "float32";    // "float32" | "bfloat16" (autocast, CUDA only)
   int64_t threads = 1;              // CPU threads for this run; 0 = LibTorch's default
   int64_t checkpoint_every = 100;   // steps between checkpoints; 0 = only at the end
+  int64_t keep_checkpoints = 2;     // newest checkpoints kept while training (>= 1; the older one is the
+                                    // fallback when the newest cannot be read); after completion only the final one
   int64_t log_every = 10;           // steps per log interval (one DB transaction each)
   int64_t inject_nan_at = 0;        // testing aid: the loss of this step becomes NaN (0 = never)
 };
@@ -133,6 +135,17 @@ RunConfig load_file(const std::string& path);
 
 // The full nested config, every key present.
 Json to_json(const RunConfig& c);
+
+// Upper bounds of validate(): far past any model hcx is for, and refused
+// before anything is allocated. What fits the machine is decided later, from
+// a memory estimate (train/memory_estimate.h).
+constexpr int64_t kMaxDModel = 65536;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 1024;
+constexpr int64_t kMaxSeqLen = int64_t{1} << 20;
+constexpr int64_t kMaxVocab = int64_t{1} << 22;
+constexpr int64_t kMaxBatch = int64_t{1} << 20;   // train.batch_size and train.grad_accum
+constexpr int64_t kMaxSteps = 1000000000;
 
 // Semantic checks on a parsed config, each message naming its dotted key.
 std::vector<std::string> validate(const RunConfig& c);

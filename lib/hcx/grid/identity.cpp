@@ -50,6 +50,7 @@ config::Json canonical_json(const config::RunConfig& c) {
   config::Json j = config::to_json(normalized(c));
   j["train"].erase("device");
   j["train"].erase("threads");
+  j["train"].erase("keep_checkpoints");  // disk use, not the run
   return j;
 }
 

@@ -1,6 +1,16 @@
 // Checkpoint writing and reading; see checkpoint.h.
 #include "hcx/train/checkpoint.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -13,6 +23,7 @@
 #include <torch/version.h>
 
 #include "hcx/error.h"
+#include "hcx/train/torch_error.h"
 
 namespace hcx::train {
 
@@ -101,30 +112,161 @@ void load_adamw_state(torch::optim::Optimizer& optimizer, torch::serialize::Inpu
   }
 }
 
+namespace fs = std::filesystem;
+
+constexpr const char* kLegacyName = "checkpoint.pt";  // the one file per run of hcx before per-step files
+constexpr const char* kTmpMark = ".tmp.";              // .<name>.tmp.<pid>: a writer's temporary file
+
+// "step-00000120.pt" -> 120; -1 for any other name.
+int64_t step_of(const std::string& name) {
+  if (name.size() != 16 || name.rfind("step-", 0) != 0 || name.substr(13) != ".pt") return -1;
+  const std::string digits = name.substr(5, 8);
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(digits);
+}
+
+double free_bytes(const fs::path& dir) {
+  struct statvfs st {};
+  if (statvfs(dir.c_str(), &st) != 0) return -1;
+  return static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+}
+
+std::string mib(double bytes) { return std::to_string(static_cast<int64_t>(std::ceil(bytes / (1024.0 * 1024.0)))) + " MiB"; }
+
+// About what the next checkpoint takes: the newest one's size, or the
+// tensors' bytes (weights and two AdamW moments) and a margin before the first.
+double expected_bytes(const fs::path& dir, torch::nn::Module& model) {
+  for (const auto& f : list_checkpoints(dir)) {
+    std::error_code ec;
+    const auto size = fs::file_size(f.path, ec);
+    if (!ec) return static_cast<double>(size) * 1.05 + 64 * 1024;
+  }
+  double bytes = 0;
+  for (const auto& p : model.parameters()) bytes += static_cast<double>(p.numel() * p.element_size());
+  for (const auto& b : model.buffers()) bytes += static_cast<double>(b.numel() * b.element_size());
+  return 3 * bytes + 1024 * 1024;
+}
+
+// fsync of a file or folder; false with errno set on failure.
+bool sync_path(const fs::path& p, int flags) {
+  const int fd = open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = fsync(fd) == 0;
+  const int saved = errno;
+  const bool closed = close(fd) == 0;
+  errno = ok ? errno : saved;
+  return ok && closed;
+}
+
 }  // namespace
 
-std::filesystem::path checkpoint_path(const std::filesystem::path& dir) { return dir / "checkpoint.pt"; }
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(step));
+  return dir / name;
+}
+
+std::vector<CheckpointFile> list_checkpoints(const std::filesystem::path& dir) {
+  std::vector<CheckpointFile> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string name = it->path().filename().string();
+    const int64_t step = step_of(name);
+    if (step >= 0 || name == kLegacyName) out.push_back({it->path(), step});
+  }
+  std::sort(out.begin(), out.end(), [](const CheckpointFile& a, const CheckpointFile& b) { return a.step > b.step; });
+  return out;
+}
+
+void prune_checkpoints(const std::filesystem::path& dir, int64_t keep) {
+  const auto files = list_checkpoints(dir);
+  std::error_code ec;
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(keep, 1)); i < files.size(); ++i) fs::remove(files[i].path, ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t mark = name.rfind(kTmpMark);
+    if (name.empty() || name[0] != '.' || mark == std::string::npos) continue;
+    const std::string pid = name.substr(mark + std::strlen(kTmpMark));
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (kill(static_cast<pid_t>(std::stoll(pid)), 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
+std::filesystem::path set_aside(const std::filesystem::path& file) {
+  const fs::path dest = file.parent_path() / "set-aside" / file.filename();
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  if (!ec) fs::rename(file, dest, ec);
+  if (ec) throw io_error(file.string() + ": cannot move the checkpoint aside to " + dest.string() + ": " + ec.message());
+  return dest;
+}
 
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                      torch::optim::Optimizer& optimizer, const TrainState& state,
                      const std::string& config_hash) {
-  nlohmann::json meta = {{"step", state.step}, {"tokens", state.tokens}, {"extra", state.extra},
-                         {"config_hash", config_hash}, {"libtorch", kLibTorch}};
-  torch::serialize::OutputArchive root, model_ar, opt_ar;
-  model.save(model_ar);
-  save_adamw_state(optimizer, opt_ar);
-  root.write("format_version", torch::tensor(kCheckpointFormat));
-  root.write("model", model_ar);
-  root.write("optimizer", opt_ar);
-  root.write("meta", c10::IValue(meta.dump()));
+  nlohmann::json meta = {{"step", state.step},         {"tokens", state.tokens}, {"extra", state.extra},
+                         {"config_hash", config_hash}, {"libtorch", kLibTorch},  {"db_id", state.db_id},
+                         {"attempt", state.attempt}};
+  const fs::path dir = path.parent_path();
   std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  fs::create_directories(dir, ec);
+  if (ec) throw io_error(dir.string() + ": cannot create the checkpoint folder: " + ec.message());
+  const double needed = expected_bytes(dir, model);
+  const double free = free_bytes(dir);
+  if (free >= 0 && free < needed) {
+    throw io_error(path.string() + ": cannot write checkpoint: no space left on " + dir.string() + " (" + mib(free) +
+                   " free, a checkpoint needs ~" + mib(needed) + ")");
+  }
+  const fs::path tmp = dir / ("." + path.filename().string() + kTmpMark + std::to_string(getpid()));
   try {
+    torch::serialize::OutputArchive root, model_ar, opt_ar;
+    model.save(model_ar);
+    save_adamw_state(optimizer, opt_ar);
+    root.write("format_version", torch::tensor(kCheckpointFormat));
+    root.write("model", model_ar);
+    root.write("optimizer", opt_ar);
+    root.write("meta", c10::IValue(meta.dump()));
     root.save_to(tmp.string());
-    std::filesystem::rename(tmp, path);  // readers see the old file or the new one
+    if (!sync_path(tmp, O_RDONLY)) throw std::runtime_error(std::string("fsync: ") + std::strerror(errno));
+    fs::rename(tmp, path);  // readers see the old file or the new one
+    if (!sync_path(dir, O_RDONLY | O_DIRECTORY))
+      throw std::runtime_error(std::string("fsync of the folder: ") + std::strerror(errno));
   } catch (const std::exception& e) {
-    throw io_error(path.string() + ": cannot write checkpoint: " + e.what());
+    fs::remove(tmp, ec);
+    const double left = free_bytes(dir);
+    const std::string why = left >= 0 && left < needed ? "no space left on " + dir.string() + " (" + mib(left) +
+                                                             " free, a checkpoint needs ~" + mib(needed) + "): "
+                                                       : "";
+    throw io_error(path.string() + ": cannot write checkpoint: " + why + message_of(e));
+  }
+}
+
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path) {
+  try {
+    torch::serialize::InputArchive root;
+    root.load_from(path.string());
+    torch::Tensor version;
+    root.read("format_version", version);
+    const int64_t format = version.item<int64_t>();
+    if (format < 1 || format > kCheckpointFormat) {
+      throw io_error(path.string() + ": checkpoint format " + std::to_string(format) +
+                     ", this hcx reads formats 1 to " + std::to_string(kCheckpointFormat));
+    }
+    c10::IValue meta_value;
+    root.read("meta", meta_value);
+    const nlohmann::json meta = nlohmann::json::parse(meta_value.toStringRef());
+    CheckpointMeta m;
+    m.step = meta.at("step").get<int64_t>();
+    m.config_hash = meta.at("config_hash").get<std::string>();
+    m.db_id = meta.value("db_id", std::string());
+    m.attempt = meta.value("attempt", int64_t{0});
+    m.libtorch = meta.value("libtorch", std::string());
+    return m;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io_error(path.string() + ": cannot read checkpoint: " + message_of(e));
   }
 }
 
@@ -165,11 +307,13 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     throw;
   } catch (const std::exception& e) {
     throw io_error(path.string() + ": cannot read checkpoint (written by " + writer + ", read by LibTorch " +
-                   kLibTorch + "): " + e.what());
+                   kLibTorch + "): " + message_of(e));
   }
   state.step = meta.at("step").get<int64_t>();
   state.tokens = meta.at("tokens").get<int64_t>();
   state.extra = meta.at("extra");
+  state.db_id = meta.value("db_id", std::string());
+  state.attempt = meta.value("attempt", int64_t{0});
   return true;
 }
 

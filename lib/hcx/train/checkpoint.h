@@ -1,11 +1,21 @@
 // The checkpoint format (STYLE.md rule 12): model, optimizer and the
-// trainer's own state in one file, written to a temporary file and renamed,
-// so a reader sees the old checkpoint or the new one, never half of one.
+// trainer's own state in one file per step, <dir>/step-<8 digits>.pt.
+//
+// Durability: a checkpoint is written to a temporary name of this process,
+// fsynced, renamed into place and its folder fsynced, so after a crash or a
+// power cut a reader finds the old file or the new one, never half of one;
+// a failed write (no space, I/O error) removes the temporary file and leaves
+// the earlier checkpoints as they were. Free space is checked first.
+//
+// Ownership: each file records the database that holds its history (its
+// db_id, store/db.h) and the attempt that wrote it; the trainer resumes only
+// from a checkpoint of its own database whose rows that database holds.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
@@ -24,14 +34,48 @@ struct TrainState {
   int64_t step = 0;    // optimizer steps completed
   int64_t tokens = 0;  // training tokens seen
   nlohmann::json extra = nlohmann::json::object();  // trainer-owned figures (see trainer.cpp)
+  std::string db_id;   // the database that holds this run's rows ("" in files written before it was recorded)
+  int64_t attempt = 0; // runs.attempt of the process that wrote the file (0: unknown)
 };
 
-// The checkpoint file of a run in `dir`.
-std::filesystem::path checkpoint_path(const std::filesystem::path& dir);
+// <dir>/step-<step as 8 digits>.pt
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int64_t step);
 
-// Writes model, optimizer and state to `path` atomically (tmp + rename).
-// `config_hash` identifies the run; load_checkpoint refuses another run's file.
-// Throws Error(kIo) naming the path when it cannot write.
+// A checkpoint file of `dir` and its step (from its name; -1 for the single
+// checkpoint.pt of hcx before per-step files, read as the oldest).
+struct CheckpointFile {
+  std::filesystem::path path;
+  int64_t step = -1;
+};
+
+// The checkpoints of `dir`, newest first; empty when `dir` does not exist.
+// Temporary files of writers are not checkpoints and are not listed.
+std::vector<CheckpointFile> list_checkpoints(const std::filesystem::path& dir);
+
+// Deletes all but the newest `keep` (>= 1) checkpoints of `dir`, and the
+// temporary files that writers which are no longer running left behind.
+void prune_checkpoints(const std::filesystem::path& dir, int64_t keep);
+
+// Moves `file` into <its dir>/set-aside/ (keeping its name; an earlier file
+// of that name there is replaced) and returns the new path. Throws Error(kIo).
+std::filesystem::path set_aside(const std::filesystem::path& file);
+
+// What a checkpoint says about itself, read without touching a model.
+struct CheckpointMeta {
+  int64_t step = 0;
+  std::string config_hash, db_id, libtorch;
+  int64_t attempt = 0;
+};
+
+// Reads the meta record of `path`. Throws Error(kIo) naming the path when the
+// file cannot be read (truncated, corrupt, of an unknown format version).
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);
+
+// Writes model, optimizer and state to `path` durably (see the top of this
+// file). `config_hash` identifies the run; load_checkpoint refuses another
+// run's file. Throws Error(kIo) naming the path when it cannot write (the
+// message says "no space left" when that is why), having removed its
+// temporary file; an existing file at `path` is then unchanged.
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                      torch::optim::Optimizer& optimizer, const TrainState& state,
                      const std::string& config_hash);

@@ -31,14 +31,17 @@
 #include "hcx/train/cuda_memory.h"
 #include "hcx/train/diagnostics.h"
 #include "hcx/train/evaluate.h"
+#include "hcx/train/memory_estimate.h"
 #include "hcx/train/optimizer.h"
 #include "hcx/train/progress.h"
 #include "hcx/train/schedule.h"
+#include "hcx/train/torch_error.h"
 
 namespace hcx::train {
 namespace {
 
 std::atomic<bool> g_stop{false};  // lock-free, so setting it from a signal handler is safe
+std::atomic<bool> g_started{false};  // training_started()
 static_assert(std::atomic<bool>::is_always_lock_free);
 
 using Clock = std::chrono::steady_clock;
@@ -137,9 +140,10 @@ class Trainer {
     resume_or_start();
     sink_.summary("params", static_cast<double>(params_));
     if (st_.step == 0) {
-      measure(0, /*final=*/false);
+      if (!measure(0, /*final=*/false)) return diverged_val(0);
       sink_.flush();
     }
+    g_started.store(true);
     Clock::time_point interval_start = Clock::now();
     int64_t interval_steps = 0;
     while (st_.step < cfg_.train.steps) {
@@ -159,32 +163,77 @@ class Trainer {
         interval_start = Clock::now();
         interval_steps = 0;
       }
-      if (!last && cfg_.eval.every > 0 && t % cfg_.eval.every == 0) measure(t, false);
+      if (!last && cfg_.eval.every > 0 && t % cfg_.eval.every == 0 && !measure(t, false)) return diverged_val(t);
       if (!last && cfg_.eval.diagnostics_every > 0 && t % cfg_.eval.diagnostics_every == 0) diagnose(t);
-      if (!last && cfg_.train.checkpoint_every > 0 && t % cfg_.train.checkpoint_every == 0) checkpoint();
+      if (!last && cfg_.train.checkpoint_every > 0 && t % cfg_.train.checkpoint_every == 0)
+        if (auto end = checkpoint()) return *end;
       if (stop_requested() && !last) return interrupted();
     }
-    measure(st_.step, /*final=*/true);
+    if (!measure(st_.step, /*final=*/true)) return diverged_val(st_.step);
     diagnose(st_.step);
     write_summary();
-    checkpoint();
+    if (auto end = checkpoint()) return *end;
+    // Completed: the final checkpoint alone stays (it resumes a longer run
+    // and holds the trained weights); the fallbacks are no longer needed.
+    if (!opts_.checkpoint_dir.empty()) prune_checkpoints(opts_.checkpoint_dir, 1);
     progress_.finish();
     return {RunStatus::kCompleted, st_.step, st_.tokens, ""};
   }
 
  private:
   void resume_or_start() {
-    const bool have_dir = !opts_.checkpoint_dir.empty();
-    if (have_dir && opts_.resume &&
-        load_checkpoint(checkpoint_path(opts_.checkpoint_dir), *model_, opt_, st_, opts_.run_id)) {
+    if (!opts_.checkpoint_dir.empty() && opts_.resume && resume()) {
       fig_ = Figures::from_json(st_.extra);
       loss_det_ = metrics::SpikeDetector(cfg_.spikes.window, cfg_.spikes.sigma, fig_.loss_spikes);
       grad_det_ = metrics::SpikeDetector(cfg_.spikes.window, cfg_.spikes.sigma, fig_.grad_spikes);
       sink_.resume_from(st_.step);
       spdlog::info("resumed from the checkpoint at step {} of {}", st_.step, cfg_.train.steps);
     } else {
+      st_ = TrainState{};
       sink_.resume_from(-1);  // a fresh start voids rows of an earlier attempt
     }
+    st_.db_id = opts_.db_id;
+    st_.attempt = opts_.attempt;
+  }
+
+  // Loads the newest usable checkpoint (see RunOptions::resume); false when
+  // there is none. Files that are unreadable are passed over; files of
+  // another database, or whose rows this database lacks, are set aside.
+  bool resume() {
+    for (const CheckpointFile& f : list_checkpoints(opts_.checkpoint_dir)) {
+      CheckpointMeta meta;
+      try {
+        meta = read_checkpoint_meta(f.path);
+      } catch (const Error& e) {
+        spdlog::warn("{}; falling back to the previous checkpoint", e.what());
+        continue;
+      }
+      std::string why;
+      if (meta.config_hash != opts_.run_id) {
+        why = "it is a checkpoint of another run (" + meta.config_hash + ")";
+      } else if (!opts_.db_id.empty() && !meta.db_id.empty() && meta.db_id != opts_.db_id) {
+        why = "it belongs to another database (" + meta.db_id + ", attempt " + std::to_string(meta.attempt) + ")";
+      } else if (opts_.history_holds && !opts_.history_holds(meta.step)) {
+        why = "this database does not hold its train/loss rows of steps 1 to " + std::to_string(meta.step);
+      }
+      if (!why.empty()) {
+        const auto moved = set_aside(f.path);
+        spdlog::warn("checkpoint {} (step {}) not resumed: {}; moved to {}", f.path.string(), meta.step, why,
+                     moved.string());
+        continue;
+      }
+      try {
+        load_checkpoint(f.path, *model_, opt_, st_, opts_.run_id);
+      } catch (const Error& e) {
+        // The file passed the first read, so the model may be half loaded:
+        // set the file aside and stop; the next start takes the previous one.
+        const auto moved = set_aside(f.path);
+        throw io_error(std::string(e.what()) + "; moved to " + moved.string() +
+                       ", run again to resume from the previous checkpoint");
+      }
+      return true;
+    }
+    return false;
   }
 
   // One optimizer step: grad_accum micro-batches, clipping, AdamW. Returns
@@ -240,10 +289,15 @@ class Trainer {
 
   // Validation losses (and bits per byte), plus downstream tasks at the end
   // or when eval.tasks_every asks for them at every evaluation.
-  void measure(int64_t t, bool final) {
+  // Returns false when the validation loss is not finite (the run diverged).
+  bool measure(int64_t t, bool final) {
     const Clock::time_point start = Clock::now();
     const double val = validation_loss(*model_, val_, device_);
     sink_.scalar(t, "val/loss", val);
+    if (!std::isfinite(val)) {
+      fig_.last_val_loss = val;
+      return false;
+    }
     if (ds_.val.bytes_per_token) sink_.scalar(t, "val/bpb", val / std::log(2.0) / *ds_.val.bytes_per_token);
     fig_.last_val_loss = val;
     if (val < fig_.best_val_loss) {
@@ -269,6 +323,7 @@ class Trainer {
     }
     fig_.measure_seconds += seconds_since(start);
     progress_.log(line);
+    return true;
   }
 
   void diagnose(int64_t t) {
@@ -277,13 +332,36 @@ class Trainer {
     fig_.measure_seconds += seconds_since(start);
   }
 
-  void checkpoint() {
-    if (opts_.checkpoint_dir.empty()) return;
+  // Writes the checkpoint of step st_.step and prunes to train.keep_checkpoints.
+  // Returns the run's end when it must stop: non-finite weights (diverged;
+  // nothing written) or a write that failed (interrupted; the earlier
+  // checkpoints stay).
+  std::optional<RunOutcome> checkpoint() {
+    if (opts_.checkpoint_dir.empty()) return std::nullopt;
+    for (const auto& p : model::named_params(*model_)) {
+      if (!at::isfinite(p.tensor).all().item<bool>()) {  // a host-device sync per parameter, per checkpoint only
+        const std::string why = "non-finite weights in " + p.name + " at step " + std::to_string(st_.step) +
+                                "; no checkpoint written, the previous one kept";
+        return end_diverged(st_.step, why);
+      }
+    }
     sink_.flush();  // rows up to this step are committed before the checkpoint claims them
     fig_.loss_spikes = loss_det_.state();
     fig_.grad_spikes = grad_det_.state();
     st_.extra = fig_.to_json();
-    save_checkpoint(checkpoint_path(opts_.checkpoint_dir), *model_, opt_, st_, opts_.run_id);
+    try {
+      save_checkpoint(checkpoint_path(opts_.checkpoint_dir, st_.step), *model_, opt_, st_, opts_.run_id);
+    } catch (const Error& e) {
+      const auto kept = list_checkpoints(opts_.checkpoint_dir);
+      const std::string why = std::string(e.what()) + "; " +
+                              (kept.empty() ? std::string("no earlier checkpoint")
+                                            : "the checkpoint " + kept.front().path.filename().string() + " is kept");
+      progress_.finish();
+      spdlog::error("{}", why);
+      return RunOutcome{RunStatus::kInterrupted, st_.step, st_.tokens, why};
+    }
+    prune_checkpoints(opts_.checkpoint_dir, cfg_.train.keep_checkpoints);
+    return std::nullopt;
   }
 
   void write_summary() {
@@ -314,6 +392,15 @@ class Trainer {
     const std::string why = fmt::format("non-finite {} at step {} (loss {}, grad norm {}); weights of step {} kept",
                                         std::isfinite(loss) ? "gradient" : "loss", t, loss, grad_norm, st_.step);
     sink_.scalar(t, "train/loss", loss);
+    return end_diverged(t, why);
+  }
+
+  RunOutcome diverged_val(int64_t t) {
+    return end_diverged(t, fmt::format("non-finite validation loss ({}) at step {}; no checkpoint written",
+                                       fig_.last_val_loss, t));
+  }
+
+  RunOutcome end_diverged(int64_t t, const std::string& why) {
     sink_.summary("diverged_step", static_cast<double>(t));
     write_summary();
     progress_.finish();
@@ -322,7 +409,7 @@ class Trainer {
   }
 
   RunOutcome interrupted() {
-    checkpoint();
+    if (auto end = checkpoint()) return *end;
     sink_.flush();
     progress_.finish();
     spdlog::warn("interrupted at step {} of {}; checkpoint written, run again to resume", st_.step, cfg_.train.steps);
@@ -353,11 +440,29 @@ class Trainer {
 void request_stop() { g_stop.store(true); }
 bool stop_requested() { return g_stop.load(); }
 void clear_stop() { g_stop.store(false); }
+bool training_started() { return g_started.load(); }
 
 RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink) {
+  struct Started {  // training_started() is false again once train_run returns
+    ~Started() { g_started.store(false); }
+  } started;
+  const at::Device device = parse_device(cfg.train.device);
+  const double available = device.is_cuda() ? cuda_free_bytes(device.has_index() ? device.index() : 0)
+                                            : available_host_bytes().value_or(0);
+  if (available > 0) {
+    const std::string refusal =
+        memory_refusal(cfg, available, device.is_cuda() ? device.str() + " memory" : "CPU memory (MemAvailable)");
+    if (!refusal.empty()) throw bad_input(refusal);
+  }
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
-  Trainer trainer(cfg, opts, sink);
-  return trainer.run();
+  try {
+    Trainer trainer(cfg, opts, sink);
+    return trainer.run();
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::kRunFailed, "LibTorch: " + message_of(e));
+  }
 }
 
 }  // namespace hcx::train

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "hcx/config/run_config.h"
@@ -21,8 +22,20 @@ struct RunOptions {
   // Where this run's checkpoint lives (created if missing). Empty: no
   // checkpoints and no resume.
   std::filesystem::path checkpoint_dir;
-  // Resume from the checkpoint in checkpoint_dir when there is one.
+  // Resume from the newest usable checkpoint in checkpoint_dir when there is
+  // one. Usable: readable (else the previous one is tried, and the log says
+  // so), written for this database (db_id) and with its history there
+  // (history_holds(step)); a checkpoint of another database or without its
+  // rows is moved to checkpoint_dir/set-aside/ and named in the log.
   bool resume = true;
+  // The database that receives this run's rows (store::database_id); recorded
+  // in every checkpoint. Empty: not checked (tests without a database).
+  std::string db_id;
+  // runs.attempt of this process; recorded in every checkpoint.
+  int64_t attempt = 0;
+  // True when the database holds this run's train/loss rows of steps 1..step.
+  // Empty: not checked.
+  std::function<bool(int64_t step)> history_holds;
   // Where SentencePiece-encoded text is cached; empty: data::default_cache_dir().
   std::filesystem::path cache_dir;
   // Progress display on stderr: "auto" (a live line on a terminal, plain log
@@ -43,7 +56,13 @@ struct RunOutcome {
 // throws Error(kBadInput) before the first step. Divergence (NaN/inf loss or
 // gradient) and an interruption (request_stop(), e.g. from SIGINT/SIGTERM) are
 // outcomes, not exceptions: the last good checkpoint is kept and the status
-// says what happened.
+// says what happened. A checkpoint is written only from finite weights (else
+// the run is diverged); one that cannot be written (no space, I/O error)
+// ends the run as interrupted, with the error, the earlier checkpoints intact.
+// Before the first allocation the memory estimate (memory_estimate.h) is
+// checked against the device: a run that cannot fit throws Error(kBadInput).
+// LibTorch's own errors are rethrown as Error(kRunFailed) without their C++
+// backtrace.
 RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink);
 
 // Async-signal-safe: asks the running train_run to checkpoint and stop at the
@@ -51,5 +70,10 @@ RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, Metri
 void request_stop();
 bool stop_requested();
 void clear_stop();
+
+// True from the first optimizer step of train_run until it returns: before,
+// there is nothing to checkpoint and a stop request may end the process at
+// once (run/run_command.cpp).
+bool training_started();
 
 }  // namespace hcx::train
