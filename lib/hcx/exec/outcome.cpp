@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 namespace hcx::exec {
 
@@ -20,6 +21,20 @@ bool hcx_process_alive(int64_t pid) {
   return cmdline.empty() || cmdline.find("hcx") != std::string::npos;  // empty: a zombie or a kernel thread
 }
 
+std::string process_start_token(int64_t pid) {
+  if (pid <= 0) return "";
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return "";
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {  // fields 3.. follow the name; 22 is starttime
+    if (i == 22) return field;
+  }
+  return "";
+}
+
 std::string this_host() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -27,7 +42,11 @@ std::string this_host() {
 }
 
 bool running_row_alive(const store::RunState& row, const std::string& host) {
-  if (row.host.empty() || row.host == host) return row.pid && hcx_process_alive(*row.pid);
+  if (row.host.empty() || row.host == host) {
+    if (!row.pid) return false;
+    if (!row.proc_start.empty()) return process_start_token(*row.pid) == row.proc_start;
+    return hcx_process_alive(*row.pid);
+  }
   return row.heartbeat_age_s && *row.heartbeat_age_s < kForeignStaleAfterS;
 }
 

@@ -18,14 +18,20 @@ constexpr double kForeignStaleAfterS = 15 * 60;
 
 // True when process `pid` exists on this machine and runs an hcx binary
 // (its /proc cmdline mentions "hcx"; when /proc cannot be read, existence
-// alone counts), so a recycled pid is not taken for the run's process.
+// alone counts). The fallback for rows that record no process start time.
 bool hcx_process_alive(int64_t pid);
 
+// The start time of process `pid` (field 22 of /proc/<pid>/stat, clock ticks
+// since boot, as text), or "" when there is no such process or no /proc.
+// With the pid it identifies one process: a pid reused later has another.
+std::string process_start_token(int64_t pid);
+
 // Whether the process holding the 'running' row `row` may still be alive:
-// on `this_host`, its pid must be an hcx process (hcx_process_alive); on
-// another host, its heartbeat must be younger than kForeignStaleAfterS. A
-// row of this host whose process is gone is dead whatever its heartbeat: the
-// process can no longer write it.
+// on `this_host`, its pid must run and, when the row records its start time
+// (proc_start), have that start time, so a reused pid is not a live run
+// (rows without it: hcx_process_alive); on another host, its heartbeat must
+// be younger than kForeignStaleAfterS. A row of this host whose process is
+// gone is dead whatever its heartbeat: the process can no longer write it.
 bool running_row_alive(const store::RunState& row, const std::string& this_host);
 
 // This machine's host name, as store::start_run records it.

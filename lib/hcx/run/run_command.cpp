@@ -2,11 +2,18 @@
 // run_command.h. The only place where the store and the trainer meet.
 #include "hcx/run/run_command.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
@@ -26,15 +33,84 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void on_stop_signal(int) { train::request_stop(); }
+// The run this process has claimed, for the signal thread: a stop before
+// training started is recorded from there (fenced by the attempt).
+struct Claimed {
+  std::mutex mu;
+  std::filesystem::path db;
+  std::string id;
+  std::optional<int64_t> attempt;  // nullopt: nothing claimed, or already finished
+};
+Claimed g_claimed;
+
+void set_claimed(const std::filesystem::path& db, const std::string& id, std::optional<int64_t> attempt) {
+  std::lock_guard<std::mutex> lock(g_claimed.mu);
+  g_claimed.db = db;
+  g_claimed.id = id;
+  g_claimed.attempt = attempt;
+}
+
+[[noreturn]] void record_and_exit(int sig, const std::string& why) {
+  std::lock_guard<std::mutex> lock(g_claimed.mu);
+  const std::string what = std::string("stopped by ") + strsignal(sig) + " " + why;
+  if (g_claimed.attempt) {
+    try {
+      store::Db db = store::open_db(g_claimed.db);
+      store::finish_run(db, g_claimed.id, "interrupted", what, g_claimed.attempt);
+    } catch (const std::exception& e) {
+      spdlog::error("run {}: could not record the stop: {}", g_claimed.id, e.what());
+    }
+  }
+  spdlog::warn("{}; exiting", what);
+  std::_Exit(kExitInterrupted);
+}
 
 // SIGINT, SIGTERM (Ctrl-C, a sweep stopping, a cluster preempting) and SIGUSR1
-// (Slurm's warning before the time limit) all mean "checkpoint and stop".
-void install_stop_handlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
+// (Slurm's warning before the time limit) mean "checkpoint and stop" once
+// training runs; before the first step (building the model, loading data)
+// there is nothing to checkpoint, and the process exits at once. A second
+// signal always exits at once. The handler only writes the signal's number
+// to a pipe (async-signal-safe, whichever thread takes it); a thread of its
+// own reads it and may open the database, as a handler could not.
+int g_signal_pipe[2] = {-1, -1};
+
+void on_stop_signal(int sig) {
+  train::request_stop();
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &b, 1);
+}
+
+void signal_loop() {
+  int count = 0;
+  for (;;) {
+    unsigned char b = 0;
+    const ssize_t n = read(g_signal_pipe[0], &b, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) return;
+    const int sig = b;
+    ++count;
+    if (count >= 2) record_and_exit(sig, "a second time, before the checkpoint was written");
+    if (!train::training_started()) record_and_exit(sig, "before training started (nothing to checkpoint)");
+    spdlog::warn("{}: checkpointing at the end of this step (send it again to stop at once)", strsignal(sig));
+  }
+}
+
+// Installs the handlers and starts the signal thread, once per process.
+void start_signal_thread() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) throw io_error(std::string("pipe: ") + std::strerror(errno));
+    std::thread(signal_loop).detach();
+    struct sigaction sa = {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  });
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
 }
 
 config::RunConfig config_from_file(const RunCommandOptions& opts) {
@@ -58,11 +134,6 @@ config::RunConfig config_from_db(store::Db& db, const std::string& run_id) {
   return config::parse_or_throw(config::Json::parse(q.getColumn(0).getString()), "run " + run_id);
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : "";
-}
-
 }  // namespace
 
 int run_command(const RunCommandOptions& opts) {
@@ -70,6 +141,7 @@ int run_command(const RunCommandOptions& opts) {
     throw bad_input("hcx run: give either a CONFIG.json or --run-id ID (see hcx run --help)");
   if (!opts.run_id.empty() && !opts.overrides.empty())
     throw bad_input("hcx run: -s overrides apply to a CONFIG.json; a --run-id runs its stored config unchanged");
+  start_signal_thread();
   const fs::path db_path = opts.db;
   const fs::path results = opts.results_dir.empty() ? db_path.parent_path() : fs::path(opts.results_dir);
 
@@ -88,53 +160,81 @@ int run_command(const RunCommandOptions& opts) {
   for (const auto& e : config::validate(cfg)) throw bad_input(e);
 
   // 2. the database this run writes: the main one, or its own shard
-  store::Db db = store::open_db(opts.shard ? store::shard_path(results, id) : db_path);
-  store::upsert_run(db, id, cfg);
+  const fs::path run_db_path = opts.shard ? store::shard_path(results, id) : db_path;
+  store::Db db = store::open_db(run_db_path);
   const fs::path ckpt_dir = results / "checkpoints" / id;
   if (!opts.fresh) {
     if (auto st = store::run_state(db, id); st && st->status == "completed") {
       spdlog::info("run {} is already completed ({} steps); use --fresh to train it again", id, st->step);
       return kExitCompleted;
     }
-  } else {
-    std::error_code ec;
-    fs::remove_all(ckpt_dir, ec);
   }
 
-  // 3. claim it (unless another live process trains it) and train
-  if (auto st = store::run_state(db, id); st && st->status == "running" && !opts.shard &&
-      exec::running_row_alive(*st, exec::this_host())) {
-    spdlog::error("run {} is being trained by pid {} on {} (heartbeat {:.0f} s ago); not starting it twice", id,
-                  st->pid.value_or(0), st->host, st->heartbeat_age_s.value_or(-1));
-    return kExitBusy;
-  }
+  // 3. claim it, in one transaction, unless another live process trains it
+  //    (a shard belongs to its Slurm task, whatever an earlier node left there)
   store::StartInfo info;
   info.device = cfg.train.device;
+  info.proc_start = exec::process_start_token(getpid());
+  info.test_claim_delay_ms = env_int("HCX_TEST_CLAIM_DELAY_MS", 0);
   if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) info.attempt = std::atoll(restarts) + 1;
-  store::start_run(db, id, info);
-  spdlog::info("run {}: {} on {} ({} steps){}", id, cfg.residual.kind, cfg.train.device, cfg.train.steps,
-               opts.shard ? ", shard " + store::shard_path(results, id).string() : "");
-  install_stop_handlers();
+  const std::string host = exec::this_host();
+  const store::HolderAlive alive = [&](const store::RunState& row) {
+    return !opts.shard && exec::running_row_alive(row, host);
+  };
+  const std::optional<int64_t> attempt = store::claim_run(db, id, info, alive, &cfg);
+  if (!attempt) {
+    const auto st = store::run_state(db, id);
+    spdlog::error("run {} is being trained by pid {} on {} (attempt {}, heartbeat {:.0f} s ago); not starting it twice",
+                  id, st ? st->pid.value_or(0) : 0, st ? st->host : "?", st ? st->attempt : 0,
+                  st ? st->heartbeat_age_s.value_or(-1) : -1);
+    return kExitBusy;
+  }
+  set_claimed(run_db_path, id, attempt);
+  if (opts.fresh) {
+    std::error_code ec;
+    fs::remove_all(ckpt_dir, ec);  // ours now: the claim succeeded
+  }
+  spdlog::info("run {}: {} on {} ({} steps), attempt {}{}", id, cfg.residual.kind, cfg.train.device, cfg.train.steps,
+               *attempt, opts.shard ? ", shard " + run_db_path.string() : "");
+
+  // 4. train, every write fenced by the attempt
   train::RunOptions ropts;
   ropts.run_id = id;
   ropts.checkpoint_dir = ckpt_dir;
   ropts.cache_dir = results / "cache";
   ropts.progress = opts.progress;
+  ropts.db_id = store::database_id(db);
+  ropts.attempt = *attempt;
+  ropts.history_holds = [&db, &id](int64_t step) { return store::holds_steps(db, id, "train/loss", step); };
   train::RunOutcome outcome;
-  {
-    store::SqliteSink sink(db, id);
+  auto lost = [&](const Error& e) {
+    set_claimed(run_db_path, id, std::nullopt);
+    spdlog::error("{}", e.what());
+    return kExitBusy;
+  };
+  try {
+    store::SqliteSink sink(db, id, attempt);
     try {
       outcome = train::train_run(cfg, ropts, sink);
       sink.flush();
     } catch (const Error& e) {
-      store::finish_run(db, id, "failed", e.what());
+      if (e.kind() == ErrorKind::kBusy) throw;
+      store::finish_run(db, id, "failed", e.what(), attempt);
+      set_claimed(run_db_path, id, std::nullopt);
       throw;
     } catch (const std::exception& e) {
-      store::finish_run(db, id, "failed", e.what());
+      store::finish_run(db, id, "failed", e.what(), attempt);
+      set_claimed(run_db_path, id, std::nullopt);
       throw Error(ErrorKind::kRunFailed, "run " + id + " failed: " + e.what());
     }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kBusy) return lost(e);
+    throw;
   }
-  store::finish_run(db, id, train::to_string(outcome.status), outcome.error);
+  if (!store::finish_run(db, id, train::to_string(outcome.status), outcome.error, attempt))
+    return lost(Error(ErrorKind::kBusy, "run " + id + ": taken over by a newer attempt before it finished; "
+                                        "its end (" + train::to_string(outcome.status) + ") is not recorded"));
+  set_claimed(run_db_path, id, std::nullopt);
   switch (outcome.status) {
     case train::RunStatus::kCompleted:
       spdlog::info("run {} completed: {} steps, {} tokens", id, outcome.step, outcome.tokens);

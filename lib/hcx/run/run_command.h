@@ -15,7 +15,7 @@ constexpr int kExitCompleted = 0;
 constexpr int kExitFailed = 1;       // failed or diverged
 constexpr int kExitBadInput = 2;     // config, data or usage the user must fix
 constexpr int kExitInterrupted = 3;  // checkpointed on SIGINT/SIGTERM/SIGUSR1; run again to resume
-constexpr int kExitBusy = 4;         // another live process is training this run (not started)
+constexpr int kExitBusy = 4;         // another live process is training this run (not started, or taken over)
 
 struct RunCommandOptions {
   std::string config_path;             // CONFIG.json; or
@@ -30,13 +30,26 @@ struct RunCommandOptions {
   bool fresh = false;                  // discard the checkpoint and earlier rows; train from step 0
 };
 
-// Trains one run and records it (a run another live process holds is not
-// started: kExitBusy; shards are owned by their Slurm task and skip the check): status running -> completed, failed,
+// Trains one run and records it: status running -> completed, failed,
 // diverged or interrupted, with its metrics and summary. A run that is
-// already completed is not trained again (unless `fresh`). SIGINT, SIGTERM
-// and SIGUSR1 make the run checkpoint and stop as interrupted. Returns one of
-// the exit codes above; throws Error(kBadInput) for a bad config or override
-// before anything is written, Error(kIo) when the database fails.
+// already completed is not trained again (unless `fresh`).
+//
+// One trainer per run: the claim (is another live process training it? if
+// not, create/refresh the row and mark it running for this attempt) is one
+// transaction, so of processes racing for a run exactly one trains and the
+// others return kExitBusy without changing the row. Liveness compares the
+// holder's pid and process start time (exec::running_row_alive); shards are
+// owned by their Slurm task and skip the check. `fresh` deletes the
+// checkpoint only after the claim. Every later write (metrics, heartbeat,
+// the final status) is fenced by the attempt: a process whose run was taken
+// over writes nothing more and returns kExitBusy.
+//
+// SIGINT, SIGTERM and SIGUSR1 make the run checkpoint and stop as
+// interrupted; before training started (model, data, resume, step-0
+// evaluation) and on a second signal the process records `interrupted` and
+// exits at once with kExitInterrupted. Returns one of the exit codes above;
+// throws Error(kBadInput) for a bad config or override before anything is
+// written, Error(kIo) when the database fails.
 int run_command(const RunCommandOptions& opts);
 
 }  // namespace hcx::run

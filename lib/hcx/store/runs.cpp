@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <thread>
 
 #include "hcx/error.h"
 #include "hcx/store/sql_util.h"
@@ -67,7 +69,7 @@ constexpr const char* kStateColumns =
     "r.started_at, r.finished_at, r.heartbeat_at, r.updated_at, "
     "(SELECT p.value FROM run_params p WHERE p.run_id = r.id AND p.key = 'train.steps'), "
     "(SELECT m.value FROM metrics m WHERE m.run_id = r.id AND m.name = 'train/loss' "
-    " ORDER BY m.step DESC LIMIT 1)";
+    " ORDER BY m.step DESC LIMIT 1), r.proc_start";
 
 RunState read_state(const SQLite::Statement& st, Clock::time_point now) {
   using detail::opt_int;
@@ -95,8 +97,9 @@ RunState read_state(const SQLite::Statement& st, Clock::time_point now) {
     s.total_steps = 0;
   }
   s.last_loss = opt_real(st, 15);
+  s.proc_start = text_or_empty(st, 16);
   s.heartbeat_age_s = age_seconds(s.heartbeat_at, now);
-  if (st.getColumnCount() > 16) s.position = opt_int(st, 16);
+  if (st.getColumnCount() > 17) s.position = opt_int(st, 17);
   return s;
 }
 
@@ -184,7 +187,7 @@ int64_t start_run(Db& db, const std::string& run_id, const StartInfo& info) {
                          "UPDATE runs SET status = 'running', device = ?1, host = ?2, pid = ?3, "
                          "attempt = COALESCE(?4, attempt + 1), started_at = ?5, heartbeat_at = ?5, "
                          "finished_at = NULL, error = NULL, log_path = COALESCE(?6, log_path), "
-                         "updated_at = ?5, revision = revision + 1 WHERE id = ?7 RETURNING attempt");
+                         "proc_start = ?8, updated_at = ?5, revision = revision + 1 WHERE id = ?7 RETURNING attempt");
     detail::bind_text_or_null(st, 1, info.device);
     st.bind(2, info.host.empty() ? this_host() : info.host);
     st.bind(3, info.pid != 0 ? info.pid : static_cast<int64_t>(getpid()));
@@ -196,6 +199,7 @@ int64_t start_run(Db& db, const std::string& run_id, const StartInfo& info) {
     st.bind(5, now);
     detail::bind_text_or_null(st, 6, info.log_path);
     st.bind(7, run_id);
+    detail::bind_text_or_null(st, 8, info.proc_start);
     if (!st.executeStep()) throw unknown_run(db, run_id);
     attempt = st.getColumn(0).getInt64();
   });
@@ -203,19 +207,25 @@ int64_t start_run(Db& db, const std::string& run_id, const StartInfo& info) {
 }
 
 std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartInfo& info,
-                                 double stale_after_s) {
+                                 const HolderAlive& holder_alive, const config::RunConfig* cfg) {
   std::optional<int64_t> attempt;
   write_txn(db, [&] {
     attempt.reset();
-    SQLite::Statement q(db.sql(), "SELECT status, heartbeat_at FROM runs WHERE id = ?");
-    q.bind(1, run_id);
-    if (!q.executeStep()) throw unknown_run(db, run_id);
-    const std::string status = q.getColumn(0).getString();
-    const auto age = age_seconds(detail::text_or_empty(q, 1));
-    if (status == "running" && age && *age < stale_after_s) return;  // held by a live process
+    auto row = run_state(db, run_id);
+    if (info.test_claim_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(info.test_claim_delay_ms));
+    if (row && row->status == "running" && holder_alive(*row)) return;  // held by a live process
+    if (!row && cfg == nullptr) throw unknown_run(db, run_id);
+    if (cfg != nullptr) upsert_run_rows(db.sql(), run_id, *cfg, utc_iso());
     attempt = start_run(db, run_id, info);
   });
   return attempt;
+}
+
+std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartInfo& info,
+                                 double stale_after_s) {
+  return claim_run(db, run_id, info, [stale_after_s](const RunState& row) {
+    return row.heartbeat_age_s && *row.heartbeat_age_s < stale_after_s;
+  });
 }
 
 void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens) {
@@ -232,22 +242,43 @@ void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens) 
   });
 }
 
-void finish_run(Db& db, const std::string& run_id, const std::string& status, const std::string& error) {
+bool finish_run(Db& db, const std::string& run_id, const std::string& status, const std::string& error,
+                std::optional<int64_t> attempt) {
   static const std::array<const char*, 4> kEnds = {"completed", "failed", "diverged", "interrupted"};
   if (std::find(kEnds.begin(), kEnds.end(), status) == kEnds.end()) {
     throw Error(ErrorKind::kBadInput, "finish_run: status must be completed, failed, diverged or "
                                       "interrupted, got \"" + status + "\"");
   }
+  bool owned = true;
   write_txn(db, [&] {
     const std::string now = utc_iso();
     SQLite::Statement st(db.sql(),
                          "UPDATE runs SET status = ?1, error = ?2, finished_at = ?3, heartbeat_at = ?3, "
-                         "updated_at = ?3, revision = revision + 1 WHERE id = ?4");
+                         "updated_at = ?3, revision = revision + 1 WHERE id = ?4 AND (?5 IS NULL OR attempt = ?5)");
     st.bind(1, status);
     detail::bind_text_or_null(st, 2, error);
     st.bind(3, now);
     st.bind(4, run_id);
-    if (st.exec() == 0) throw unknown_run(db, run_id);
+    if (attempt) {
+      st.bind(5, *attempt);
+    } else {
+      st.bind(5);
+    }
+    owned = st.exec() > 0;
+    if (!owned && !run_state(db, run_id)) throw unknown_run(db, run_id);
+  });
+  return owned;
+}
+
+bool holds_steps(const Db& db, const std::string& run_id, const std::string& name, int64_t step) {
+  if (step <= 0) return true;
+  return wrap_sql(db, [&] {
+    SQLite::Statement q(db.sql(), "SELECT count(*) FROM metrics WHERE run_id = ? AND name = ? AND step BETWEEN 1 AND ?");
+    q.bind(1, run_id);
+    q.bind(2, name);
+    q.bind(3, step);
+    q.executeStep();
+    return q.getColumn(0).getInt64() == step;
   });
 }
 

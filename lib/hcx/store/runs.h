@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,8 @@ struct StartInfo {
   int64_t pid = 0;                    // 0: this process's pid
   std::optional<int64_t> attempt;     // default: the previous attempt + 1 (Slurm: restart count + 1)
   std::string log_path;               // empty keeps the stored one
+  std::string proc_start;             // start time of process `pid` (exec::process_start_token); "" unknown
+  int test_claim_delay_ms = 0;        // tests only: claim_run pauses between its check and its write
 };
 
 // Marks the run 'running' for `info`: device, host, pid, attempt, started_at
@@ -75,10 +78,22 @@ struct StartInfo {
 // attempt number stored. Throws Error(kBadInput) for an unknown run id.
 int64_t start_run(Db& db, const std::string& run_id, const StartInfo& info = {});
 
+struct RunState;
+
+// Whether the process that holds a 'running' row is alive; the caller decides
+// how (exec::running_row_alive compares pid and process start time).
+using HolderAlive = std::function<bool(const RunState& row)>;
+
 // start_run() only when nobody live holds the run: refuses (nullopt, nothing
-// written) when it is 'running' with a heartbeat younger than
-// `stale_after_s` seconds. Check and write are one transaction, so of two
-// processes claiming the same run exactly one wins.
+// written) when it is 'running' and holder_alive(row) says its process lives.
+// When the row does not exist and `cfg` is given, it is created first
+// (upsert_run); otherwise an unknown id throws Error(kBadInput). Check and
+// write are one BEGIN IMMEDIATE transaction, so of several processes claiming
+// the same run exactly one wins, and a refused claim changes nothing.
+std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartInfo& info,
+                                 const HolderAlive& holder_alive, const config::RunConfig* cfg = nullptr);
+
+// claim_run with liveness by heartbeat: alive when younger than `stale_after_s` seconds.
 std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartInfo& info,
                                  double stale_after_s);
 
@@ -87,9 +102,16 @@ void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens);
 
 // Ends a run: status is "completed", "failed", "diverged" or "interrupted"
 // (anything else throws Error(kBadInput)); sets error (empty = NULL),
-// finished_at = heartbeat_at = now.
-void finish_run(Db& db, const std::string& run_id, const std::string& status,
-                const std::string& error = "");
+// finished_at = heartbeat_at = now. With `attempt`, only while the row is
+// still that attempt's: returns false and writes nothing when a newer attempt
+// has taken the run over (the caller no longer owns it).
+bool finish_run(Db& db, const std::string& run_id, const std::string& status, const std::string& error = "",
+                std::optional<int64_t> attempt = std::nullopt);
+
+// True when the database holds run `run_id`'s metric `name` at every step
+// 1..`step` (true for step <= 0): the history a checkpoint of that step needs
+// before a run may resume from it.
+bool holds_steps(const Db& db, const std::string& run_id, const std::string& name, int64_t step);
 
 // Puts a run back to 'pending' (e.g. --retry-failed): clears pid, error and
 // finished_at; keeps attempt, metrics and results until the run restarts.
@@ -113,6 +135,7 @@ struct RunState {
   int64_t tokens = 0;
   int64_t attempt = 0;
   std::optional<int64_t> pid;
+  std::string proc_start;             // start time of `pid` when it claimed the run ("" unknown)
   std::string host, device, error, log_path;
   std::string started_at, finished_at, heartbeat_at, updated_at;  // "" when NULL
   std::optional<double> heartbeat_age_s;  // now - heartbeat_at

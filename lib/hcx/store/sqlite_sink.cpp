@@ -28,10 +28,11 @@ std::string values_json(const std::vector<double>& values) {
 
 }  // namespace
 
-SqliteSink::SqliteSink(Db& db, std::string run_id) : db_(db), run_id_(std::move(run_id)) {}
+SqliteSink::SqliteSink(Db& db, std::string run_id, std::optional<int64_t> attempt)
+    : db_(db), run_id_(std::move(run_id)), attempt_(attempt) {}
 
 SqliteSink::~SqliteSink() {
-  if (pending() == 0 && !progress_) return;
+  if (lost_ || (pending() == 0 && !progress_)) return;
   try {
     flush();
   } catch (const std::exception& e) {
@@ -72,8 +73,39 @@ void SqliteSink::clear_buffer() {
 
 // Statements are prepared per flush: with a handful of tables that costs
 // microseconds, and keeps the sink free of statement state across retries.
+void SqliteSink::write_run_row(const std::optional<std::pair<int64_t, int64_t>>& progress) {
+  const std::string now = utc_iso();
+  SQLite::Statement run(db_.sql(), progress ? "UPDATE runs SET step = ?1, tokens = ?2, heartbeat_at = ?3, "
+                                              "updated_at = ?3, revision = revision + 1 "
+                                              "WHERE id = ?4 AND (?5 IS NULL OR attempt = ?5)"
+                                            : "UPDATE runs SET heartbeat_at = ?3, updated_at = ?3, "
+                                              "revision = revision + 1 WHERE id = ?4 AND (?5 IS NULL OR attempt = ?5)");
+  if (progress) {
+    run.bind(1, progress->first);
+    run.bind(2, progress->second);
+  }
+  run.bind(3, now);
+  run.bind(4, run_id_);
+  if (attempt_) {
+    run.bind(5, *attempt_);
+  } else {
+    run.bind(5);
+  }
+  if (run.exec() > 0 || !attempt_) return;
+  SQLite::Statement who(db_.sql(), "SELECT attempt, pid, host FROM runs WHERE id = ?");
+  who.bind(1, run_id_);
+  std::string holder = "its row is gone";
+  if (who.executeStep())
+    holder = "attempt " + std::to_string(who.getColumn(0).getInt64()) + " (pid " + who.getColumn(1).getString() +
+             " on " + who.getColumn(2).getString() + ") holds it now";
+  throw Error(ErrorKind::kBusy, db_.path().string() + ": run " + run_id_ + " was taken over: " + holder +
+                                    "; this process (attempt " + std::to_string(*attempt_) +
+                                    ") stops without writing");
+}
+
 void SqliteSink::write_buffer() {
   SQLite::Database& sql = db_.sql();
+  write_run_row(progress_);  // first: a run taken over gets none of this flush's rows
   if (!scalars_.empty()) {
     SQLite::Statement st(sql, "INSERT OR REPLACE INTO metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)");
     for (const auto& r : scalars_) {
@@ -144,29 +176,27 @@ void SqliteSink::write_buffer() {
     }
   }
   for (const auto& s : summaries_) detail::write_summary(sql, run_id_, s.key, s.value);
+}
 
-  const std::string now = utc_iso();
-  SQLite::Statement run(sql, progress_ ? "UPDATE runs SET step = ?1, tokens = ?2, heartbeat_at = ?3, "
-                                         "updated_at = ?3, revision = revision + 1 WHERE id = ?4"
-                                       : "UPDATE runs SET heartbeat_at = ?3, updated_at = ?3, "
-                                         "revision = revision + 1 WHERE id = ?4");
-  if (progress_) {
-    run.bind(1, progress_->first);
-    run.bind(2, progress_->second);
+void SqliteSink::fenced_txn(const std::function<void()>& fn) {
+  if (lost_) throw Error(ErrorKind::kBusy, "run " + run_id_ + ": taken over by a newer attempt; nothing written");
+  try {
+    write_txn(db_, fn);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kBusy) lost_ = true;
+    throw;
   }
-  run.bind(3, now);
-  run.bind(4, run_id_);
-  run.exec();
 }
 
 void SqliteSink::flush() {
-  write_txn(db_, [this] { write_buffer(); });
+  fenced_txn([this] { write_buffer(); });
   clear_buffer();
 }
 
 void SqliteSink::resume_from(int64_t step) {
   flush();
-  write_txn(db_, [&] {
+  fenced_txn([&] {
+    write_run_row(std::nullopt);  // fenced, before anything is deleted
     for (const char* table : {"metrics", "spikes", "evals", "layer_stats", "hc_matrices"}) {
       SQLite::Statement st(db_.sql(), std::string("DELETE FROM ") + table + " WHERE run_id = ? AND step > ?");
       st.bind(1, run_id_);

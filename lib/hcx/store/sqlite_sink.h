@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,9 +38,15 @@ namespace hcx::store {
 //  - `db` must outlive the sink; one sink per run, used from one thread. The
 //    run row should exist (upsert_run) for progress to be recorded; rows of a
 //    run without one are still written.
+//  - Fencing: given the `attempt` that claimed the run (claim_run), every
+//    flush() and resume_from() first checks, in its transaction, that the row
+//    is still that attempt's; when a newer attempt has taken the run over they
+//    write nothing and throw Error(kBusy), and the sink writes nothing more
+//    (not even from its destructor). A stale process cannot heartbeat, record
+//    metrics or delete rows of a run it no longer owns.
 class SqliteSink : public train::MetricSink {
  public:
-  SqliteSink(Db& db, std::string run_id);
+  SqliteSink(Db& db, std::string run_id, std::optional<int64_t> attempt = std::nullopt);
   ~SqliteSink() override;
   SqliteSink(const SqliteSink&) = delete;
   SqliteSink& operator=(const SqliteSink&) = delete;
@@ -67,8 +74,15 @@ class SqliteSink : public train::MetricSink {
   void write_buffer();
   void clear_buffer();
 
+  // write_txn(fn) that marks the sink lost_ when fn finds the run taken over.
+  void fenced_txn(const std::function<void()>& fn);
+  // The runs UPDATE of a flush: progress/heartbeat, fenced by attempt_.
+  void write_run_row(const std::optional<std::pair<int64_t, int64_t>>& progress);
+
   Db& db_;
   std::string run_id_;
+  std::optional<int64_t> attempt_;
+  bool lost_ = false;  // taken over by a newer attempt: write nothing more
   std::vector<Scalar> scalars_;
   std::vector<train::SpikeRow> spikes_;
   std::vector<Eval> evals_;

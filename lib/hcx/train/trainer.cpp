@@ -443,9 +443,6 @@ void clear_stop() { g_stop.store(false); }
 bool training_started() { return g_started.load(); }
 
 RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink) {
-  struct Started {  // training_started() is false again once train_run returns
-    ~Started() { g_started.store(false); }
-  } started;
   const at::Device device = parse_device(cfg.train.device);
   const double available = device.is_cuda() ? cuda_free_bytes(device.has_index() ? device.index() : 0)
                                             : available_host_bytes().value_or(0);

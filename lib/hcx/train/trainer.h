@@ -71,9 +71,9 @@ void request_stop();
 bool stop_requested();
 void clear_stop();
 
-// True from the first optimizer step of train_run until it returns: before,
-// there is nothing to checkpoint and a stop request may end the process at
-// once (run/run_command.cpp).
+// True once a train_run of this process reached its training loop (after
+// setup, resume and the evaluation at step 0): before, there is nothing to
+// checkpoint, and a stop request may end the process at once (run/run_command.cpp).
 bool training_started();
 
 }  // namespace hcx::train
