@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
+#include "hcx/config/provenance.h"
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
 #include "hcx/exec/outcome.h"
@@ -111,7 +112,9 @@ int run_command(const RunCommandOptions& opts) {
   store::StartInfo info;
   info.device = cfg.train.device;
   if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) info.attempt = std::atoll(restarts) + 1;
+  const config::Provenance prov = config::run_provenance(cfg, "run " + id);  // exit 2 on an unreadable input file
   store::start_run(db, id, info);
+  store::set_provenance(db, id, prov);
   spdlog::info("run {}: {} on {} ({} steps){}", id, cfg.residual.kind, cfg.train.device, cfg.train.steps,
                opts.shard ? ", shard " + store::shard_path(results, id).string() : "");
   install_stop_handlers();
