@@ -36,7 +36,11 @@ struct RunCommandOptions {
 // already completed is not trained again (unless `fresh`). SIGINT, SIGTERM
 // and SIGUSR1 make the run checkpoint and stop as interrupted. Returns one of
 // the exit codes above; throws Error(kBadInput) for a bad config or override
-// before anything is written, Error(kIo) when the database fails.
+// before anything is written, Error(kIo) when the database fails. Input
+// files (config/inputs.h) are checked before the run is started: one that
+// cannot be read throws Error(kBadInput) naming the run, key and file, and
+// leaves the run pending. Each start records runs.code_version, code_commit
+// and data_id (store::set_provenance).
 int run_command(const RunCommandOptions& opts);
 
 }  // namespace hcx::run
