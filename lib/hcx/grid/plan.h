@@ -95,7 +95,8 @@ Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_faile
 std::vector<std::string> stale_lines(const Expansion& ex, const Plan& plan);
 
 // The plan for people: a header, an aligned table (#, id, state, variant,
-// distinguishing keys, steps, tokens), totals and the work estimate. `color`
+// distinguishing keys, steps, tokens), totals, the work estimate and the
+// stale runs with their reasons (state "stale", or "retrain"). `color`
 // adds ANSI colours to the state column (a terminal without NO_COLOR).
 std::string render_plan(const Expansion& ex, const Plan& plan, bool color);
 
