@@ -3,12 +3,14 @@
 // codes: 0 success, 1 a failed run, query or I/O error, 2 bad usage or input.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "hcx/build_info.h"
 #include "hcx/error.h"
 #include "hcx/version.h"
 
@@ -20,7 +22,10 @@ int main(int argc, char** argv) {
 
   CLI::App app{"hcx: ablation studies of residual connections (Pre-Norm, Post-Norm, hyper-connections)\n"
                "in transformer language models. Grids in, trained runs and comparisons out."};
-  app.set_version_flag("--version", std::string("hcx ") + hcx::kVersion + " (" + hcx::kBuildLibTorch + ")");
+  // The commit (runs.code_commit) says which sources; "" outside a git checkout.
+  const std::string commit = hcx::build_commit();
+  app.set_version_flag("--version", std::string("hcx ") + hcx::kVersion + (commit.empty() ? "" : " " + commit) + " (" +
+                                        hcx::kBuildLibTorch + ")");
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"

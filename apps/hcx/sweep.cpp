@@ -61,6 +61,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   cmd->add_flag("--retry-failed", opts->retry_failed, "Train failed and diverged runs again");
+  cmd->add_flag("--retrain-stale", opts->retrain_stale,
+                "Train completed runs again, from step 0, that another hcx build or other data trained (see --dry-run)");
   cmd->add_option("--db", opts->db_path, "Results database")->capture_default_str();
   cmd->add_option("--results", opts->results_dir, "Folder of logs/ and checkpoints/ (default: the database's folder)");
   cmd->add_option("--executor", opts->executor, "Where runs execute: local, or slurm (one job array; see below)")
@@ -69,7 +71,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   const auto slurm_flags = add_slurm_flags(*cmd, opts->slurm);
   cmd->footer(
       "Runs are identified by a hash of their config: a run already completed (in any sweep) is\n"
-      "skipped, an interrupted one resumes from its checkpoint, a failed one waits for --retry-failed.\n"
+      "skipped, an interrupted one resumes from its checkpoint, a failed one waits for --retry-failed,\n"
+      "a completed one trained by another hcx build or on other data is stale and waits for --retrain-stale.\n"
       "Ctrl-C stops the running runs at a checkpoint; the same command again resumes them.\n"
       "Exit status: 0 every run completed, 1 a run failed or diverged, 2 bad input, 130/143 interrupted.\n"
       "Examples:\n"
@@ -78,6 +81,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       "  hcx sweep experiments/paper-ablation.json --devices cuda:0,1 -s seeds=1\n"
       "  hcx sweep experiments/quickstart.json -s train.lr=1e-3,3e-3 -s train.steps=100\n"
       "  hcx sweep experiments/quickstart.json --retry-failed\n"
+      "  hcx sweep experiments/quickstart.json --retrain-stale\n"
       "Slurm: --executor slurm submits the runs to train as one job array (files in <results>/slurm/<sweep>/)\n"
       "and returns; each task writes <results>/shards/<run-id>.db, which hcx collect/status/report merge.\n"
       "  hcx sweep experiments/paper-ablation.json --executor slurm --partition gpu --gres gpu:1 --time 04:00:00\n"

@@ -74,6 +74,33 @@ TEST_F(CliReport, KnownTableAndJson) {
   EXPECT_NEAR(j["groups"][0]["loss_spikes"]["mean"].get<double>(), 1.0, 1e-9);
 }
 
+// Runs compared that another build trained, or on other data: a footnote says so.
+TEST_F(CliReport, FootnoteWhenRunsComparedCameFromDifferentBuildsOrData) {
+  {
+    SQLite::Database d(db_, SQLite::OPEN_READWRITE);
+    d.exec("UPDATE runs SET code_version = '0.2.0', code_commit = '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d', "
+           "data_id = 'synthetic'");
+    d.exec("UPDATE runs SET code_version = '0.1.0', data_id = '10:00000000000000ff' WHERE id = 'hc-seed2'");
+  }
+  const Out md = hcx_report(dir_, "--db '" + db_ + "' --format md");
+  ASSERT_EQ(md.code, 0) << md.err;
+  EXPECT_NE(md.out.find("- note: runs compared were trained by 2 builds: 0.2.0 1a2b3c4 (5 runs), 0.1.0 1a2b3c4 (1 run); "
+                        "hcx sweep --retrain-stale trains the stale ones again with this build\n"),
+            std::string::npos)
+      << md.out;
+  EXPECT_NE(md.out.find("- note: runs compared were trained on 2 different data (runs.data_id): synthetic (5 runs), "
+                        "10:00000000000000ff (1 run)\n"),
+            std::string::npos)
+      << md.out;
+  // All alike: no such note.
+  {
+    SQLite::Database d(db_, SQLite::OPEN_READWRITE);
+    d.exec("UPDATE runs SET code_version = '0.2.0', data_id = 'synthetic'");
+  }
+  const Out same = hcx_report(dir_, "--db '" + db_ + "' --format md");
+  EXPECT_EQ(same.out.find("runs compared were trained"), std::string::npos) << same.out;
+}
+
 TEST_F(CliReport, FlagsReachTheLibrary) {
   const Out r = hcx_report(dir_, "--db '" + db_ + "' --where seed=0 --where seed=0 --baseline residual.kind=hc "
                                   "--metric train/loss --format csv");

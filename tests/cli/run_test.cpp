@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "cli/cli_util.h"
+#include "hcx/build_info.h"
+#include "hcx/version.h"
 
 namespace hcx::test {
 namespace {
@@ -35,6 +37,9 @@ TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   EXPECT_EQ(query1(db, "SELECT value FROM run_params WHERE key = 'residual.n'"), "2");
   EXPECT_EQ(query1(db, "SELECT final_val_loss = (SELECT value FROM metrics WHERE name = 'val/loss' AND step = 40) FROM runs"), "1");
   EXPECT_EQ(query1(db, "SELECT count(*) FROM hc_matrices WHERE name = 'hc'"), "4");
+  // what trained it: this build (the binary and this test come from one build) on the synthetic data
+  EXPECT_EQ(query1(db, "SELECT code_version || '|' || code_commit || '|' || data_id FROM runs"),
+            std::string(hcx::kVersion) + "|" + hcx::build_commit() + "|synthetic");
   // a second invocation finds the run completed and trains nothing
   const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
   EXPECT_EQ(again.code, 0);
@@ -77,6 +82,39 @@ TEST(RunCommand, BadConfigExitsTwoAndWritesNothing) {
   const Result o = run_hcx("run bad.json -s train.lr", dir.path.string());
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.output.find("-s train.lr: expected key=value"), std::string::npos) << o.output;
+}
+
+// A file the run reads is missing: exit 2 naming the run, the key and the
+// file, before the run is started (it stays pending, nothing trained).
+TEST(RunCommand, MissingInputFileExitsTwoBeforeTheRunStarts) {
+  TempDir dir;
+  write_file(dir / "text.json", R"({"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16},
+      "data": {"source": "text", "path": "corpus.txt"}, "train": {"steps": 2, "batch_size": 2},
+      "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}})");
+  write_file(dir / "corpus.txt", std::string(4000, 'a'));
+  const Result r = run_hcx("run text.json --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  const std::string db = dir / "r/hcx.db";
+  const std::string id = query1(db, "SELECT id FROM runs");
+  ASSERT_EQ(id.size(), 16u) << r.output;
+  EXPECT_NE(r.output.find("run " + id + ": eval.tasks[0].path: hs.jsonl: file not found"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(query1(db, "SELECT status || ' ' || attempt || ' ' || ifnull(started_at, 'never') FROM runs"),
+            "pending 0 never");
+}
+
+// data.source "tokens" with a vocabulary above 256 and text tasks but no
+// tokenizer named: refused (exit 2, naming the key) instead of scoring byte ids.
+TEST(RunCommand, TokensWithByteTokenizedTasksAreRefused) {
+  TempDir dir;
+  write_file(dir / "tok.json", R"({"model": {"vocab_size": 4096}, "data": {"source": "tokens", "path": "c.bin"},
+      "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}})");
+  const Result r = run_hcx("run tok.json --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("tok.json: data.tokenizer: \"bytes\" would encode eval.tasks[0] (hs) as bytes"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
 }
 
 TEST(RunCommand, DivergedRunExitsOneWithStatusDiverged) {

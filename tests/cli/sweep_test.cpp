@@ -18,6 +18,7 @@
 #include "hcx/grid/identity.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
+#include "hcx/version.h"
 
 namespace hcx::test {
 namespace {
@@ -332,11 +333,115 @@ TEST(SweepCommand, FailedRunsAreRecordedWithTheirReasonAndDoNotStopTheOthers) {
   }
 }
 
+// Every file a run reads must be there before anything is planned or written:
+// exit 2 naming the experiment, the first run, the key and the file.
+TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {
+  TempDir dir;
+  write_file(dir / "files.json", R"({"name": "files",
+    "base": {"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16, "vocab_size": 256},
+             "data": {"source": "text", "path": "corpus.txt"}, "train": {"steps": 2, "batch_size": 2},
+             "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}},
+    "grid": {"residual.kind": ["pre_norm", "post_norm"]}})");
+  const grid::Expansion ex = grid::expand(grid::load_experiment(dir / "files.json"));
+  ASSERT_EQ(ex.runs.size(), 2u);
+  const std::string first = "files.json: run " + ex.runs[0].id + " (Pre-Norm): ";
+  for (const char* mode : {"--dry-run", "--dry-run --format json", ""}) {
+    const Result r = run_hcx(std::string("sweep files.json --db r/hcx.db ") + mode, dir.path.string());
+    EXPECT_EQ(r.code, 2) << mode << r.output;
+    EXPECT_NE(r.output.find(first + "data.path: corpus.txt: file not found (and 1 more run)\n"), std::string::npos)
+        << mode << r.output;
+    EXPECT_NE(r.output.find(first + "eval.tasks[0].path: hs.jsonl: file not found (and 1 more run)"),
+              std::string::npos)
+        << mode << r.output;
+    EXPECT_FALSE(fs::exists(dir / "r/hcx.db")) << mode;
+  }
+  write_file(dir / "corpus.txt", std::string(4000, 'a'));
+  Result r = run_hcx("sweep files.json --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(r.output.find("data.path"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(first + "eval.tasks[0].path: hs.jsonl: file not found (and 1 more run)"), std::string::npos)
+      << r.output;
+  fs::create_directories(dir / "hs.jsonl");
+  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(first + "eval.tasks[0].path: hs.jsonl: is a directory, not a file"), std::string::npos)
+      << r.output;
+  fs::remove(dir / "hs.jsonl");
+  write_file(dir / "hs.jsonl", R"({"ctx": "a", "endings": ["a", "b"], "label": 0})" "\n");
+  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 runs: 2 new"), std::string::npos) << r.output;
+}
+
+// Completed runs that another build or other data trained are stale: the plan
+// and the sweep say so, skip them, and --retrain-stale trains exactly those
+// again from step 0, recording this build.
+TEST(SweepCommand, StaleRunsAreListedAndRetrainedOnlyWithRetrainStale) {
+  TempDir dir;
+  write_file(dir / "tiny.json", tiny_sweep(10));
+  ASSERT_EQ(run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string()).code, 0);
+  const std::string db = dir / "r/hcx.db";
+  const auto ids = run_ids(db);
+  ASSERT_EQ(ids.size(), 4u);
+  for (const auto& id : ids) {
+    EXPECT_EQ(query1(db, "SELECT code_version || ' ' || data_id FROM runs WHERE id = '" + id + "'"),
+              std::string(hcx::kVersion) + " synthetic");
+  }
+  {
+    SQLite::Database d(db, SQLite::OPEN_READWRITE);
+    d.exec("UPDATE runs SET code_version = '0.0.1', code_commit = 'abcdef0123456789abcdef0123456789abcdef01' "
+           "WHERE id = '" + ids[0] + "'");
+    d.exec("UPDATE runs SET data_id = '10:00000000000000ff' WHERE id = '" + ids[2] + "'");
+  }
+  const std::string listing = "2 completed runs are stale (trained by another build or on other data) and skipped; "
+                              "--retrain-stale trains them again from step 0\n"
+                              "  #1 " + ids[0] + ": trained by 0.0.1 abcdef0\n"
+                              "  #3 " + ids[2] + ": data changed\n";
+  Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "  stale  "), 2u) << r.output;
+  EXPECT_NE(r.output.find(listing), std::string::npos) << r.output;
+  r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path.string());
+  const auto plan = nlohmann::json::parse(r.output);
+  EXPECT_EQ(plan["runs"][0]["stale"], "trained by 0.0.1 abcdef0");
+  EXPECT_EQ(plan["totals"]["stale"], 2);
+
+  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("4 done, 2 stale (skipped; --retrain-stale)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stale: #3 " + ids[2] + ": data changed"), std::string::npos) << r.output;
+  for (const auto& id : ids) EXPECT_EQ(starts(dir, id), 1u) << id;
+
+  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db --retrain-stale", dir.path.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 done, 2 stale to retrain from step 0"), std::string::npos) << r.output;
+  EXPECT_EQ(starts(dir, ids[0]), 2u);
+  EXPECT_EQ(starts(dir, ids[1]), 1u);
+  EXPECT_EQ(starts(dir, ids[2]), 2u);
+  EXPECT_EQ(starts(dir, ids[3]), 1u);
+  for (const auto& id : {ids[0], ids[2]}) {
+    EXPECT_EQ(read_file(dir / ("r/logs/" + id + ".log")).find("resumed from the checkpoint"), std::string::npos) << id;
+    EXPECT_EQ(query1(db, "SELECT status || ' ' || step || ' ' || code_version || ' ' || data_id FROM runs "
+                         "WHERE id = '" + id + "'"),
+              "completed 10 " + std::string(hcx::kVersion) + " synthetic");
+    EXPECT_EQ(query1(db, "SELECT count(*) FROM metrics WHERE name = 'train/loss' AND run_id = '" + id + "'"), "10");
+  }
+  r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(r.output.find("stale"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4 runs: 0 new, 0 resume, 4 done, 0 failed\n"), std::string::npos) << r.output;
+
+  const Result slurm = run_hcx("sweep tiny.json --db r/hcx.db --retrain-stale --executor slurm", dir.path.string());
+  EXPECT_EQ(slurm.code, 2) << slurm.output;
+  EXPECT_NE(slurm.output.find("--retrain-stale: not supported with --executor slurm"), std::string::npos)
+      << slurm.output;
+}
+
 TEST(SweepCommand, HelpHasExamples) {
   const Result r = run_hcx("sweep --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("hcx sweep experiments/quickstart.json --dry-run"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--retry-failed"), std::string::npos);
+  EXPECT_NE(r.output.find("--retrain-stale"), std::string::npos);
 }
 
 }  // namespace

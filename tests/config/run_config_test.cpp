@@ -67,6 +67,49 @@ TEST(RunConfig, SizesBeyondAnyModelAreRefusedNamingTheBound) {
   for (const auto& c : cases) EXPECT_EQ(first_error(c.json), c.error) << c.json;
 }
 
+// data.source "tokens" holds ids of some tokenizer; tasks and extra_val texts
+// are encoded with data.tokenizer, whose default "bytes" is wrong for a
+// vocabulary above 256: refused, naming the key, where a text would be encoded.
+TEST(RunConfig, TokensAboveByteVocabularyNeedTheirTokenizerForTexts) {
+  const std::string refusal =
+      "data.tokenizer: \"bytes\" would encode eval.tasks[0] (hs) as bytes, but data.source \"tokens\" with "
+      "model.vocab_size 4096 holds another tokenizer's ids; set data.tokenizer to the SentencePiece model "
+      "data.path was encoded with (hcx data encode --tokenizer), or drop those texts";
+  const struct {
+    const char* json;
+    std::string error;  // "" : valid
+  } cases[] = {
+      {R"({"data": {"source": "tokens", "path": "c.bin"}, "model.vocab_size": 4096,
+           "eval.tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]})",
+       refusal},
+      {R"({"data": {"source": "tokens", "path": "c.bin"}, "model.vocab_size": 4096,
+           "eval.tasks": [{"name": "b", "kind": "pairs", "path": "b.jsonl"}]})",
+       "data.tokenizer: \"bytes\" would encode eval.tasks[0] (b) as bytes, but data.source \"tokens\" with "
+       "model.vocab_size 4096 holds another tokenizer's ids; set data.tokenizer to the SentencePiece model "
+       "data.path was encoded with (hcx data encode --tokenizer), or drop those texts"},
+      {R"({"data": {"source": "tokens", "path": "c.bin"}, "model.vocab_size": 4096,
+           "eval.extra_val": [{"name": "wiki", "path": "w.txt"}]})",
+       "data.tokenizer: \"bytes\" would encode eval.extra_val[0] (wiki) as bytes, but data.source \"tokens\" with "
+       "model.vocab_size 4096 holds another tokenizer's ids; set data.tokenizer to the SentencePiece model "
+       "data.path was encoded with (hcx data encode --tokenizer), or drop those texts"},
+      // The tokenizer named: its ids are the data's.
+      {R"({"data": {"source": "tokens", "path": "c.bin", "tokenizer": "sp.model"}, "model.vocab_size": 4096,
+           "eval.tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]})",
+       ""},
+      // No text to encode: nothing goes wrong.
+      {R"({"data": {"source": "tokens", "path": "c.bin"}, "model.vocab_size": 4096})", ""},
+      // Byte ids (vocabulary 256): "bytes" is right.
+      {R"({"data": {"source": "tokens", "path": "c.bin"}, "model.vocab_size": 256,
+           "eval.tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]})",
+       ""},
+      // Text data is encoded by data.tokenizer itself.
+      {R"({"data": {"source": "text", "path": "c.txt"}, "model.vocab_size": 4096,
+           "eval.tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]})",
+       ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(first_error(c.json), c.error) << c.json;
+}
+
 TEST(RunConfig, ReportsEveryProblemAtOnce) {
   const auto errors = errors_of(R"({"train": {"lr": 0, "steps": 0}, "model": {"ffn": "relu"}})");
   ASSERT_EQ(errors.size(), 3u);

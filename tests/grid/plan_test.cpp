@@ -100,6 +100,84 @@ TEST(Plan, JsonHasTheSameFacts) {
   EXPECT_EQ(j["totals"]["tokens_left"], 4 * 160);
 }
 
+// Completed runs trained by another build or on other data are stale: listed
+// with the reason, skipped, and trained again from step 0 only when asked.
+TEST(Plan, StaleCompletedRunsAreListedAndRetrainedOnlyWhenAsked) {
+  const Expansion ex = five_runs();
+  const std::string sha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+  const config::Provenance now{"0.2.0", sha, ""};
+  auto done = [](config::Provenance trained) {
+    StoredRun s{"completed", 10};
+    s.trained = std::move(trained);
+    return s;
+  };
+  const auto lookup = lookup_of({
+      {ex.runs[0].id, done({"0.2.0", sha, "synthetic"})},                                   // current
+      {ex.runs[1].id, done({"0.1.0", "abcdef0123456789abcdef0123456789abcdef01", "synthetic"})},  // old build
+      {ex.runs[2].id, done({"0.2.0", sha, "10:0000000000000001"})},                         // other data
+      {ex.runs[3].id, done({"0.1.0", "abcdef0123456789abcdef0123456789abcdef01-dirty", "x"})},  // both
+      {ex.runs[4].id, done({})},  // trained before provenance was recorded: unknown, not stale
+  });
+  PlanOptions o;
+  o.build = now;
+  int hashed = 0;
+  o.data_id = [&](const config::RunConfig&) {
+    ++hashed;
+    return std::string("synthetic");
+  };
+  const Plan plan = make_plan(ex, lookup, o);
+  EXPECT_EQ(hashed, 4);  // not for the run that recorded no data_id
+  EXPECT_EQ(plan.runs[0].stale, "");
+  EXPECT_EQ(plan.runs[1].stale, "trained by 0.1.0 abcdef0");
+  EXPECT_EQ(plan.runs[2].stale, "data changed");
+  EXPECT_EQ(plan.runs[3].stale, "trained by 0.1.0 abcdef0-dirty, data changed");
+  EXPECT_EQ(plan.runs[4].stale, "");
+  for (const auto& p : plan.runs) EXPECT_EQ(p.state, RunState::kDone);
+  EXPECT_EQ(plan.n_done, 5u);
+  EXPECT_EQ(plan.n_stale, 3u);
+  EXPECT_EQ(plan.to_train(), 0u);
+  const std::string text = render_plan(ex, plan, /*color=*/false);
+  EXPECT_NE(text.find("2  " + ex.runs[1].id + "  stale  "), std::string::npos) << text;
+  EXPECT_NE(text.find("1  " + ex.runs[0].id + "  done   "), std::string::npos) << text;
+  EXPECT_NE(text.find("3 completed runs are stale (trained by another build or on other data) and skipped; "
+                      "--retrain-stale trains them again from step 0\n"
+                      "  #2 " + ex.runs[1].id + ": trained by 0.1.0 abcdef0\n"
+                      "  #3 " + ex.runs[2].id + ": data changed\n"
+                      "  #4 " + ex.runs[3].id + ": trained by 0.1.0 abcdef0-dirty, data changed\n"),
+            std::string::npos)
+      << text;
+
+  o.retrain_stale = true;
+  const Plan retrain = make_plan(ex, lookup, o);
+  EXPECT_EQ(retrain.runs[0].state, RunState::kDone);
+  EXPECT_EQ(retrain.runs[1].state, RunState::kRetrain);
+  EXPECT_EQ(retrain.runs[2].state, RunState::kRetrain);
+  EXPECT_EQ(retrain.runs[3].state, RunState::kRetrain);
+  EXPECT_EQ(retrain.runs[4].state, RunState::kDone);
+  EXPECT_EQ(retrain.runs[1].steps_done, 0);       // from step 0
+  EXPECT_EQ(retrain.runs[1].tokens_left, 160);
+  EXPECT_EQ(retrain.n_done, 2u);
+  EXPECT_EQ(retrain.n_retrain, 3u);
+  EXPECT_EQ(retrain.n_stale, 3u);
+  EXPECT_EQ(retrain.to_train(), 3u);
+  const std::string rtext = render_plan(ex, retrain, false);
+  EXPECT_NE(rtext.find("2  " + ex.runs[1].id + "  retrain  "), std::string::npos) << rtext;
+  EXPECT_NE(rtext.find("5 runs: 0 new, 0 resume, 2 done, 0 failed, 3 retrain\n"), std::string::npos) << rtext;
+  EXPECT_NE(rtext.find("3 completed runs are stale (trained by another build or on other data): "
+                       "retrained from step 0 (--retrain-stale)\n"),
+            std::string::npos)
+      << rtext;
+  const config::Json j = plan_json(ex, retrain);
+  EXPECT_EQ(j["runs"][1]["state"], "retrain");
+  EXPECT_EQ(j["runs"][1]["stale"], "trained by 0.1.0 abcdef0");
+  EXPECT_EQ(j["runs"][0]["stale"], "");
+  EXPECT_EQ(j["totals"]["stale"], 3);
+  EXPECT_EQ(j["totals"]["retrain"], 3);
+
+  // Without provenance options (the old make_plan), nothing is stale.
+  EXPECT_EQ(make_plan(ex, lookup, false).n_stale, 0u);
+}
+
 TEST(HumanCount, Suffixes) {
   EXPECT_EQ(human_count(950), "950");
   EXPECT_EQ(human_count(1234), "1.23K");

@@ -130,6 +130,37 @@ TEST_F(RunsTest, StartHeartbeatFinish) {
   EXPECT_EQ(text(db, "SELECT error FROM runs"), "NULL");
 }
 
+TEST_F(RunsTest, SetProvenanceRecordsTheLatestStartsBuildAndData) {
+  upsert_run(db, "a", cfg_with_steps(10));
+  upsert_run(db, "b", cfg_with_steps(20));
+  // Before any start since schema 2: NULL columns, read as empty fields.
+  EXPECT_EQ(text(db, "SELECT code_version FROM runs WHERE id = 'a'"), "NULL");
+  auto p = provenances(db);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p["a"].code_version, "");
+  EXPECT_EQ(p["a"].data_id, "");
+
+  start_run(db, "a");
+  const int64_t rev = count(db, "SELECT revision FROM runs WHERE id = 'a'");
+  set_provenance(db, "a", {"0.1.0", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d-dirty", "4096:cbf29ce484222325"});
+  EXPECT_EQ(text(db, "SELECT code_version || '|' || code_commit || '|' || data_id FROM runs WHERE id = 'a'"),
+            "0.1.0|1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d-dirty|4096:cbf29ce484222325");
+  EXPECT_EQ(count(db, "SELECT revision FROM runs WHERE id = 'a'"), rev + 1);  // collect sees the change
+  EXPECT_EQ(text(db, "SELECT code_version FROM runs WHERE id = 'b'"), "NULL");
+
+  // A later start replaces all three; an unknown commit is stored as "", not NULL.
+  set_provenance(db, "a", {"0.2.0", "", "synthetic"});
+  EXPECT_EQ(text(db, "SELECT code_version || '|' || code_commit || '|' || data_id FROM runs WHERE id = 'a'"),
+            "0.2.0||synthetic");
+  p = provenances(db, {"a", "ghost"});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p["a"].code_version, "0.2.0");
+  EXPECT_EQ(p["a"].code_commit, "");
+  EXPECT_EQ(p["a"].data_id, "synthetic");
+
+  EXPECT_THROW(set_provenance(db, "ghost", {"0.1.0", "", ""}), Error);
+}
+
 TEST_F(RunsTest, UnknownRunsAndStatusesAreRefused) {
   EXPECT_THROW(start_run(db, "ghost"), Error);
   EXPECT_THROW(heartbeat(db, "ghost", 1, 1), Error);

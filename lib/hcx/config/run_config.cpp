@@ -478,6 +478,22 @@ std::vector<std::string> validate(const RunConfig& c) {
   if (c.data.source == "text" && c.data.tokenizer == "bytes" && c.model.vocab_size < 256)
     e.push_back("model.vocab_size: expected >= 256 for byte-level text (data.tokenizer \"bytes\"), got " +
                 std::to_string(c.model.vocab_size));
+  // tokens: task and extra_val texts are encoded with data.tokenizer, and the
+  // default "bytes" cannot be what produced ids from a larger vocabulary: the
+  // tasks would be scored on the wrong ids.
+  if (c.data.source == "tokens" && c.data.tokenizer == "bytes" && c.model.vocab_size > 256) {
+    std::string text;  // the first text that would be encoded as bytes
+    for (size_t i = 0; i < c.eval.tasks.size() && text.empty(); ++i) {
+      const auto& t = c.eval.tasks[i];
+      if (t.kind == "choice" || t.kind == "pairs") text = "eval.tasks[" + std::to_string(i) + "] (" + t.name + ")";
+    }
+    if (text.empty() && !c.eval.extra_val.empty()) text = "eval.extra_val[0] (" + c.eval.extra_val[0].name + ")";
+    if (!text.empty())
+      e.push_back("data.tokenizer: \"bytes\" would encode " + text + " as bytes, but data.source \"tokens\" with "
+                  "model.vocab_size " + std::to_string(c.model.vocab_size) +
+                  " holds another tokenizer's ids; set data.tokenizer to the SentencePiece model data.path was "
+                  "encoded with (hcx data encode --tokenizer), or drop those texts");
+  }
   // train
   at_least("train.steps", c.train.steps, 1);
   at_least("train.batch_size", c.train.batch_size, 1);

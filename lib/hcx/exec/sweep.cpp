@@ -20,6 +20,7 @@
 #include "hcx/exec/local_executor.h"
 #include "hcx/exec/outcome.h"
 #include "hcx/exec/progress.h"
+#include "hcx/exec/provenance.h"
 #include "hcx/exec/slurm_executor.h"
 #include "hcx/exec/slurm_status.h"
 #include "hcx/exec/sweep_display.h"
@@ -211,6 +212,11 @@ int run_sweep(const SweepOptions& o) {
                                                               : fs::path(".");
   const std::string host = this_host();
   if (slurm && o.slurm.cancel) return cancel_sweep(results, ex.name, std::cout);
+  if (slurm && o.retrain_stale)
+    throw bad_input("--retrain-stale: not supported with --executor slurm yet (a task's shard keeps the old run); "
+                    "retrain locally, or hcx run --run-id ID --fresh for each stale run");
+  check_sweep_inputs(ex, o.experiment);
+  const grid::PlanOptions plan_opts = plan_options(o.retry_failed, o.retrain_stale, o.flops);
   // Slurm: runs still queued or running from an earlier submission (run id -> "123_4 PENDING").
   const std::map<std::string, std::string> in_slurm = slurm ? active_runs(results, ex.name) : std::map<std::string, std::string>{};
 
@@ -218,8 +224,9 @@ int run_sweep(const SweepOptions& o) {
   if (o.dry_run) {
     std::optional<store::Db> db;
     if (fs::exists(db_path)) db = store::open_db(db_path, store::OpenMode::kReadOnly);
+    const store::Db* dbp = db ? &*db : nullptr;
     const grid::Plan plan =
-        grid::make_plan(ex, with_slurm_queue(db_lookup(db ? &*db : nullptr, host), in_slurm), o.retry_failed, o.flops);
+        grid::make_plan(ex, with_provenance(with_slurm_queue(db_lookup(dbp, host), in_slurm), dbp), plan_opts);
     if (o.format == "json") {
       std::cout << grid::plan_json(ex, plan).dump(2) << "\n";
     } else {
@@ -244,7 +251,8 @@ int run_sweep(const SweepOptions& o) {
   std::vector<store::RunEntry> entries;
   for (const auto& run : ex.runs) entries.push_back({run.id, grid::normalized(run.config)});
   store::register_runs(db, sweep_id, entries);
-  const grid::Plan plan = grid::make_plan(ex, with_slurm_queue(db_lookup(&db, host), in_slurm), o.retry_failed, o.flops);
+  const grid::Plan plan =
+      grid::make_plan(ex, with_provenance(with_slurm_queue(db_lookup(&db, host), in_slurm), &db), plan_opts);
 
   std::vector<Job> jobs;
   for (const auto& p : plan.runs) {
@@ -262,6 +270,7 @@ int run_sweep(const SweepOptions& o) {
     job.run_id = run.id;
     job.name = job_name(run, ex.varying_keys);
     job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string(), "--results", results.string()};
+    if (p.state == grid::RunState::kRetrain) job.command.push_back("--fresh");  // a new checkpoint, new rows
     job.log_path = results / "logs" / (run.id + ".log");
     job.total_steps = run.config.train.steps;
     jobs.push_back(std::move(job));
@@ -271,7 +280,10 @@ int run_sweep(const SweepOptions& o) {
   counts += ", " + std::to_string(plan.n_done) + " done";
   if (plan.n_failed) counts += ", " + std::to_string(plan.n_failed) + " failed (skipped; --retry-failed)";
   if (plan.n_running) counts += ", " + std::to_string(plan.n_running) + (slurm ? " queued or running" : " running elsewhere");
+  if (plan.n_retrain) counts += ", " + std::to_string(plan.n_retrain) + " stale to retrain from step 0";
+  if (plan.n_stale > plan.n_retrain) counts += ", " + std::to_string(plan.n_stale) + " stale (skipped; --retrain-stale)";
   spdlog::info("sweep {}: {} runs: {}", ex.name, ex.runs.size(), counts);
+  for (const auto& line : grid::stale_lines(ex, plan)) spdlog::warn("stale: {}", line);
   if (!jobs.empty()) {
     std::string work = grid::human_count(static_cast<double>(plan.tokens_left)) + " tokens";
     if (plan.flops_left > 0) work += ", " + grid::human_count(plan.flops_left) + "FLOP";

@@ -9,7 +9,10 @@
 //   3. Otherwise register the sweep and its runs, and decide per run from its
 //      row: completed runs are skipped; interrupted ones, and 'running' ones
 //      whose process is gone (exec/outcome.h), resume from their checkpoint;
-//      failed and diverged ones are skipped unless retry_failed.
+//      failed and diverged ones are skipped unless retry_failed; completed
+//      ones trained by another build or on other data are stale, listed, and
+//      trained again from step 0 only with retrain_stale (exec/provenance.h).
+//      Before any of this, every file a run reads must be readable (exit 2).
 //   4. Run `hcx run --run-id ID --db PATH --results DIR` for each through the executor,
 //      logging to <results>/logs/<id>.log, with a live display; record what a
 //      child could not (a crash, a kill); print a summary to stdout.
@@ -45,6 +48,7 @@ struct SweepOptions {
   bool dry_run = false;
   std::string format = "table";          // dry run: table | json
   bool retry_failed = false;
+  bool retrain_stale = false;            // completed runs of another build or other data: train again from step 0
   std::string db_path = "results/hcx.db";
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable

@@ -16,6 +16,7 @@ const char* color_of(RunState s) {
     case RunState::kDone: return "\x1b[32m";    // green
     case RunState::kFailed: return "\x1b[31m";  // red
     case RunState::kRunning: return "\x1b[34m"; // blue
+    case RunState::kRetrain: return "\x1b[35m"; // magenta, like retry
   }
   return "";
 }
@@ -23,6 +24,7 @@ const char* color_of(RunState s) {
 // The state column: the stored status where it says more ("diverged").
 std::string state_text(const PlannedRun& p) {
   if (p.state == RunState::kFailed && p.status == "diverged") return "diverged";
+  if (p.state == RunState::kDone && !p.stale.empty()) return "stale";
   return to_string(p.state);
 }
 
@@ -49,6 +51,7 @@ const char* to_string(RunState s) {
     case RunState::kDone: return "done";
     case RunState::kFailed: return "failed";
     case RunState::kRunning: return "running";
+    case RunState::kRetrain: return "retrain";
   }
   return "new";
 }
@@ -58,6 +61,15 @@ int64_t run_tokens(const config::RunConfig& c) {
 }
 
 Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_failed, const FlopsPerToken& flops) {
+  PlanOptions o;
+  o.retry_failed = retry_failed;
+  o.flops = flops;
+  return make_plan(ex, lookup, o);
+}
+
+Plan make_plan(const Expansion& ex, const StatusLookup& lookup, const PlanOptions& o) {
+  const bool retry_failed = o.retry_failed;
+  const FlopsPerToken& flops = o.flops;
   Plan plan;
   for (size_t i = 0; i < ex.runs.size(); ++i) {
     const auto& run = ex.runs[i];
@@ -69,7 +81,12 @@ Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_faile
     if (s.empty() || s == "pending") {
       p.state = RunState::kNew;
     } else if (s == "completed") {
-      p.state = RunState::kDone;
+      config::Provenance current = o.build;
+      // Hash the data only where there is a recorded id to compare it with.
+      if (o.data_id && !stored->trained.data_id.empty()) current.data_id = o.data_id(run.config);
+      p.stale = config::stale_reason(stored->trained, current);
+      if (!p.stale.empty()) ++plan.n_stale;
+      p.state = !p.stale.empty() && o.retrain_stale ? RunState::kRetrain : RunState::kDone;
     } else if (s == "interrupted" || (s == "running" && !stored->alive)) {
       p.state = RunState::kResume;
     } else if (s == "running") {
@@ -93,10 +110,19 @@ Plan make_plan(const Expansion& ex, const StatusLookup& lookup, bool retry_faile
       case RunState::kDone: ++plan.n_done; break;
       case RunState::kFailed: ++plan.n_failed; break;
       case RunState::kRunning: ++plan.n_running; break;
+      case RunState::kRetrain: ++plan.n_retrain; break;
     }
     plan.runs.push_back(p);
   }
   return plan;
+}
+
+std::vector<std::string> stale_lines(const Expansion& ex, const Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& p : plan.runs) {
+    if (!p.stale.empty()) out.push_back("#" + std::to_string(p.index + 1) + " " + ex.runs[p.index].id + ": " + p.stale);
+  }
+  return out;
 }
 
 std::string human_count(double v) {
@@ -155,6 +181,7 @@ std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
          std::to_string(plan.n_failed) + " failed";
   if (plan.n_retry) out += ", " + std::to_string(plan.n_retry) + " retry";
   if (plan.n_running) out += ", " + std::to_string(plan.n_running) + " running elsewhere";
+  if (plan.n_retrain) out += ", " + std::to_string(plan.n_retrain) + " retrain";
   if (ex.duplicates) out += "; " + std::to_string(ex.duplicates) + " duplicate points collapsed";
   if (ex.excluded) out += "; " + std::to_string(ex.excluded) + " points excluded";
   out += "\nto train: " + std::to_string(plan.to_train()) + " runs, " +
@@ -162,6 +189,13 @@ std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
   if (plan.flops_left > 0) out += ", " + human_count(plan.flops_left) + "FLOP";
   out += " (whole sweep: " + human_count(static_cast<double>(plan.tokens_total)) + " tokens)\n";
   if (plan.n_failed) out += "failed runs are skipped; --retry-failed trains them again\n";
+  if (plan.n_stale) {
+    out += std::to_string(plan.n_stale) + (plan.n_stale == 1 ? " completed run is" : " completed runs are") +
+           " stale (trained by another build or on other data)" +
+           (plan.n_retrain ? ": retrained from step 0 (--retrain-stale)\n"
+                           : " and skipped; --retrain-stale trains them again from step 0\n");
+    for (const auto& line : stale_lines(ex, plan)) out += "  " + line + "\n";
+  }
   return out;
 }
 
@@ -180,7 +214,8 @@ config::Json plan_json(const Expansion& ex, const Plan& plan) {
                     {"steps", run.config.train.steps},
                     {"steps_done", p.steps_done},
                     {"tokens_left", p.tokens_left},
-                    {"flops_left", p.flops_left}});
+                    {"flops_left", p.flops_left},
+                    {"stale", p.stale}});
   }
   return {{"sweep", ex.name},
           {"source", ex.source},
@@ -193,6 +228,8 @@ config::Json plan_json(const Expansion& ex, const Plan& plan) {
             {"done", plan.n_done},
             {"failed", plan.n_failed},
             {"running", plan.n_running},
+            {"stale", plan.n_stale},
+            {"retrain", plan.n_retrain},
             {"duplicates", ex.duplicates},
             {"excluded", ex.excluded},
             {"tokens_left", plan.tokens_left},

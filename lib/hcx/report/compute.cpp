@@ -8,6 +8,7 @@
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
 #include "hcx/grid/variant.h"
+#include "hcx/report/provenance.h"
 #include "hcx/report/select.h"
 
 namespace hcx::report {
@@ -446,6 +447,13 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
     rep.spike_rule += (rep.spike_rule.empty() ? "" : "; ") + std::string("> mean + ") + sigma +
                       "σ of the previous " + window + " values";
   }
+
+  // The runs compared, if another build or other data trained some of them.
+  std::vector<size_t> compared;
+  for (const auto& g : rep.groups) {
+    for (const auto& ref : g.runs) compared.push_back(ref.index);
+  }
+  for (auto& n : provenance_notes(in, compared)) rep.notes.push_back(std::move(n));
   return rep;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "hcx/config/provenance.h"
+
 namespace hcx::report {
 
 // A metric curve: steps ascending, values aligned (NaN where none was recorded).
@@ -59,6 +61,7 @@ struct RunData {
   std::vector<LayerStat> layer_stats;          // diagnostics (last recorded step is enough)
   std::vector<Matrix> matrices;                // HC matrices (last recorded step is enough)
   std::map<std::string, double> summary;       // run_summary: spikes/train/loss/count, ...
+  config::Provenance provenance;               // build and data of its latest start; empty fields: unknown
 };
 
 struct ReportInput {

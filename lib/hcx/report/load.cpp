@@ -14,6 +14,7 @@
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
 #include "hcx/store/reader.h"
+#include "hcx/store/runs.h"
 
 namespace hcx::report {
 namespace {
@@ -129,6 +130,7 @@ ReportInput load_input(const store::Db& db, const Selection& sel, const LoadScop
     if (!d.tokens_per_s && d.summary.count("tokens_per_s")) d.tokens_per_s = d.summary.at("tokens_per_s");
     in.runs.push_back(std::move(d));
   }
+  for (auto& [id, p] : store::provenances(db, ids)) in.runs[index.at(id)].provenance = std::move(p);
   read_curves(db, ids, scope.curves, [&](const std::string& id, const std::string& name, store::Curve& c) {
     Curve& dst = in.runs[index.at(id)].curves[name];
     dst.steps = std::move(c.steps);

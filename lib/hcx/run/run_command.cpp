@@ -18,6 +18,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
+#include "hcx/config/provenance.h"
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
 #include "hcx/exec/outcome.h"
@@ -177,6 +178,7 @@ int run_command(const RunCommandOptions& opts) {
   info.proc_start = exec::process_start_token(getpid());
   info.test_claim_delay_ms = env_int("HCX_TEST_CLAIM_DELAY_MS", 0);
   if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) info.attempt = std::atoll(restarts) + 1;
+  const config::Provenance prov = config::run_provenance(cfg, "run " + id);  // exit 2 on an unreadable input file
   const std::string host = exec::this_host();
   const store::HolderAlive alive = [&](const store::RunState& row) {
     return !opts.shard && exec::running_row_alive(row, host);
@@ -190,6 +192,7 @@ int run_command(const RunCommandOptions& opts) {
     return kExitBusy;
   }
   set_claimed(run_db_path, id, attempt);
+  store::set_provenance(db, id, prov);
   if (opts.fresh) {
     std::error_code ec;
     fs::remove_all(ckpt_dir, ec);  // ours now: the claim succeeded

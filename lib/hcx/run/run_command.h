@@ -49,7 +49,10 @@ struct RunCommandOptions {
 // evaluation) and on a second signal the process records `interrupted` and
 // exits at once with kExitInterrupted. Returns one of the exit codes above;
 // throws Error(kBadInput) for a bad config or override before anything is
-// written, Error(kIo) when the database fails.
+// written, Error(kIo) when the database fails. Input files (config/inputs.h)
+// are checked before the claim: one that cannot be read throws
+// Error(kBadInput) naming the run, key and file, and changes nothing. Each
+// start records runs.code_version, code_commit and data_id (store::set_provenance).
 int run_command(const RunCommandOptions& opts);
 
 }  // namespace hcx::run

@@ -228,6 +228,45 @@ std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartI
   });
 }
 
+void set_provenance(Db& db, const std::string& run_id, const config::Provenance& p) {
+  write_txn(db, [&] {
+    SQLite::Statement st(db.sql(),
+                         "UPDATE runs SET code_version = ?1, code_commit = ?2, data_id = ?3, updated_at = ?4, "
+                         "revision = revision + 1 WHERE id = ?5");
+    st.bind(1, p.code_version);
+    st.bind(2, p.code_commit);
+    st.bind(3, p.data_id);
+    st.bind(4, utc_iso());
+    st.bind(5, run_id);
+    if (st.exec() == 0) throw unknown_run(db, run_id);
+  });
+}
+
+std::map<std::string, config::Provenance> provenances(const Db& db, const std::vector<std::string>& run_ids) {
+  return wrap_sql(db, [&] {
+    std::map<std::string, config::Provenance> out;
+    auto read = [&](SQLite::Statement& st) {
+      while (st.executeStep()) {
+        out[st.getColumn(0).getString()] = {detail::text_or_empty(st, 1), detail::text_or_empty(st, 2),
+                                            detail::text_or_empty(st, 3)};
+      }
+    };
+    constexpr const char* kSelect = "SELECT id, code_version, code_commit, data_id FROM runs";
+    if (run_ids.empty()) {
+      SQLite::Statement st(db.sql(), kSelect);
+      read(st);
+      return out;
+    }
+    SQLite::Statement st(db.sql(), std::string(kSelect) + " WHERE id = ?");
+    for (const auto& id : run_ids) {
+      st.bind(1, id);
+      read(st);
+      st.reset();
+    }
+    return out;
+  });
+}
+
 void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens) {
   write_txn(db, [&] {
     const std::string now = utc_iso();

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "hcx/config/provenance.h"
 #include "hcx/config/run_config.h"
 #include "hcx/store/db.h"
 
@@ -96,6 +97,17 @@ std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartI
 // claim_run with liveness by heartbeat: alive when younger than `stale_after_s` seconds.
 std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartInfo& info,
                                  double stale_after_s);
+
+// Records what trains the run from this start on: runs.code_version,
+// code_commit and data_id (all three replaced; empty fields are stored as
+// ""), in one transaction. `hcx run` calls it right after start_run() or
+// claim_run(). Throws Error(kBadInput) for an unknown run id.
+void set_provenance(Db& db, const std::string& run_id, const config::Provenance& p);
+
+// The recorded provenance of `run_ids` (every run when empty): run id ->
+// what its latest start recorded. Runs that never recorded any (NULL columns:
+// not started since schema 2) have empty fields; unknown ids are absent.
+std::map<std::string, config::Provenance> provenances(const Db& db, const std::vector<std::string>& run_ids = {});
 
 // Liveness without metrics: sets step, tokens and heartbeat_at = now.
 void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens);
