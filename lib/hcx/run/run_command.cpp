@@ -58,6 +58,15 @@ config::RunConfig config_from_db(store::Db& db, const std::string& run_id) {
   return config::parse_or_throw(config::Json::parse(q.getColumn(0).getString()), "run " + run_id);
 }
 
+// The shard of a `--run-id ID --shard` run, which must hold its config.
+store::Db existing_shard(const fs::path& path, const std::string& id) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw bad_input("--run-id " + id + " --shard: no shard " + path.string() +
+                    " (hcx sweep --executor slurm writes it, with the run's config, before submitting)");
+  return store::open_shard(path);
+}
+
 std::string host_name() {
   char buf[256] = {};
   return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : "";
@@ -80,15 +89,17 @@ int run_command(const RunCommandOptions& opts) {
     cfg = config_from_file(opts);
     id = grid::run_id(cfg);
   } else {
-    store::Db main = store::open_db(db_path, opts.shard ? store::OpenMode::kReadOnly : store::OpenMode::kReadWrite);
-    cfg = config_from_db(main, id);
+    // --shard (a cluster task): the coordinator wrote the config into the
+    // run's own shard before submitting; the main database is not opened.
+    store::Db src = opts.shard ? existing_shard(store::shard_path(results, id), id) : store::open_db(db_path);
+    cfg = config_from_db(src, id);
   }
   if (!opts.device.empty()) cfg.train.device = opts.device;
   if (opts.threads >= 0) cfg.train.threads = opts.threads;
   for (const auto& e : config::validate(cfg)) throw bad_input(e);
 
   // 2. the database this run writes: the main one, or its own shard
-  store::Db db = store::open_db(opts.shard ? store::shard_path(results, id) : db_path);
+  store::Db db = opts.shard ? store::open_shard(store::shard_path(results, id)) : store::open_db(db_path);
   store::upsert_run(db, id, cfg);
   const fs::path ckpt_dir = results / "checkpoints" / id;
   if (!opts.fresh) {
