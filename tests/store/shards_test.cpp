@@ -1,6 +1,9 @@
 // Shards: per-run databases merged into the main one, idempotently.
 #include "hcx/store/shards.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -240,6 +243,42 @@ TEST_F(ShardsTest, CollectMigratesAnOldShardIntoTheRollbackJournalNotWal) {
     EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal"));
     EXPECT_EQ(count(main, "SELECT count(*) FROM runs WHERE id = 'old' AND status = 'completed' AND step = 20"), 1);
   }
+}
+
+// A task killed in the middle of a transaction leaves a hot journal behind;
+// collect rolls it back and merges what the shard had committed.
+TEST_F(ShardsTest, AShardWhoseWriterDiedMidTransactionIsRolledBackAndMerged) {
+  {
+    Db shard = start_shard(results, "r");
+    write_shard_run(shard, "r", 1, 3, false);
+  }
+  const auto path = shard_path(results, "r");
+  const pid_t pid = fork();
+  if (pid == 0) {  // the dying writer: pages of an open transaction reach the file, then _exit
+    SQLite::Database sql(path.string(), SQLite::OPEN_READWRITE);
+    sql.exec("PRAGMA cache_size=1");
+    sql.exec("BEGIN");
+    for (int i = 0; i < 20000; ++i) sql.exec("INSERT INTO metrics (run_id, name, step, value) VALUES ('r', 'junk', " +
+                                            std::to_string(100 + i) + ", 1.0)");
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(std::filesystem::exists(path.string() + "-journal"));
+  try {  // what collect's read-only look at the shard met before
+    open_db(path, OpenMode::kReadOnly);
+    FAIL() << "read a shard with a hot journal read-only";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path.string() + ": attempt to write a readonly database");
+  }
+
+  const CollectReport report = collect(main, shards);
+  ASSERT_EQ(report.shards.size(), 1u);
+  EXPECT_EQ(report.shards[0].skipped, "");
+  EXPECT_EQ(report.merged_runs(), 1);
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-journal"));
+  EXPECT_EQ(count(main, "SELECT count(*) FROM metrics WHERE run_id = 'r' AND name = 'train/loss'"), 3);
+  EXPECT_EQ(count(main, "SELECT count(*) FROM metrics WHERE name = 'junk'"), 0);
 }
 
 // What the coordinator does before sbatch: the task then finds its config in

@@ -81,8 +81,19 @@ std::string reason(const std::string& what, const fs::path& path) {
 }
 
 // Reads the shard's schema version without writing to it. Returns "" when it
-// can be attached, else why not.
+// can be attached, else why not. A task killed mid-transaction leaves a hot
+// journal, which a read-only connection refuses to read ("attempt to write a
+// readonly database"): one read-write open rolls it back first (the journal of
+// a live writer is not hot, and then that open changes nothing).
 std::string check_shard(const fs::path& path) {
+  std::error_code ec;
+  if (fs::exists(path.string() + "-journal", ec)) {
+    try {
+      open_shard(path);
+    } catch (const Error&) {
+      // reported by the read-only open below
+    }
+  }
   int version = 0;
   try {
     version = open_db(path, OpenMode::kReadOnly).schema_version();

@@ -81,7 +81,8 @@ struct CollectReport {
 // merged again later without duplicates.
 // Shards are attached read-only and never modified, except that one with an
 // older schema is migrated first (open_shard: it stays in the rollback
-// journal). A shard that is not yet initialised (user_version 0) is skipped; one that cannot be read, is newer
+// journal), and the hot journal of a writer that died mid-transaction is
+// rolled back (a read-write open) so that the shard can be read. A shard that is not yet initialised (user_version 0) is skipped; one that cannot be read, is newer
 // than this binary or fails to merge is reported in ShardResult::skipped and
 // the others are still merged. Throws Error(kIo) for failures of `main`.
 CollectReport collect(Db& main, const std::filesystem::path& shard_dir);
