@@ -14,7 +14,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-s,--set", opts->overrides, "Override a config key: -s train.lr=3e-3 (repeatable)");
   cmd->add_option("--db", opts->db, "Results database")->capture_default_str();
   cmd->add_option("--results", opts->results_dir, "Folder of checkpoints/ and shards/ (default: the database's folder)");
-  cmd->add_flag("--shard", opts->shard, "Write to <results>/shards/<run-id>.db instead of the database (Slurm)");
+  cmd->add_flag("--shard", opts->shard, "Write to <results>/shards/<run-id>.db and never open the database; with --run-id the config comes from that shard (Slurm)");
   cmd->add_option("--device", opts->device, "Override train.device: cpu, cuda, cuda:N");
   cmd->add_option("--threads", opts->threads, "Override train.threads (CPU threads of this run)");
   cmd->add_option("--progress", opts->progress, "Progress display")

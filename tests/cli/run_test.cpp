@@ -1,9 +1,14 @@
-// hcx run end to end: rows in SQLite, exit codes, and exact resume after
-// SIGKILL and SIGTERM (DESIGN.md "Determinism").
+// hcx run end to end: rows in SQLite, exit codes, exact resume after
+// SIGKILL and SIGTERM (DESIGN.md "Determinism"), and --shard runs that never
+// open the main database.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
 #include "hcx/build_info.h"
+#include "hcx/config/run_config.h"
+#include "hcx/store/runs.h"
+#include "hcx/store/shards.h"
 #include "hcx/version.h"
 
 namespace hcx::test {
@@ -44,6 +49,48 @@ TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
   EXPECT_EQ(again.code, 0);
   EXPECT_NE(again.output.find("already completed"), std::string::npos) << again.output;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// A Slurm task's run: its config from the shard the coordinator prepared,
+// while the main database is, as a compute node may see it, not a database
+// at all, and then gone. The shard stays in the rollback journal.
+TEST(RunCommand, ShardRunTrainsFromItsShardWithoutOpeningTheMainDatabase) {
+  TempDir dir;
+  const Result none = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(none.code, 2) << none.output;
+  EXPECT_NE(none.output.find("--run-id tiny --shard: no shard r/shards/tiny.db (hcx sweep --executor slurm writes it"),
+            std::string::npos)
+      << none.output;
+  EXPECT_FALSE(fs::exists(dir / "r"));
+  {
+    store::Db main = store::open_db(dir / "r/hcx.db");
+    store::upsert_run(main, "tiny", config::parse_or_throw(nlohmann::json::parse(kTinyRun)));
+    store::prepare_shard(main, dir / "r", "tiny");
+  }
+  for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm"}) fs::remove(dir / f);
+  write_file(dir / "r/hcx.db", "not a database\n");
+
+  const Result r = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string shard = dir / "r/shards/tiny.db";
+  EXPECT_EQ(query1(shard, "SELECT status || ' ' || step || ' ' || tokens FROM runs"), "completed 40 3840");
+  EXPECT_EQ(query1(shard, "SELECT count(*) FROM metrics WHERE name = 'train/loss'"), "40");
+  EXPECT_EQ(query1(shard, "PRAGMA journal_mode"), "delete");
+  EXPECT_FALSE(fs::exists(shard + "-wal"));
+  EXPECT_EQ(read_file(dir / "r/hcx.db"), "not a database\n");
+  for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm", "r/hcx.db-journal"}) EXPECT_FALSE(fs::exists(dir / f)) << f;
+
+  fs::remove(dir / "r/hcx.db");
+  const Result again = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("run tiny is already completed"), std::string::npos) << again.output;
+  EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
+  EXPECT_EQ(query1(shard, "PRAGMA journal_mode"), "delete");
 }
 
 TEST(RunCommand, EveryMeasurementLandsInTheDatabase) {

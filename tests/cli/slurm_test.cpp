@@ -5,7 +5,8 @@
 // sweep run locally, collect run twice, a resubmission that submits nothing;
 // runs sent USR1 and SIGTERM mid-training that requeue and finish with the
 // numbers of uninterrupted runs; --cancel; Slurm refusing a submission.
-// SlurmCli: the errors that need no cluster.
+// SlurmCli: the errors that need no cluster, and a task that trains from its
+// shard alone.
 #include <cstdlib>
 #include <regex>
 #include <sstream>
@@ -14,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "hcx/store/runs.h"
+#include "hcx/store/shards.h"
 
 namespace hcx::test {
 namespace {
@@ -228,6 +231,9 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   const std::string db = slurm / "r/hcx.db";
   for (const char* sql : kComparable) EXPECT_EQ(rows(db, sql), rows(local / "r/hcx.db", sql)) << sql;
   EXPECT_EQ(rows(db, "SELECT count(*) FROM metrics WHERE name = 'train/loss'"), std::vector<std::string>{"90"});
+  for (const auto& run : manifest_run_ids(dir + "/manifest-1.json"))  // shards: rollback journal, never WAL
+    EXPECT_EQ(query1(slurm / ("r/shards/" + run + ".db"), "PRAGMA journal_mode"), "delete") << run;
+  EXPECT_EQ(query1(db, "PRAGMA journal_mode"), "wal");
 
   // collect twice: the second changes nothing.
   const std::string before = fingerprint(db);
@@ -385,7 +391,51 @@ TEST(SlurmCli, TaskRefusesAManifestRunMismatch) {
   EXPECT_TRUE(contains(r.output, "manifest/run mismatch: no array index 5")) << r.output;
   r = shell(cd + "SLURM_ARRAY_TASK_ID=1 " + task);
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(contains(r.output, "manifest/run mismatch: index 1 names run 0123456789abcdef")) << r.output;
+  EXPECT_TRUE(contains(r.output, "manifest/run mismatch: index 1 names run 0123456789abcdef, whose shard " +
+                                     (dir / "r/shards/0123456789abcdef.db") + " does not exist"))
+      << r.output;
+  store::open_shard(dir / ("r/shards/" + ids[0] + ".db"));  // a shard without the run
+  r = shell(cd + "SLURM_ARRAY_TASK_ID=0 " + task);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "manifest/run mismatch: index 0 names run " + ids[0] + ", which its shard " +
+                                     (dir / ("r/shards/" + ids[0] + ".db")) + " does not hold"))
+      << r.output;
+}
+
+// The coordinator prepared the run's shard; then, as on a compute node that
+// cannot use it, the main database is no database at all. The task and the
+// run it starts read and write only the shard, which stays in the rollback
+// journal.
+TEST(SlurmCli, TaskTrainsFromItsShardAloneAndNeverOpensTheMainDatabase) {
+  TempDir dir;
+  write_file(dir / "exp.json", sweep_file("alone", 12, R"({"kind": "pre_norm"})"));
+  const std::string cd = std::string("cd '") + dir.path.string() + "' && ";
+  shell(cd + "PATH=/nonexistent " + HCX_BINARY + " sweep exp.json --executor slurm --db r/hcx.db");
+  const auto ids = rows(dir / "r/hcx.db", "SELECT run_id FROM sweep_runs");
+  ASSERT_EQ(ids.size(), 1u);
+  {
+    store::Db main = store::open_db(dir / "r/hcx.db");
+    store::prepare_shard(main, dir / "r", ids[0]);
+  }
+  for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm"}) std::filesystem::remove(dir / f);
+  write_file(dir / "r/hcx.db", "not a database\n");
+  const nlohmann::json m = {{"format", "hcx-slurm-manifest/1"},
+                            {"sweep", "alone"},
+                            {"db", dir / "r/hcx.db"},
+                            {"results", dir / "r"},
+                            {"runs", {{{"index", 0}, {"run_id", ids[0]}, {"name", "a"}}}}};
+  write_file(dir / "manifest.json", m.dump());
+
+  const Result r = shell(cd + "env -u SLURM_JOB_ID SLURM_ARRAY_TASK_ID=0 " + HCX_BINARY + " slurm-task --manifest " +
+                         (dir / "manifest.json"));
+  ASSERT_EQ(r.code, 0) << r.output << read_text(dir / ("r/logs/" + ids[0] + ".log"));
+  EXPECT_TRUE(contains(r.output, "run " + ids[0] + " ended: exit 0")) << r.output;
+  const std::string shard = dir / ("r/shards/" + ids[0] + ".db");
+  EXPECT_EQ(query1(shard, "SELECT status || ' ' || step FROM runs"), "completed 12");
+  EXPECT_EQ(query1(shard, "PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(read_text(dir / "r/hcx.db"), "not a database\n");
+  for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm", "r/hcx.db-journal"})
+    EXPECT_FALSE(std::filesystem::exists(dir / f)) << f;
 }
 
 }  // namespace

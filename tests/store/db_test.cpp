@@ -1,5 +1,5 @@
-// open_db: migrations, WAL, read-only mode, refusal of newer schemas, and
-// write_txn's behaviour on a busy database.
+// open_db: migrations, WAL or the rollback journal, read-only mode, refusal
+// of newer schemas, and write_txn's behaviour on a busy database.
 #include "hcx/store/db.h"
 
 #include <sqlite3.h>
@@ -60,6 +60,37 @@ TEST(OpenDb, RefusesANewerDatabaseNamingPathAndBothVersions) {
                                                        "); use a newer hcx to open it");
     }
   }
+}
+
+// Shards on a network file system: journal_mode=DELETE and synchronous=FULL,
+// asked for explicitly (never guessed from the path), also for a file that
+// an older hcx left in WAL; the default stays WAL, and read-only opens keep
+// whatever the file has.
+TEST(OpenDb, RollbackJournalIsAnExplicitOptionAndLeavesWal) {
+  TempDir dir;
+  {
+    Db fresh = open_db(dir / "shards/new.db", OpenMode::kReadWrite, Journal::kRollback);
+    EXPECT_EQ(fresh.schema_version(), kSchemaVersion);
+    EXPECT_EQ(fresh.sql().execAndGet("PRAGMA journal_mode").getString(), "delete");
+    EXPECT_EQ(count(fresh, "PRAGMA synchronous"), 2);  // FULL
+    EXPECT_EQ(count(fresh, "PRAGMA foreign_keys"), 1);
+    write_txn(fresh, [&] { fresh.sql().exec("INSERT INTO runs (id, config_json) VALUES ('a', '{}')"); });
+    EXPECT_FALSE(std::filesystem::exists(dir / "shards/new.db-wal"));
+  }
+  {
+    Db wal = open_db(dir / "old.db");
+    EXPECT_EQ(wal.sql().execAndGet("PRAGMA journal_mode").getString(), "wal");
+    EXPECT_EQ(count(wal, "PRAGMA synchronous"), 1);  // NORMAL
+    write_txn(wal, [&] { wal.sql().exec("INSERT INTO runs (id, config_json) VALUES ('b', '{}')"); });
+  }
+  {
+    Db left = open_db(dir / "old.db", OpenMode::kReadWrite, Journal::kRollback);
+    EXPECT_EQ(left.sql().execAndGet("PRAGMA journal_mode").getString(), "delete");
+    EXPECT_EQ(count(left, "SELECT count(*) FROM runs WHERE id = 'b'"), 1);
+    EXPECT_FALSE(std::filesystem::exists(dir / "old.db-wal"));
+  }
+  Db ro = open_db(dir / "old.db", OpenMode::kReadOnly, Journal::kWal);  // ignored: read-only changes nothing
+  EXPECT_EQ(ro.sql().execAndGet("PRAGMA journal_mode").getString(), "delete");
 }
 
 TEST(OpenDb, ReadOnlyNeverCreatesAMissingFile) {

@@ -1,6 +1,9 @@
 // Shards: per-run databases merged into the main one, idempotently.
 #include "hcx/store/shards.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -8,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hcx/error.h"
 #include "hcx/store/reader.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/schema.h"
@@ -39,7 +43,7 @@ void write_shard_run(Db& shard, const std::string& run, int64_t from, int64_t to
 }
 
 Db start_shard(const std::filesystem::path& results, const std::string& run) {
-  Db shard = open_db(shard_path(results, run));
+  Db shard = open_shard(shard_path(results, run));
   config::RunConfig cfg;
   cfg.train.steps = 20;
   upsert_run(shard, run, cfg);
@@ -204,6 +208,129 @@ TEST_F(ShardsTest, ShardsAreNeverModified) {
   collect(main, shards);
   std::ifstream in2(path, std::ios::binary);
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in2)), {}), before);
+}
+
+std::string journal_mode(const std::filesystem::path& path) {
+  return open_db(path, OpenMode::kReadOnly).sql().execAndGet("PRAGMA journal_mode").getString();
+}
+
+// A shard of schema version 1 (an older hcx), in `journal` mode, holding one
+// completed run.
+void write_v1_shard(const std::filesystem::path& path, const std::string& journal) {
+  std::filesystem::create_directories(path.parent_path());
+  SQLite::Database sql(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  sql.exec("PRAGMA journal_mode=" + journal);
+  sql.exec(kMigrations[0]);
+  sql.exec("PRAGMA user_version = 1");
+  sql.exec("INSERT INTO runs (id, config_json, status, step, updated_at, revision) "
+           "VALUES ('old', '{}', 'completed', 20, '2026-01-01T00:00:00.000Z', 3)");
+}
+
+// collect() migrates an old shard before attaching it: that read-write open
+// leaves (or puts) the shard in the rollback journal, never in WAL.
+TEST_F(ShardsTest, CollectMigratesAnOldShardIntoTheRollbackJournalNotWal) {
+  for (const std::string journal : {"delete", "wal"}) {
+    SCOPED_TRACE(journal);
+    const auto path = shard_path(results, "old");
+    std::filesystem::remove(path);
+    write_v1_shard(path, journal);
+    ASSERT_EQ(journal_mode(path), journal);
+    const CollectReport report = collect(main, shards);
+    ASSERT_EQ(report.shards.size(), 1u);
+    EXPECT_EQ(report.shards[0].skipped, "");
+    EXPECT_EQ(open_db(path, OpenMode::kReadOnly).schema_version(), kSchemaVersion);
+    EXPECT_EQ(journal_mode(path), "delete");
+    EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal"));
+    EXPECT_EQ(count(main, "SELECT count(*) FROM runs WHERE id = 'old' AND status = 'completed' AND step = 20"), 1);
+  }
+}
+
+// A task killed in the middle of a transaction leaves a hot journal behind;
+// collect rolls it back and merges what the shard had committed.
+TEST_F(ShardsTest, AShardWhoseWriterDiedMidTransactionIsRolledBackAndMerged) {
+  {
+    Db shard = start_shard(results, "r");
+    write_shard_run(shard, "r", 1, 3, false);
+  }
+  const auto path = shard_path(results, "r");
+  const pid_t pid = fork();
+  if (pid == 0) {  // the dying writer: pages of an open transaction reach the file, then _exit
+    SQLite::Database sql(path.string(), SQLite::OPEN_READWRITE);
+    sql.exec("PRAGMA cache_size=1");
+    sql.exec("BEGIN");
+    for (int i = 0; i < 20000; ++i) sql.exec("INSERT INTO metrics (run_id, name, step, value) VALUES ('r', 'junk', " +
+                                            std::to_string(100 + i) + ", 1.0)");
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(std::filesystem::exists(path.string() + "-journal"));
+  try {  // what collect's read-only look at the shard met before
+    open_db(path, OpenMode::kReadOnly);
+    FAIL() << "read a shard with a hot journal read-only";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path.string() + ": attempt to write a readonly database");
+  }
+
+  const CollectReport report = collect(main, shards);
+  ASSERT_EQ(report.shards.size(), 1u);
+  EXPECT_EQ(report.shards[0].skipped, "");
+  EXPECT_EQ(report.merged_runs(), 1);
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-journal"));
+  EXPECT_EQ(count(main, "SELECT count(*) FROM metrics WHERE run_id = 'r' AND name = 'train/loss'"), 3);
+  EXPECT_EQ(count(main, "SELECT count(*) FROM metrics WHERE name = 'junk'"), 0);
+}
+
+// What the coordinator does before sbatch: the task then finds its config in
+// its shard. Main's row (here: interrupted at step 7 by an earlier local run)
+// is not overwritten by the prepared shard's pending row; the task's writes
+// are merged as usual; a shard with results is left exactly as it is.
+TEST_F(ShardsTest, PrepareShardGivesTheTaskItsConfigAndCollectLeavesMainAlone) {
+  config::RunConfig cfg;
+  cfg.train.steps = 20;
+  cfg.seed = 5;
+  upsert_run(main, "r", cfg);
+  start_run(main, "r", {"cpu", "laptop", 42});
+  heartbeat(main, "r", 7, 70);
+  finish_run(main, "r", "interrupted");
+
+  prepare_shard(main, results, "r");
+  const auto path = shard_path(results, "r");
+  EXPECT_EQ(journal_mode(path), "delete");
+  {
+    const Db shard = open_db(path, OpenMode::kReadOnly);
+    EXPECT_EQ(get_run(shard, "r")->config_json, get_run(main, "r")->config_json);
+    EXPECT_EQ(get_run(shard, "r")->params, get_run(main, "r")->params);
+    EXPECT_EQ(get_run(shard, "r")->status, "pending");
+  }
+  CollectReport report = collect(main, shards);
+  ASSERT_EQ(report.shards.size(), 1u);
+  EXPECT_EQ(report.shards[0].unchanged_runs, 1);
+  EXPECT_EQ(report.merged_runs(), 0);
+  EXPECT_EQ(run_state(main, "r")->status, "interrupted");
+  EXPECT_EQ(run_state(main, "r")->step, 7);
+
+  {  // the task: hcx run --run-id r --shard
+    Db shard = open_shard(path);
+    start_run(shard, "r", {"cuda:0", "gpu-node-3", 999});
+    write_shard_run(shard, "r", 8, 20, true);
+  }
+  EXPECT_EQ(collect(main, shards).merged_runs(), 1);
+  EXPECT_EQ(run_state(main, "r")->status, "completed");
+  EXPECT_EQ(run_state(main, "r")->step, 20);
+
+  const std::string before = dump_tables(open_db(path, OpenMode::kReadOnly));
+  prepare_shard(main, results, "r");  // a resubmission
+  EXPECT_EQ(dump_tables(open_db(path, OpenMode::kReadOnly)), before);
+
+  try {
+    prepare_shard(main, results, "nope");
+    FAIL() << "prepared a shard for an unknown run";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(std::string(e.what()), (results / "hcx.db").string() + ": unknown run id 'nope'");
+  }
+  EXPECT_FALSE(std::filesystem::exists(shard_path(results, "nope")));
 }
 
 TEST_F(ShardsTest, NoShardDirectoryIsNothingToDo) {

@@ -112,6 +112,13 @@ SubmitResult SlurmExecutor::submit(const std::vector<Job>& jobs) {
   fs::create_directories(dir / "logs", ec);
   if (ec) throw io_error((dir / "logs").string() + ": cannot create: " + ec.message());
 
+  // The tasks read their configs from their shards and never open the main
+  // database, which may be on this host's disk only: write them here.
+  {
+    store::Db main = store::open_db(setup_.db);
+    for (const auto& job : jobs) store::prepare_shard(main, setup_.results, job.run_id);
+  }
+
   SubmitResult s;
   s.submission.number = next_submission_number(dir);
   s.submission.runs = jobs.size();

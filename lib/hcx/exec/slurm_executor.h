@@ -1,6 +1,8 @@
 // The Slurm executor: a sweep's jobs as one job array (DESIGN.md "Execution",
-// slurm). submit() writes the submission's manifest and script under
-// <results>/slurm/<sweep>/ (slurm_files.h) and runs
+// slurm). submit() writes each run's shard with its config
+// (store::prepare_shard: the tasks open only their shards, never the main
+// database), the submission's manifest and script under
+// <results>/slurm/<sweep>/ (slurm_files.h), and runs
 //   sbatch --parsable --array=0-N[%K] [--sbatch-arg ...] array-<n>.sh
 // then returns (fire and forget). run() submits and then follows the array
 // until every task has ended: every poll it asks squeue (query_tasks), then
@@ -40,9 +42,11 @@ class SlurmExecutor : public Executor {
  public:
   explicit SlurmExecutor(SlurmSetup setup);
 
-  // Submits `jobs` (at least one) as submission n and records it in
-  // submissions.tsv. Throws Error(kIo) when sbatch is not on PATH or Slurm
-  // refuses the job (the message quotes sbatch's); nothing is recorded then.
+  // Submits `jobs` (at least one; each a run of the main database) as
+  // submission n and records it in submissions.tsv. Throws Error(kIo) when
+  // sbatch is not on PATH or Slurm refuses the job (the message quotes
+  // sbatch's); no submission is recorded then (shards prepared before a
+  // refusal stay, for the next submission).
   SubmitResult submit(const std::vector<Job>& jobs);
 
   // submit() and follow the array (see above). The first SIGINT or SIGTERM

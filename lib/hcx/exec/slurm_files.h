@@ -1,7 +1,8 @@
 // The files a Slurm sweep keeps under <results>/slurm/<sweep>/ (DESIGN.md
 // "Execution", slurm), all on the shared file system the tasks see:
 //
-//   manifest-<n>.json   submission n: array index -> run id (+ the database and results paths)
+//   manifest-<n>.json   submission n: array index -> run id (+ the database and results paths;
+//                       each run's config is in its shard, results/shards/<run-id>.db)
 //   array-<n>.sh        submission n's job-array script (sbatch --array=0-N%K array-<n>.sh)
 //   submissions.tsv     one line per accepted submission: n, Slurm job id, time, runs
 //   cancelled           array job ids cancelled by `hcx sweep --cancel`, one a line
@@ -33,7 +34,7 @@ struct ManifestRun {
 
 struct Manifest {
   std::string sweep;
-  std::string db;        // absolute path of the main database (read for the run's config)
+  std::string db;        // absolute path of the main database: the coordinator's; tasks never open it
   std::string results;   // absolute path of the results folder (shards/, checkpoints/, logs/)
   std::vector<ManifestRun> runs;  // indices 0..N-1 in order
 

@@ -23,6 +23,7 @@
 #include "hcx/exec/sweep.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
+#include "hcx/store/shards.h"
 #include "hcx/store/timestamp.h"
 
 extern char** environ;
@@ -60,8 +61,8 @@ struct Child {
 
 Child make_child(const SlurmTaskOptions& o, const Manifest& m, const std::string& run_id, const fs::path& log) {
   Child c;
-  c.args = {o.hcx_binary.empty() ? self_executable() : o.hcx_binary, "run", "--run-id", run_id, "--shard", "--db",
-            m.db, "--results", m.results, "--progress", "plain"};
+  c.args = {o.hcx_binary.empty() ? self_executable() : o.hcx_binary, "run", "--run-id", run_id, "--shard",
+            "--results", m.results, "--progress", "plain"};
   if (o.threads > 0) c.args.insert(c.args.end(), {"--threads", std::to_string(o.threads)});
   if (!o.device.empty()) c.args.insert(c.args.end(), {"--device", o.device});
   const std::string threads = std::to_string(o.threads);
@@ -157,12 +158,18 @@ int run_slurm_task(const SlurmTaskOptions& o) {
     throw bad_input(o.manifest + ": manifest/run mismatch: no array index " + std::to_string(index) + " (it lists " +
                     std::to_string(m.runs.size()) + " runs, indices 0 to " + std::to_string(m.runs.size()) +
                     " - 1); submit the sweep with hcx sweep --executor slurm, not this script with another --array");
-  {
-    const store::Db db = store::open_db(m.db, store::OpenMode::kReadOnly);
-    if (!store::run_state(db, run->run_id))
-      throw bad_input(o.manifest + ": manifest/run mismatch: index " + std::to_string(index) + " names run " +
-                      run->run_id + ", which " + m.db + " does not hold (was the database replaced or moved?)");
-  }
+  // Only the run's own shard, never the main database (README "Slurm on a
+  // shared filesystem"). Read-write: a hot journal that a killed attempt left
+  // is rolled back here, where a read-only open would fail on it.
+  const fs::path shard = store::shard_path(m.results, run->run_id);
+  const std::string names = o.manifest + ": manifest/run mismatch: index " + std::to_string(index) + " names run " +
+                            run->run_id + ", ";
+  std::error_code ec;
+  if (!fs::is_regular_file(shard, ec))
+    throw bad_input(names + "whose shard " + shard.string() + " does not exist (hcx sweep --executor slurm writes " +
+                    "it before submitting; were the results moved, or this script submitted by hand?)");
+  if (!store::run_state(store::open_shard(shard), run->run_id))
+    throw bad_input(names + "which its shard " + shard.string() + " does not hold (was the shard replaced?)");
 
   const std::string job_id = env("SLURM_JOB_ID");
   const std::string array_job = env("SLURM_ARRAY_JOB_ID");

@@ -1,7 +1,8 @@
 // One Slurm array task: `hcx slurm-task`, which every array-<n>.sh execs
 // (slurm_files.h). It looks up its run in the manifest by SLURM_ARRAY_TASK_ID,
-// checks that the database knows the run, and runs
-//   hcx run --run-id ID --shard --db DB --results RESULTS --progress plain
+// checks that the run's shard (written by the coordinator before submitting,
+// store::prepare_shard) holds the run, and runs
+//   hcx run --run-id ID --shard --results RESULTS --progress plain
 // as a child with its output appended to <results>/logs/<id>.log. It
 // forwards SIGUSR1 (Slurm's warning before the time limit, `--signal=B:USR1`
 // reaches only the batch script, which this process is) and SIGTERM/SIGINT
@@ -55,9 +56,11 @@ std::string describe(RequeueDecision d, const RequeueFacts& f);
 
 // Runs the task described above and returns its exit code: that of
 // `hcx run` (0 completed, 1 failed or diverged, 2 bad input, 3 interrupted),
-// or 128+N when signal N killed it. Throws Error(kBadInput) outside an array
+// or 128+N when signal N killed it. Neither it nor the run opens the main
+// database, only the run's shard. Throws Error(kBadInput) outside an array
 // task (no SLURM_ARRAY_TASK_ID) and for a manifest/run mismatch (the index is
-// not in the manifest, or the database has no such run), naming both.
+// not in the manifest, or the run's shard is missing or lacks the run),
+// naming both.
 int run_slurm_task(const SlurmTaskOptions& opts);
 
 }  // namespace hcx::exec

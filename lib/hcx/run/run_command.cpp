@@ -40,13 +40,16 @@ struct Claimed {
   std::mutex mu;
   std::filesystem::path db;
   std::string id;
+  bool shard = false;              // the database is a run's shard (store::open_shard)
   std::optional<int64_t> attempt;  // nullopt: nothing claimed, or already finished
 };
 Claimed g_claimed;
 
-void set_claimed(const std::filesystem::path& db, const std::string& id, std::optional<int64_t> attempt) {
+void set_claimed(const std::filesystem::path& db, bool shard, const std::string& id,
+                 std::optional<int64_t> attempt) {
   std::lock_guard<std::mutex> lock(g_claimed.mu);
   g_claimed.db = db;
+  g_claimed.shard = shard;
   g_claimed.id = id;
   g_claimed.attempt = attempt;
 }
@@ -56,7 +59,7 @@ void set_claimed(const std::filesystem::path& db, const std::string& id, std::op
   const std::string what = std::string("stopped by ") + strsignal(sig) + " " + why;
   if (g_claimed.attempt) {
     try {
-      store::Db db = store::open_db(g_claimed.db);
+      store::Db db = g_claimed.shard ? store::open_shard(g_claimed.db) : store::open_db(g_claimed.db);
       store::finish_run(db, g_claimed.id, "interrupted", what, g_claimed.attempt);
     } catch (const std::exception& e) {
       spdlog::error("run {}: could not record the stop: {}", g_claimed.id, e.what());
@@ -135,6 +138,15 @@ config::RunConfig config_from_db(store::Db& db, const std::string& run_id) {
   return config::parse_or_throw(config::Json::parse(q.getColumn(0).getString()), "run " + run_id);
 }
 
+// The shard of a `--run-id ID --shard` run, which must hold its config.
+store::Db existing_shard(const fs::path& path, const std::string& id) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw bad_input("--run-id " + id + " --shard: no shard " + path.string() +
+                    " (hcx sweep --executor slurm writes it, with the run's config, before submitting)");
+  return store::open_shard(path);
+}
+
 }  // namespace
 
 int run_command(const RunCommandOptions& opts) {
@@ -153,8 +165,10 @@ int run_command(const RunCommandOptions& opts) {
     cfg = config_from_file(opts);
     id = grid::run_id(cfg);
   } else {
-    store::Db main = store::open_db(db_path, opts.shard ? store::OpenMode::kReadOnly : store::OpenMode::kReadWrite);
-    cfg = config_from_db(main, id);
+    // --shard (a cluster task): the coordinator wrote the config into the
+    // run's own shard before submitting; the main database is not opened.
+    store::Db src = opts.shard ? existing_shard(store::shard_path(results, id), id) : store::open_db(db_path);
+    cfg = config_from_db(src, id);
   }
   if (!opts.device.empty()) cfg.train.device = opts.device;
   if (opts.threads >= 0) cfg.train.threads = opts.threads;
@@ -162,7 +176,7 @@ int run_command(const RunCommandOptions& opts) {
 
   // 2. the database this run writes: the main one, or its own shard
   const fs::path run_db_path = opts.shard ? store::shard_path(results, id) : db_path;
-  store::Db db = store::open_db(run_db_path);
+  store::Db db = opts.shard ? store::open_shard(run_db_path) : store::open_db(run_db_path);
   const fs::path ckpt_dir = results / "checkpoints" / id;
   if (!opts.fresh) {
     if (auto st = store::run_state(db, id); st && st->status == "completed") {
@@ -191,7 +205,7 @@ int run_command(const RunCommandOptions& opts) {
                   st ? st->heartbeat_age_s.value_or(-1) : -1);
     return kExitBusy;
   }
-  set_claimed(run_db_path, id, attempt);
+  set_claimed(run_db_path, opts.shard, id, attempt);
   store::set_provenance(db, id, prov);
   if (opts.fresh) {
     std::error_code ec;
@@ -211,7 +225,7 @@ int run_command(const RunCommandOptions& opts) {
   ropts.history_holds = [&db, &id](int64_t step) { return store::holds_steps(db, id, "train/loss", step); };
   train::RunOutcome outcome;
   auto lost = [&](const Error& e) {
-    set_claimed(run_db_path, id, std::nullopt);
+    set_claimed(run_db_path, opts.shard, id, std::nullopt);
     spdlog::error("{}", e.what());
     return kExitBusy;
   };
@@ -223,11 +237,11 @@ int run_command(const RunCommandOptions& opts) {
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kBusy) throw;
       store::finish_run(db, id, "failed", e.what(), attempt);
-      set_claimed(run_db_path, id, std::nullopt);
+      set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw;
     } catch (const std::exception& e) {
       store::finish_run(db, id, "failed", e.what(), attempt);
-      set_claimed(run_db_path, id, std::nullopt);
+      set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw Error(ErrorKind::kRunFailed, "run " + id + " failed: " + e.what());
     }
   } catch (const Error& e) {
@@ -237,7 +251,7 @@ int run_command(const RunCommandOptions& opts) {
   if (!store::finish_run(db, id, train::to_string(outcome.status), outcome.error, attempt))
     return lost(Error(ErrorKind::kBusy, "run " + id + ": taken over by a newer attempt before it finished; "
                                         "its end (" + train::to_string(outcome.status) + ") is not recorded"));
-  set_claimed(run_db_path, id, std::nullopt);
+  set_claimed(run_db_path, opts.shard, id, std::nullopt);
   switch (outcome.status) {
     case train::RunStatus::kCompleted:
       spdlog::info("run {} completed: {} steps, {} tokens", id, outcome.step, outcome.tokens);

@@ -23,7 +23,8 @@ struct RunCommandOptions {
   std::vector<std::string> overrides;  // -s key=value (config file only)
   std::string db = "results/hcx.db";
   std::string results_dir;             // checkpoints/ and shards/ live here; default: the db's directory
-  bool shard = false;                  // write to <results_dir>/shards/<run-id>.db instead of the db
+  bool shard = false;                  // write to <results_dir>/shards/<run-id>.db and never open the db
+                                       // (with run_id, the config is read from that shard)
   std::string device;                  // overrides train.device (placement, not identity)
   int64_t threads = -1;                // overrides train.threads when >= 0
   std::string progress = "auto";       // "auto" | "plain" | "live" | "none"

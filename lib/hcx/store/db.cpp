@@ -71,7 +71,7 @@ std::unique_ptr<SQLite::Database> connect(const std::filesystem::path& path, int
   }
 }
 
-Db open_read_write(const std::filesystem::path& path) {
+Db open_read_write(const std::filesystem::path& path, Journal journal) {
   if (path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -81,15 +81,20 @@ Db open_read_write(const std::filesystem::path& path) {
     }
   }
   auto sql = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  // Switching to WAL takes an exclusive lock for a moment; a concurrent opener
-  // may see it busy, and one that finds WAL already on does nothing.
-  const std::string journal =
-      retry_busy(path, [&] { return sql->execAndGet("PRAGMA journal_mode=WAL").getString(); });
-  if (journal != "wal") {
-    throw Error(ErrorKind::kIo, path.string() + ": cannot switch to WAL mode (journal_mode is " + journal + ")");
+  // Switching the journal takes an exclusive lock for a moment; a concurrent
+  // opener may see it busy, and one that finds it set already does nothing.
+  const bool wal = journal == Journal::kWal;
+  const std::string want = wal ? "wal" : "delete";
+  const std::string found_journal =
+      retry_busy(path, [&] { return sql->execAndGet("PRAGMA journal_mode=" + want).getString(); });
+  if (found_journal != want) {
+    throw Error(ErrorKind::kIo, path.string() + ": cannot switch to journal_mode " + want + " (it is " +
+                                    found_journal + ")");
   }
   retry_busy(path, [&] {
-    sql->exec("PRAGMA synchronous=NORMAL");  // WAL: durable across crashes, no fsync per commit
+    // WAL: NORMAL is durable across crashes without an fsync per commit; the
+    // rollback journal needs FULL for that.
+    sql->exec(wal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
     sql->exec("PRAGMA foreign_keys=ON");
   });
   const int found = retry_busy(path, [&] { return read_user_version(*sql); });
@@ -143,9 +148,9 @@ void throw_sql_error(const Db& db, const std::exception& e) {
   throw Error(ErrorKind::kIo, db.path().string() + ": " + e.what());
 }
 
-Db open_db(const std::filesystem::path& path, OpenMode mode) {
+Db open_db(const std::filesystem::path& path, OpenMode mode, Journal journal) {
   if (mode == OpenMode::kReadOnly) return open_read_only(path);
-  Db db = open_read_write(path);
+  Db db = open_read_write(path, journal);
   if (db.schema_version() < kSchemaVersion) {
     migrate(db);
     db.schema_version_ = kSchemaVersion;

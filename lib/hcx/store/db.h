@@ -3,10 +3,13 @@
 // database. Every other file of store/ works through a Db.
 //
 // Concurrency: a Db is one SQLite connection; use it from one thread at a
-// time. Many processes may open the same file at once: the database runs in
-// WAL mode, so readers never block writers, and writers queue on BEGIN
-// IMMEDIATE with a busy timeout plus retries with backoff. Never carry a Db
-// across fork(): open a new one in the child.
+// time. Many processes may open the same file at once: the main database runs
+// in WAL mode, so readers never block writers, and writers queue on BEGIN
+// IMMEDIATE with a busy timeout plus retries with backoff. WAL keeps its index
+// in shared memory, so every connection to a WAL file must be on one host; a
+// shard that cluster nodes write over a network file system uses the rollback
+// journal instead (Journal::kRollback). Never carry a Db across fork(): open
+// a new one in the child.
 #pragma once
 
 #include <filesystem>
@@ -21,6 +24,14 @@ namespace hcx::store {
 enum class OpenMode {
   kReadWrite,  // creates the file and its parent directories when missing; migrates
   kReadOnly,   // SQLITE_OPEN_READONLY plus PRAGMA query_only; the file must exist
+};
+
+// The journal a read-write open sets (persistent in the file). A read-only
+// open never changes it.
+enum class Journal {
+  kWal,       // journal_mode=WAL, synchronous=NORMAL: the main database, all connections on one host
+  kRollback,  // journal_mode=DELETE, synchronous=FULL: a shard on a network file system; needs only
+              // POSIX advisory locks that work across nodes (README "Slurm on a shared filesystem")
 };
 
 // How long writers wait for a busy database before giving up, in total.
@@ -48,7 +59,7 @@ class Db {
 
  private:
   friend void write_txn(Db& db, const std::function<void()>& fn);
-  friend Db open_db(const std::filesystem::path& path, OpenMode mode);
+  friend Db open_db(const std::filesystem::path& path, OpenMode mode, Journal journal);
   std::filesystem::path path_;
   std::unique_ptr<SQLite::Database> db_;
   OpenMode mode_;
@@ -58,14 +69,16 @@ class Db {
 
 // Opens the database at `path`.
 //  kReadWrite: creates missing parent directories and the file, switches to
-//    WAL (synchronous=NORMAL), enables foreign keys and applies the missing
-//    migrations of schema.h in one BEGIN IMMEDIATE transaction. Safe to call
-//    from many processes at once: one migrates, the others wait and find the
-//    work done.
-//  kReadOnly: the file must exist (it is never created); nothing is migrated.
+//    `journal` (see Journal; a WAL file opened with kRollback leaves WAL,
+//    which needs it to be the only connection: a busy file is retried),
+//    enables foreign keys and applies the missing migrations of schema.h in
+//    one BEGIN IMMEDIATE transaction. Safe to call from many processes at
+//    once: one migrates, the others wait and find the work done.
+//  kReadOnly: the file must exist (it is never created); nothing is migrated,
+//    and `journal` is ignored.
 // Both refuse a database whose user_version is newer than this binary's
 // kSchemaVersion. Throws Error(kIo) naming `path` on any failure.
-Db open_db(const std::filesystem::path& path, OpenMode mode = OpenMode::kReadWrite);
+Db open_db(const std::filesystem::path& path, OpenMode mode = OpenMode::kReadWrite, Journal journal = Journal::kWal);
 
 // This database file's identity: 32 hex digits made when the file was
 // created (db_meta.db_id), so a copy keeps it and a new file at the same path

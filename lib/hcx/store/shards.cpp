@@ -7,7 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hcx/config/run_config.h"
 #include "hcx/error.h"
+#include "hcx/store/runs.h"
 #include "hcx/store/schema.h"
 #include "hcx/store/timestamp.h"
 
@@ -79,8 +81,19 @@ std::string reason(const std::string& what, const fs::path& path) {
 }
 
 // Reads the shard's schema version without writing to it. Returns "" when it
-// can be attached, else why not.
+// can be attached, else why not. A task killed mid-transaction leaves a hot
+// journal, which a read-only connection refuses to read ("attempt to write a
+// readonly database"): one read-write open rolls it back first (the journal of
+// a live writer is not hot, and then that open changes nothing).
 std::string check_shard(const fs::path& path) {
+  std::error_code ec;
+  if (fs::exists(path.string() + "-journal", ec)) {
+    try {
+      open_shard(path);
+    } catch (const Error&) {
+      // reported by the read-only open below
+    }
+  }
   int version = 0;
   try {
     version = open_db(path, OpenMode::kReadOnly).schema_version();
@@ -88,7 +101,7 @@ std::string check_shard(const fs::path& path) {
     return reason(e.what(), path);
   }
   if (version == 0) return "not initialised yet";
-  if (version < kSchemaVersion) open_db(path, OpenMode::kReadWrite);  // migrates the shard forward
+  if (version < kSchemaVersion) open_shard(path);  // migrates the shard forward, in the rollback journal
   return "";
 }
 
@@ -173,6 +186,43 @@ void merge_shard(Db& main, const MergeSql& q, ShardResult& r) {
 }
 
 }  // namespace
+
+Db open_shard(const fs::path& path) { return open_db(path, OpenMode::kReadWrite, Journal::kRollback); }
+
+void prepare_shard(Db& main, const fs::path& results_dir, const std::string& run_id) {
+  const std::string config_json = wrap_sql(main, [&] {
+    SQLite::Statement q(main.sql(), "SELECT config_json FROM runs WHERE id = ?");
+    q.bind(1, run_id);
+    if (!q.executeStep())
+      throw Error(ErrorKind::kBadInput, main.path().string() + ": unknown run id '" + run_id + "'");
+    return q.getColumn(0).getString();
+  });
+  const config::RunConfig cfg = config::parse_or_throw(config::Json::parse(config_json), "run " + run_id);
+  const fs::path path = shard_path(results_dir, run_id);
+  Db shard = open_shard(path);
+  const bool existed = run_state(shard, run_id).has_value();
+  upsert_run(shard, run_id, cfg);
+  if (existed) return;
+  // The shard's new row says nothing main does not know: record it as merged.
+  wrap_sql(shard, [&] {
+    SQLite::Statement q(shard.sql(), "SELECT revision, updated_at FROM runs WHERE id = ?");
+    q.bind(1, run_id);
+    q.executeStep();
+    const int64_t revision = q.getColumn(0).getInt64();
+    const std::string updated_at = q.getColumn(1).getString();
+    write_txn(main, [&] {
+      SQLite::Statement k(main.sql(),
+                          "INSERT OR REPLACE INTO shard_merges (run_id, revision, updated_at, merged_at, path) "
+                          "VALUES (?, ?, ?, ?, ?)");
+      k.bind(1, run_id);
+      k.bind(2, revision);
+      k.bind(3, updated_at);
+      k.bind(4, utc_iso());
+      k.bind(5, path.string());
+      k.exec();
+    });
+  });
+}
 
 fs::path shard_path(const fs::path& results_dir, const std::string& run_id) {
   return results_dir / "shards" / (run_id + ".db");

@@ -2,7 +2,11 @@
 // "Execution", slurm). A run started with `hcx run --shard` writes to its own
 // file, results/shards/<run-id>.db, with the same schema, so cluster jobs
 // never share one SQLite file over a network file system; `hcx collect` (and
-// `hcx status`, first) merges them.
+// `hcx status`, first) merges them. Shards use the rollback journal, never
+// WAL (whose shared-memory index needs every connection on one host), and a
+// task opens only its own shard: the coordinator writes the run's config into
+// it before submitting (prepare_shard), and only the coordinator opens the
+// main database.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,24 @@ std::filesystem::path shard_dir_for(const std::filesystem::path& db_path);
 
 // The *.db files of `shard_dir`, sorted by name; empty when it does not exist.
 std::vector<std::filesystem::path> list_shards(const std::filesystem::path& shard_dir);
+
+// Opens (creating and migrating when needed) the shard at `path` read-write
+// with Journal::kRollback: journal_mode=DELETE, which works on a network file
+// system whose POSIX advisory locks reach across nodes; a shard left in WAL by
+// an older hcx is switched back. Throws Error(kIo) as open_db().
+Db open_shard(const std::filesystem::path& path);
+
+// The coordinator's half of a cluster task, run on the submit host before
+// sbatch: makes sure that the shard of `run_id` under `results_dir` holds the
+// run's runs row and run_params, with `main`'s config, so that the task (`hcx
+// run --run-id ID --shard`) reads its config from its shard and never opens
+// `main`. A shard that holds the run already (an earlier attempt) keeps all
+// its rows; only a changed config is refreshed (upsert_run). A runs row
+// created here is recorded in main.shard_merges as merged (main has that
+// config already), so collect() leaves main's row alone until the task
+// writes. Throws Error(kBadInput) when `main` has no run `run_id`, Error(kIo)
+// when either database fails.
+void prepare_shard(Db& main, const std::filesystem::path& results_dir, const std::string& run_id);
 
 // What collect() did with one shard file.
 struct ShardResult {
@@ -57,8 +79,10 @@ struct CollectReport {
 // are ignored: `hcx run --shard` must upsert_run() into its shard. Idempotent:
 // a second collect() changes nothing, and a shard still being written is
 // merged again later without duplicates.
-// Shards are attached read-only and never modified. A shard that is not yet
-// initialised (user_version 0) is skipped; one that cannot be read, is newer
+// Shards are attached read-only and never modified, except that one with an
+// older schema is migrated first (open_shard: it stays in the rollback
+// journal), and the hot journal of a writer that died mid-transaction is
+// rolled back (a read-write open) so that the shard can be read. A shard that is not yet initialised (user_version 0) is skipped; one that cannot be read, is newer
 // than this binary or fails to merge is reported in ShardResult::skipped and
 // the others are still merged. Throws Error(kIo) for failures of `main`.
 CollectReport collect(Db& main, const std::filesystem::path& shard_dir);
