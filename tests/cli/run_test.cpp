@@ -132,7 +132,7 @@ TEST(RunCommand, BadConfigExitsTwoAndWritesNothing) {
 }
 
 // A file the run reads is missing: exit 2 naming the run, the key and the
-// file, before the run is started (it stays pending, nothing trained).
+// file, before the run is claimed (nothing written, nothing trained).
 TEST(RunCommand, MissingInputFileExitsTwoBeforeTheRunStarts) {
   TempDir dir;
   write_file(dir / "text.json", R"({"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16},
@@ -142,12 +142,10 @@ TEST(RunCommand, MissingInputFileExitsTwoBeforeTheRunStarts) {
   const Result r = run_hcx("run text.json --db r/hcx.db", dir.path.string());
   EXPECT_EQ(r.code, 2) << r.output;
   const std::string db = dir / "r/hcx.db";
-  const std::string id = query1(db, "SELECT id FROM runs");
-  ASSERT_EQ(id.size(), 16u) << r.output;
-  EXPECT_NE(r.output.find("run " + id + ": eval.tasks[0].path: hs.jsonl: file not found"), std::string::npos)
-      << r.output;
-  EXPECT_EQ(query1(db, "SELECT status || ' ' || attempt || ' ' || ifnull(started_at, 'never') FROM runs"),
-            "pending 0 never");
+  const size_t at = r.output.find("error run ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.substr(at + 10 + 16, 46), ": eval.tasks[0].path: hs.jsonl: file not found") << r.output;
+  EXPECT_EQ(query1(db, "SELECT count(*) FROM runs"), "0");
 }
 
 // data.source "tokens" with a vocabulary above 256 and text tasks but no

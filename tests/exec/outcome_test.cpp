@@ -92,6 +92,26 @@ TEST(Liveness, ThisHostAsksTheProcessTable) {
   EXPECT_FALSE(running_row_alive(r, this_host()));
 }
 
+// A row that records its trainer's start time: the pid alone, even of a
+// process whose command line says hcx, is not enough (pids are reused).
+TEST(Liveness, ThisHostComparesTheProcessStartTime) {
+  const pid_t hcx = test::start_sleeper("hcx-run-elsewhere");
+  const std::string start = process_start_token(hcx);
+  ASSERT_FALSE(start.empty());
+  EXPECT_EQ(process_start_token(hcx), start);  // stable
+  EXPECT_NE(process_start_token(getpid()), "");
+  store::RunState r = row("running", hcx);
+  r.host = this_host();
+  r.proc_start = start;
+  EXPECT_TRUE(running_row_alive(r, this_host()));
+  r.proc_start = "1";  // the same pid, another process
+  EXPECT_FALSE(running_row_alive(r, this_host()));
+  test::stop_sleeper(hcx);
+  r.proc_start = start;
+  EXPECT_FALSE(running_row_alive(r, this_host()));
+  EXPECT_EQ(process_start_token(hcx), "");
+}
+
 TEST(Liveness, OtherHostsGoByHeartbeat) {
   store::RunState r = row("running", 1);
   r.host = "elsewhere-" + this_host();

@@ -161,6 +161,58 @@ TEST_F(RunsTest, SetProvenanceRecordsTheLatestStartsBuildAndData) {
   EXPECT_THROW(set_provenance(db, "ghost", {"0.1.0", "", ""}), Error);
 }
 
+// The claim of `hcx run`: its check and write in one transaction; a refused
+// claim writes nothing at all; the winner may create the row.
+TEST_F(RunsTest, ClaimCreatesTheRowAndARefusedClaimWritesNothing) {
+  const config::RunConfig cfg = cfg_with_steps(10);
+  std::vector<std::string> asked;
+  const HolderAlive alive = [&](const RunState& row) {
+    asked.push_back(row.id + " " + row.status + " " + row.proc_start);
+    return true;
+  };
+  StartInfo info{"cpu", "h", 11};
+  info.proc_start = "777";
+  EXPECT_EQ(claim_run(db, "new", info, alive, &cfg), 1);  // no row yet: created, then started
+  EXPECT_TRUE(asked.empty());
+  EXPECT_EQ(text(db, "SELECT status || ' ' || pid || ' ' || proc_start FROM runs WHERE id = 'new'"), "running 11 777");
+  EXPECT_EQ(text(db, "SELECT value FROM run_params WHERE run_id = 'new' AND key = 'train.steps'"), "10");
+  const std::string row = text(db, "SELECT printf('%s|%s|%s|%s|%s|%s', status, pid, attempt, revision, updated_at, "
+                                   "config_json) FROM runs WHERE id = 'new'");
+  const config::RunConfig other = cfg_with_steps(10, 5e-3);
+  EXPECT_EQ(claim_run(db, "new", {"cpu", "h", 12}, alive, &other), std::nullopt);  // held: refused
+  EXPECT_EQ(asked, (std::vector<std::string>{"new running 777"}));
+  EXPECT_EQ(text(db, "SELECT printf('%s|%s|%s|%s|%s|%s', status, pid, attempt, revision, updated_at, "
+                     "config_json) FROM runs WHERE id = 'new'"),
+            row);
+  EXPECT_EQ(claim_run(db, "new", {"cpu", "h", 13}, [](const RunState&) { return false; }, &other), 2);  // dead: taken
+  EXPECT_EQ(text(db, "SELECT pid || ' ' || attempt FROM runs WHERE id = 'new'"), "13 2");
+  EXPECT_THROW(claim_run(db, "ghost", info, alive), Error);  // no row and no config
+}
+
+TEST_F(RunsTest, FinishRunOfAnAttemptThatLostTheRunWritesNothing) {
+  upsert_run(db, "r", {});
+  EXPECT_EQ(start_run(db, "r", {"cpu", "a", 1}), 1);
+  EXPECT_EQ(start_run(db, "r", {"cpu", "b", 2}), 2);  // taken over
+  EXPECT_FALSE(finish_run(db, "r", "completed", "", 1));
+  EXPECT_EQ(text(db, "SELECT status || ' ' || pid FROM runs WHERE id = 'r'"), "running 2");
+  EXPECT_TRUE(finish_run(db, "r", "interrupted", "stopped", 2));
+  EXPECT_EQ(text(db, "SELECT status FROM runs WHERE id = 'r'"), "interrupted");
+  EXPECT_THROW(finish_run(db, "ghost", "completed", "", 1), Error);
+}
+
+TEST_F(RunsTest, HoldsStepsWhenEveryStepFromOneIsRecorded) {
+  upsert_run(db, "r", {});
+  for (int step : {1, 2, 3, 5}) {
+    db.sql().exec("INSERT INTO metrics (run_id, name, step, value) VALUES ('r', 'train/loss', " +
+                  std::to_string(step) + ", 1.0)");
+  }
+  EXPECT_TRUE(holds_steps(db, "r", "train/loss", 0));
+  EXPECT_TRUE(holds_steps(db, "r", "train/loss", 3));
+  EXPECT_FALSE(holds_steps(db, "r", "train/loss", 5));  // step 4 missing
+  EXPECT_FALSE(holds_steps(db, "r", "val/loss", 1));
+  EXPECT_FALSE(holds_steps(db, "other", "train/loss", 1));
+}
+
 TEST_F(RunsTest, UnknownRunsAndStatusesAreRefused) {
   EXPECT_THROW(start_run(db, "ghost"), Error);
   EXPECT_THROW(heartbeat(db, "ghost", 1, 1), Error);

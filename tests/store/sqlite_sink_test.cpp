@@ -31,6 +31,12 @@ struct SinkTest : ::testing::Test {
     Db other = open_db(dir / "hcx.db", OpenMode::kReadOnly);
     return count(other, "SELECT count(*) FROM " + table + " WHERE run_id = 'r'");
   }
+  // One value of `sql` as text, through a second connection.
+  std::string count_text(const std::string& sql) {
+    Db other = open_db(dir / "hcx.db", OpenMode::kReadOnly);
+    SQLite::Statement st(other.sql(), sql);
+    return st.executeStep() ? st.getColumn(0).getString() : "";
+  }
 };
 
 // Writes one log interval of every kind of row at `step`.
@@ -156,6 +162,30 @@ TEST_F(SinkTest, AFailedFlushKeepsTheRowsForTheNextOne) {
   sink.flush();
   EXPECT_EQ(rows("metrics"), 2);
   EXPECT_EQ(rows("spikes"), 1);
+}
+
+// A stale process whose run was taken over by a newer attempt: its sink
+// writes no metric, no heartbeat and deletes nothing, and says who holds it.
+TEST_F(SinkTest, SinkOfARunTakenOverWritesNothingAndThrowsBusy) {
+  SqliteSink sink(db, "r", 1);
+  sink.scalar(1, "train/loss", 3.0);
+  sink.progress(1, 10);
+  sink.flush();
+  EXPECT_EQ(rows("metrics"), 1);
+  start_run(db, "r", {"cpu", "other-host", 99});  // attempt 2
+  const std::string before = count_text("SELECT revision || ' ' || step || ' ' || heartbeat_at FROM runs");
+  sink.scalar(2, "train/loss", 2.0);
+  sink.progress(2, 20);
+  try {
+    sink.flush();
+    FAIL() << "expected Error(kBusy)";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBusy);
+    EXPECT_NE(std::string(e.what()).find("attempt 2 (pid 99 on other-host) holds it now"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(sink.resume_from(0), Error);
+  EXPECT_EQ(rows("metrics"), 1);  // neither written nor deleted
+  EXPECT_EQ(count_text("SELECT revision || ' ' || step || ' ' || heartbeat_at FROM runs"), before);
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ double expected_bytes(const fs::path& dir, torch::nn::Module& model) {
   double bytes = 0;
   for (const auto& p : model.parameters()) bytes += static_cast<double>(p.numel() * p.element_size());
   for (const auto& b : model.buffers()) bytes += static_cast<double>(b.numel() * b.element_size());
-  return 3 * bytes + 1024 * 1024;
+  return 3.3 * bytes + 64 * 1024;
 }
 
 // fsync of a file or folder; false with errno set on failure.
