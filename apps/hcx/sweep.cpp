@@ -63,6 +63,11 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--retry-failed", opts->retry_failed, "Train failed and diverged runs again");
   cmd->add_flag("--retrain-stale", opts->retrain_stale,
                 "Train completed runs again, from step 0, that another hcx build or other data trained (see --dry-run)");
+  cmd->add_option("--heartbeat-timeout", opts->heartbeat_timeout_s,
+                  "Seconds a local run may go without a heartbeat (one per log interval) before it is killed as hung "
+                  "and recorded as failed; 0 never")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--db", opts->db_path, "Results database")->capture_default_str();
   cmd->add_option("--results", opts->results_dir, "Folder of logs/ and checkpoints/ (default: the database's folder)");
   cmd->add_option("--executor", opts->executor, "Where runs execute: local, or slurm (one job array; see below)")

@@ -333,6 +333,29 @@ TEST(SweepCommand, FailedRunsAreRecordedWithTheirReasonAndDoNotStopTheOthers) {
   }
 }
 
+// A run that hangs (here: SIGSTOPped, so it stops heartbeating) is killed
+// after --heartbeat-timeout and recorded as failed, while the others finish.
+TEST(SweepCommand, HungRunIsKilledAfterTheHeartbeatTimeoutAndTheOthersGoOn) {
+  TempDir dir;
+  write_file(dir / "tiny.json", tiny_sweep(60));
+  const std::string db = dir / "r/hcx.db";
+  const pid_t pid = spawn_hcx({"sweep", "tiny.json", "--jobs", "2", "--db", "r/hcx.db", "--heartbeat-timeout", "3"},
+                              dir / "sweep.log", dir.path.string());
+  std::string victim;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        victim = query_when_ready(db, "SELECT id FROM runs WHERE status = 'running' AND step >= 3 LIMIT 1");
+        return !victim.empty();
+      },
+      120));
+  ::kill(std::stoi(query1(db, "SELECT pid FROM runs WHERE id = '" + victim + "'")), SIGSTOP);
+  EXPECT_EQ(wait_exit(pid), 1) << read_file(dir / "sweep.log");
+  EXPECT_EQ(query1(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "3");
+  EXPECT_EQ(query1(db, "SELECT status FROM runs WHERE id = '" + victim + "'"), "failed");
+  const std::string error = query1(db, "SELECT error FROM runs WHERE id = '" + victim + "'");
+  EXPECT_EQ(error.rfind("hcx run killed by the sweep: no heartbeat for ", 0), 0u) << error;
+}
+
 // Every file a run reads must be there before anything is planned or written:
 // exit 2 naming the experiment, the first run, the key and the file.
 TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {

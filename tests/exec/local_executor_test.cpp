@@ -1,6 +1,7 @@
 // The local executor with shell-script children: slots, placement, crashes,
 // stop requests. No hcx binary needed (end-to-end sweeps: tests/cli).
 #include "hcx/exec/local_executor.h"
+#include "hcx/exec/outcome.h"
 
 #include <fstream>
 #include <map>
@@ -214,6 +215,36 @@ TEST(LocalExecutor, SecondStopRequestKills) {
   EXPECT_EQ(s.stop_signal, SIGINT);
   EXPECT_EQ(rec.results["stubborn"].signal, SIGKILL);
   EXPECT_TRUE(rec.results["stubborn"].kill_sent);
+}
+
+// A hung child (its heartbeat stopped) is killed once past the timeout while
+// the other job, whose heartbeat is fresh, runs to its end.
+TEST(LocalExecutor, JobWithoutHeartbeatPastTheTimeoutIsKilledAndTheOthersGoOn) {
+  TempDir dir;
+  std::vector<Job> jobs = {shell_job("hung", "while :; do sleep 0.05; done", dir.path()),
+                           shell_job("alive", "sleep 1.5", dir.path())};
+  std::map<int, std::string> asked;  // pid -> job
+  jobs[0].heartbeat_age = [&](int pid) -> std::optional<double> {
+    asked[pid] = "hung";
+    return 9.0;
+  };
+  jobs[1].heartbeat_age = [&](int pid) -> std::optional<double> {
+    asked[pid] = "alive";
+    return 0.1;
+  };
+  LocalOptions o;
+  o.heartbeat_timeout_s = 5;
+  o.heartbeat_check_ms = 50;
+  Recorder rec;
+  LocalExecutor(cpu_slots(2), o).run(jobs, rec);
+  EXPECT_EQ(rec.results["hung"].signal, SIGKILL);
+  EXPECT_EQ(rec.results["hung"].stalled_s, 9.0);
+  EXPECT_FALSE(rec.results["hung"].kill_sent);
+  EXPECT_EQ(describe_exit(rec.results["hung"]), "killed by the sweep: no heartbeat for 9 s (hung; --heartbeat-timeout)");
+  EXPECT_EQ(rec.results["alive"].exit_code, 0);
+  EXPECT_EQ(rec.results["alive"].stalled_s, 0.0);
+  EXPECT_EQ(asked.size(), 2u);  // asked with each child's own pid
+  EXPECT_EQ(asked.count(rec.results["hung"].pid), 1u);
 }
 
 TEST(LocalExecutor, RealSignalsAreHandledAndHandlersRestored) {

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,11 @@ struct Job {
   std::vector<std::string> command;   // argv: {"/path/hcx", "run", "--run-id", id, "--db", path}
   std::filesystem::path log_path;     // stdout and stderr of the job, appended
   int64_t total_steps = 0;            // for the display before the first progress line
+  // Seconds since the job's run last heartbeat, asked with the child's pid:
+  // nullopt while the run is not (yet) held by that process or the age is
+  // unknown; empty: not watched. The local executor kills a job whose
+  // heartbeat is older than LocalOptions::heartbeat_timeout_s.
+  std::function<std::optional<double>(int pid)> heartbeat_age;
 };
 
 // A machine-readable progress line of `hcx run`:
@@ -37,6 +44,7 @@ struct JobResult {
   int signal = 0;              // when a signal killed it; 0 otherwise
   bool stop_sent = false;      // the executor asked it to stop (a stop request reached the sweep)
   bool kill_sent = false;      // ... and then killed it (a second request)
+  double stalled_s = 0;        // > 0: killed by the executor after this many seconds without a heartbeat
   std::string spawn_error;     // the process could not be started (then exit_code is 127)
   int pid = 0;                 // the child's pid (0 when it never started)
   double seconds = 0;          // wall time

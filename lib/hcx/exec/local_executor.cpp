@@ -183,6 +183,7 @@ struct Running {
   Clock::time_point start;
   std::unique_ptr<LogFollower> log;
   bool stop_sent = false, kill_sent = false;
+  double stalled_s = 0;  // > 0: killed for a heartbeat this old
 };
 
 void signal_group(pid_t pid, int sig) {
@@ -213,6 +214,7 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
     std::map<pid_t, Running> running;
     int kills_done = 0;
     auto last_tick = Clock::now();
+    auto last_heartbeat_check = Clock::now();
 
     for (;;) {
       const bool stopping = g_stop_signal != 0;
@@ -293,6 +295,20 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
         }
       }
 
+      // Kill hung jobs: no heartbeat for longer than the timeout.
+      if (opts_.heartbeat_timeout_s > 0 &&
+          Clock::now() - last_heartbeat_check >= std::chrono::milliseconds(opts_.heartbeat_check_ms)) {
+        last_heartbeat_check = Clock::now();
+        for (auto& [pid, r] : running) {
+          const Job& job = jobs[r.job];
+          if (r.stalled_s > 0 || r.kill_sent || !job.heartbeat_age) continue;
+          const std::optional<double> age = job.heartbeat_age(static_cast<int>(pid));
+          if (!age || *age <= opts_.heartbeat_timeout_s) continue;
+          r.stalled_s = *age;
+          signal_group(pid, SIGKILL);
+        }
+      }
+
       // Reap.
       for (auto it = running.begin(); it != running.end();) {
         int status = 0;
@@ -309,6 +325,7 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
         result.pid = static_cast<int>(it->first);
         result.stop_sent = r.stop_sent;
         result.kill_sent = r.kill_sent;
+        result.stalled_s = r.stalled_s;
         result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
         if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
         if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

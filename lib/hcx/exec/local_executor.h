@@ -28,6 +28,13 @@ namespace hcx::exec {
 struct LocalOptions {
   int refresh_ms = 250;         // progress polling and tick() interval
   bool handle_signals = true;   // install SIGINT/SIGTERM handlers during run()
+  // A job whose Job::heartbeat_age exceeds this many seconds is hung (a
+  // deadlock, a stuck file system): killed with SIGKILL and reported with
+  // JobResult::stalled_s, while the other jobs go on. 0: never. `hcx run`
+  // heartbeats at every log interval; setup (data, tokenizer) and the final
+  // task scoring do not, so keep it well above their time.
+  double heartbeat_timeout_s = 0;
+  int heartbeat_check_ms = 1000;  // how often heartbeat ages are read
 };
 
 class LocalExecutor : public Executor {

@@ -52,6 +52,9 @@ bool running_row_alive(const store::RunState& row, const std::string& host) {
 
 std::string describe_exit(const JobResult& r) {
   if (!r.spawn_error.empty()) return "could not start: " + r.spawn_error;
+  if (r.stalled_s > 0)
+    return "killed by the sweep: no heartbeat for " + std::to_string(static_cast<int64_t>(r.stalled_s)) +
+           " s (hung; --heartbeat-timeout)";
   if (r.signal) {
     std::string s = "killed by signal " + std::to_string(r.signal);
     const char* name = strsignal(r.signal);

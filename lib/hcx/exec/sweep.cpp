@@ -273,6 +273,11 @@ int run_sweep(const SweepOptions& o) {
     if (p.state == grid::RunState::kRetrain) job.command.push_back("--fresh");  // a new checkpoint, new rows
     job.log_path = results / "logs" / (run.id + ".log");
     job.total_steps = run.config.train.steps;
+    job.heartbeat_age = [&db, id = run.id](int pid) -> std::optional<double> {
+      const auto row = store::run_state(db, id);
+      if (!row || row->status != "running" || row->pid != pid) return std::nullopt;  // not claimed by it yet
+      return row->heartbeat_age_s;
+    };
     jobs.push_back(std::move(job));
   }
   std::string counts = std::to_string(plan.n_new) + " new, " + std::to_string(plan.n_resume) + " to resume";
@@ -298,7 +303,9 @@ int run_sweep(const SweepOptions& o) {
     if (!o.slurm.wait) return submit_sweep(*s, jobs, std::cout);  // fire and forget
     executor = std::move(s);
   } else {
-    executor = std::make_unique<LocalExecutor>(slots);
+    LocalOptions lo;
+    lo.heartbeat_timeout_s = o.heartbeat_timeout_s;
+    executor = std::make_unique<LocalExecutor>(slots, lo);
   }
   const auto begin = std::chrono::steady_clock::now();
   SweepDisplay display(ex.name, jobs.size(), detect_display());

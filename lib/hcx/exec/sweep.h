@@ -38,6 +38,11 @@
 
 namespace hcx::exec {
 
+// A locally run child whose run has not heartbeat for this long is killed
+// (hung) and recorded as failed: well above hcx run's longest silent stretch
+// (setup, a SentencePiece training, the final task scoring).
+constexpr double kDefaultHeartbeatTimeoutS = 30 * 60;
+
 struct SweepOptions {
   std::string experiment;                // experiment file
   std::vector<std::string> overrides;    // "-s key=v1,v2"
@@ -52,6 +57,7 @@ struct SweepOptions {
   std::string db_path = "results/hcx.db";
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
+  double heartbeat_timeout_s = kDefaultHeartbeatTimeoutS;  // local: kill a run silent this long (hung); 0 never
   grid::FlopsPerToken flops;             // training FLOPs per token for the estimate; empty: tokens only
   SlurmOptions slurm;                    // --executor slurm (slurm_executor.h): resources, --wait, --cancel
 };
