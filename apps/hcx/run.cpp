@@ -23,7 +23,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--fresh", opts->fresh, "Discard the run's checkpoint and results and train it from step 0");
   cmd->footer(
       "Exit status: 0 completed, 1 failed or diverged, 2 bad input, 3 interrupted (run again to resume),\n"
-      "4 another live process is training this run.\n"
+      "4 another live process is training this run (or took it over: this one wrote nothing more).\n"
+      "Stopping: SIGINT/SIGTERM/SIGUSR1 checkpoint at the end of the step and exit 3; before the first\n"
+      "step, or on a second signal, the run is recorded interrupted and the process exits at once.\n"
+      "Checkpoints: results/checkpoints/<run-id>/step-N.pt, the newest train.keep_checkpoints (2) kept,\n"
+      "the final one alone after completion; only this database's own checkpoints are resumed.\n"
       "Examples:\n"
       "  hcx run experiments/examples/tiny.json\n"
       "  hcx run experiments/examples/tiny.json -s residual.kind=hc -s residual.n=4\n"

@@ -113,6 +113,11 @@ inline std::vector<std::pair<int64_t, double>> query_curve(const std::string& db
   return rows;
 }
 
+// The train/loss curve of every run in the database at `db`, by step.
+inline std::vector<std::pair<int64_t, double>> train_losses(const std::string& db) {
+  return query_curve(db, "SELECT step, value FROM metrics WHERE name = 'train/loss' ORDER BY step");
+}
+
 // Polls `pred` every `interval_ms` for up to `timeout_s` seconds.
 template <class Pred>
 bool wait_until(Pred pred, double timeout_s, int interval_ms = 20) {

@@ -35,10 +35,6 @@ constexpr const char* kRun = R"({
   "eval": {"every": 10, "batches": 2}
 })";
 
-std::vector<std::pair<int64_t, double>> losses(const std::string& db) {
-  return query_curve(db, "SELECT step, value FROM metrics WHERE name = 'train/loss' ORDER BY step");
-}
-
 std::vector<std::string> files_in(const fs::path& dir) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
@@ -72,14 +68,14 @@ TEST(RunReliability, FreshDatabaseDoesNotAdoptAnOldCheckpoint) {
   write_file(dir / "run.json", kRun);
   ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", dir.path.string()).code, 0);
   const std::string db = dir / "r/hcx.db";
-  const auto first = losses(db);
+  const auto first = train_losses(db);
   ASSERT_EQ(first.size(), 40u);
   remove_db(db);
   const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
   ASSERT_EQ(again.code, 0) << again.output;
   EXPECT_EQ(again.output.find("resumed from the checkpoint"), std::string::npos) << again.output;
   EXPECT_NE(again.output.find("not resumed: it belongs to another database"), std::string::npos) << again.output;
-  EXPECT_EQ(losses(db), first);  // trained again, value for value
+  EXPECT_EQ(train_losses(db), first);  // trained again, value for value
   EXPECT_EQ(query1(db, "SELECT status || ' ' || step FROM runs"), "completed 40");
   EXPECT_TRUE(fs::exists(checkpoint_dir(dir.path) / "set-aside" / "step-00000040.pt"));
 }
@@ -104,7 +100,7 @@ TEST(RunReliability, TruncatedLatestCheckpointOfAKilledRunFallsBackToThePrevious
   EXPECT_NE(resumed.output.find("step-00000015.pt: cannot read checkpoint"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("falling back to the previous checkpoint"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from the checkpoint at step 10 of 40"), std::string::npos) << resumed.output;
-  EXPECT_EQ(losses(db), losses(ref / "r/hcx.db"));
+  EXPECT_EQ(train_losses(db), train_losses(ref / "r/hcx.db"));
   EXPECT_EQ(files_in(ckpts), (std::vector<std::string>{"step-00000040.pt"}));  // completed: the final one only
 }
 
@@ -150,7 +146,7 @@ TEST(RunReliability, RacingProcessesTrainARunExactlyOnce) {
   EXPECT_EQ(codes, (std::map<int, int>{{0, 1}, {4, 3}}));
   const std::string db = dir / "r/hcx.db";
   EXPECT_EQ(query1(db, "SELECT status || ' ' || attempt FROM runs"), "completed 1");
-  const auto curve = losses(db);
+  const auto curve = train_losses(db);
   ASSERT_EQ(curve.size(), 40u);
   for (size_t i = 0; i < curve.size(); ++i) EXPECT_EQ(curve[i].first, static_cast<int64_t>(i + 1));
 }

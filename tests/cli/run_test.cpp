@@ -25,10 +25,6 @@ constexpr const char* kTinyRun = R"({
   "eval": {"every": 10, "batches": 2, "tasks": [{"name": "syn_recall", "kind": "synthetic", "limit": 8}]}
 })";
 
-std::vector<std::pair<int64_t, double>> losses(const std::string& db) {
-  return query_curve(db, "SELECT step, value FROM metrics WHERE name = 'train/loss' ORDER BY step");
-}
-
 TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   TempDir dir;
   write_file(dir / "run.json", kTinyRun);
@@ -201,8 +197,8 @@ void interrupt_and_resume(int sig, int64_t step) {
   EXPECT_NE(resumed.output.find("resumed from the checkpoint at step"), std::string::npos) << resumed.output;
 
   // Same per-step train losses, value for value, and the same final figures.
-  const auto expected = losses(ref / "r/hcx.db");
-  const auto got = losses(db);
+  const auto expected = train_losses(ref / "r/hcx.db");
+  const auto got = train_losses(db);
   ASSERT_EQ(got.size(), 40u);
   EXPECT_EQ(got, expected);
   const char* final_figures = "SELECT printf('%.17g %.17g %.17g', final_val_loss, best_val_loss, final_train_loss) FROM runs";

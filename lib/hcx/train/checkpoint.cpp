@@ -14,7 +14,9 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -242,20 +244,32 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   }
 }
 
+namespace {
+
+// Opens the checkpoint at `path` into `root` and returns its format version
+// and meta record. Throws Error(kIo) for a format this hcx does not read; the
+// archive's own exceptions pass through.
+std::pair<int64_t, nlohmann::json> open_checkpoint(const std::filesystem::path& path,
+                                                   torch::serialize::InputArchive& root) {
+  root.load_from(path.string());
+  torch::Tensor version;
+  root.read("format_version", version);
+  const int64_t format = version.item<int64_t>();
+  if (format < 1 || format > kCheckpointFormat) {
+    throw io_error(path.string() + ": checkpoint format " + std::to_string(format) + ", this hcx reads formats 1 to " +
+                   std::to_string(kCheckpointFormat));
+  }
+  c10::IValue meta_value;
+  root.read("meta", meta_value);
+  return {format, nlohmann::json::parse(meta_value.toStringRef())};
+}
+
+}  // namespace
+
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path) {
   try {
     torch::serialize::InputArchive root;
-    root.load_from(path.string());
-    torch::Tensor version;
-    root.read("format_version", version);
-    const int64_t format = version.item<int64_t>();
-    if (format < 1 || format > kCheckpointFormat) {
-      throw io_error(path.string() + ": checkpoint format " + std::to_string(format) +
-                     ", this hcx reads formats 1 to " + std::to_string(kCheckpointFormat));
-    }
-    c10::IValue meta_value;
-    root.read("meta", meta_value);
-    const nlohmann::json meta = nlohmann::json::parse(meta_value.toStringRef());
+    const nlohmann::json meta = open_checkpoint(path, root).second;
     CheckpointMeta m;
     m.step = meta.at("step").get<int64_t>();
     m.config_hash = meta.at("config_hash").get<std::string>();
@@ -278,17 +292,8 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   std::string writer = "an unknown LibTorch";  // known once the meta record is read
   try {
     torch::serialize::InputArchive root, model_ar, opt_ar;
-    root.load_from(path.string());
-    torch::Tensor version;
-    root.read("format_version", version);
-    const int64_t format = version.item<int64_t>();
-    if (format < 1 || format > kCheckpointFormat) {
-      throw io_error(path.string() + ": checkpoint format " + std::to_string(format) +
-                     ", this hcx reads formats 1 to " + std::to_string(kCheckpointFormat));
-    }
-    c10::IValue meta_value;
-    root.read("meta", meta_value);
-    meta = nlohmann::json::parse(meta_value.toStringRef());
+    int64_t format = 0;
+    std::tie(format, meta) = open_checkpoint(path, root);
     if (meta.contains("libtorch")) writer = "LibTorch " + meta.at("libtorch").get<std::string>();
     if (meta.at("config_hash") != config_hash) {
       throw io_error(path.string() + ": checkpoint of another run (" + meta.at("config_hash").get<std::string>() +
