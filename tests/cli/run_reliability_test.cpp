@@ -202,6 +202,35 @@ TEST(RunReliability, ReusedPidIsNotALiveRun) {
   EXPECT_EQ(query1(db, "SELECT status || ' ' || attempt FROM runs"), "completed 2");
 }
 
+// Far beyond the machine: refused in a moment (validation's bounds, then the
+// memory estimate), exit 2 naming the keys, nothing written, nothing allocated.
+TEST(RunReliability, SizesBeyondTheMachineAreRefusedInAMomentWritingNothing) {
+  TempDir dir;
+  write_file(dir / "run.json", kRun);
+  const struct {
+    const char* overrides;
+    const char* message;
+  } cases[] = {
+      {"-s model.n_layers=100000", "model.n_layers: expected an integer <= 1024, got 100000"},
+      {"-s model.vocab_size=1e9", "model.vocab_size: expected an integer <= 4194304, got 1000000000"},
+      {"-s train.batch_size=1e8", "train.batch_size: expected an integer <= 1048576, got 100000000"},
+      {"-s model.n_layers=1000 -s model.d_model=8192 -s model.n_heads=64",
+       "model.n_layers=1000, model.d_model=8192: this run needs ~"},
+      {"-s train.batch_size=100000 -s model.seq_len=8192",
+       "train.batch_size=100000, model.seq_len=8192, model.n_layers=2: this run needs ~"},
+  };
+  for (const auto& c : cases) {
+    const auto start = std::chrono::steady_clock::now();
+    const Result r = run_hcx(std::string("run run.json --db r/hcx.db ") + c.overrides, dir.path.string());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.code, 2) << c.overrides << ": " << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.overrides << ": " << r.output;
+    EXPECT_EQ(r.output.find("Exception raised from"), std::string::npos) << r.output;  // no LibTorch trace
+    EXPECT_LT(seconds, 10.0) << c.overrides;
+    if (fs::exists(dir / "r/hcx.db")) EXPECT_EQ(query1(dir / "r/hcx.db", "SELECT count(*) FROM runs"), "0");
+  }
+}
+
 // Setup (here: generating 200 M synthetic tokens, several seconds) ignores
 // no signal: nothing to checkpoint yet, so the process records the run as
 // interrupted and exits at once.

@@ -193,6 +193,7 @@ int run_command(const RunCommandOptions& opts) {
   info.test_claim_delay_ms = env_int("HCX_TEST_CLAIM_DELAY_MS", 0);
   if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) info.attempt = std::atoll(restarts) + 1;
   const config::Provenance prov = config::run_provenance(cfg, "run " + id);  // exit 2 on an unreadable input file
+  train::check_fits(cfg);  // exit 2 for a run that cannot fit this machine, before anything is written
   const std::string host = exec::this_host();
   const store::HolderAlive alive = [&](const store::RunState& row) {
     return !opts.shard && exec::running_row_alive(row, host);

@@ -442,15 +442,18 @@ bool stop_requested() { return g_stop.load(); }
 void clear_stop() { g_stop.store(false); }
 bool training_started() { return g_started.load(); }
 
-RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink) {
+void check_fits(const config::RunConfig& cfg) {
   const at::Device device = parse_device(cfg.train.device);
   const double available = device.is_cuda() ? cuda_free_bytes(device.has_index() ? device.index() : 0)
                                             : available_host_bytes().value_or(0);
-  if (available > 0) {
-    const std::string refusal =
-        memory_refusal(cfg, available, device.is_cuda() ? device.str() + " memory" : "CPU memory (MemAvailable)");
-    if (!refusal.empty()) throw bad_input(refusal);
-  }
+  if (available <= 0) return;  // unknown: nothing to compare with
+  const std::string refusal =
+      memory_refusal(cfg, available, device.is_cuda() ? device.str() + " memory" : "CPU memory (MemAvailable)");
+  if (!refusal.empty()) throw bad_input(refusal);
+}
+
+RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink) {
+  check_fits(cfg);
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
   try {
     Trainer trainer(cfg, opts, sink);

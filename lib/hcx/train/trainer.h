@@ -65,6 +65,12 @@ struct RunOutcome {
 // backtrace.
 RunOutcome train_run(const config::RunConfig& cfg, const RunOptions& opts, MetricSink& sink);
 
+// Throws Error(kBadInput) when `cfg` cannot run here: its device is absent,
+// or its memory estimate (memory_estimate.h) exceeds what the device has
+// free. Allocates nothing; train_run calls it first, `hcx run` before it
+// claims the run, so a refused run writes nothing.
+void check_fits(const config::RunConfig& cfg);
+
 // Async-signal-safe: asks the running train_run to checkpoint and stop at the
 // end of the current step. Installed by `hcx run` for SIGINT, SIGTERM, SIGUSR1.
 void request_stop();
