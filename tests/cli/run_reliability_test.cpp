@@ -258,5 +258,24 @@ TEST(RunReliability, SigtermDuringSetupEndsTheProcessAtOnceAsInterrupted) {
   EXPECT_NE(query1(db, "SELECT error FROM runs").find("before training started"), std::string::npos);
 }
 
+// Two stop signals in quick succession (Slurm's warning, then its SIGTERM),
+// at whatever point the first left the run: always exit 3 with the run
+// recorded interrupted, never a crash of the exiting process.
+TEST(RunReliability, SecondSignalSoonAfterTheFirstExitsThreeAndRecordsInterrupted) {
+  for (int delay_ms : {0, 10, 40, 120}) {
+    TempDir dir;
+    write_file(dir / "run.json", kRun);
+    const std::string db = dir / "r/hcx.db";
+    const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db", "-s", "train.steps=5000"}, dir / "run.log",
+                                dir.path.string());
+    ASSERT_TRUE(wait_until([&] { return step_of(db) >= 5; }, 120));
+    ::kill(pid, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(wait_exit(pid), 3) << delay_ms << " ms apart";
+    EXPECT_EQ(query1(db, "SELECT status FROM runs"), "interrupted") << delay_ms << " ms apart";
+  }
+}
+
 }  // namespace
 }  // namespace hcx::test

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include <csignal>
@@ -44,6 +45,9 @@ struct Claimed {
   std::optional<int64_t> attempt;  // nullopt: nothing claimed, or already finished
 };
 Claimed g_claimed;
+// Set once training returned: the process records its own end and exits in a
+// moment, so later signals change nothing (and must not race its exit).
+std::atomic<bool> g_finishing{false};
 
 void set_claimed(const std::filesystem::path& db, bool shard, const std::string& id,
                  std::optional<int64_t> attempt) {
@@ -92,8 +96,9 @@ void signal_loop() {
     if (n < 0 && errno == EINTR) continue;
     if (n != 1) return;
     const int sig = b;
+    if (g_finishing.load()) continue;
     ++count;
-    if (count >= 2) record_and_exit(sig, "a second time, before the checkpoint was written");
+    if (count >= 2) record_and_exit(sig, "a second time (not waiting for the checkpoint)");
     if (!train::training_started()) record_and_exit(sig, "before training started (nothing to checkpoint)");
     spdlog::warn("{}: checkpointing at the end of this step (send it again to stop at once)", strsignal(sig));
   }
@@ -234,13 +239,16 @@ int run_command(const RunCommandOptions& opts) {
     store::SqliteSink sink(db, id, attempt);
     try {
       outcome = train::train_run(cfg, ropts, sink);
+      g_finishing.store(true);
       sink.flush();
     } catch (const Error& e) {
+      g_finishing.store(true);
       if (e.kind() == ErrorKind::kBusy) throw;
       store::finish_run(db, id, "failed", e.what(), attempt);
       set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw;
     } catch (const std::exception& e) {
+      g_finishing.store(true);
       store::finish_run(db, id, "failed", e.what(), attempt);
       set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw Error(ErrorKind::kRunFailed, "run " + id + " failed: " + e.what());
