@@ -211,9 +211,14 @@ int run_slurm_task(const SlurmTaskOptions& o) {
   }
   const auto cancelled = read_cancelled(fs::path(o.manifest).parent_path());
   facts.cancelled = std::find(cancelled.begin(), cancelled.end(), array_job) != cancelled.end();
+  // This task as Slurm names it, <array job>_<index>: the last task of an
+  // array often has SLURM_JOB_ID equal to the array's own id, and
+  // `scontrol requeue <that id>` requeues every task of the array, killing
+  // the others mid-run.
+  const std::string task = !array_job.empty() ? array_job + "_" + std::to_string(index) : job_id;
   if (!job_id.empty() && !facts.cancelled) {
     try {
-      const ToolResult show = run_tool({"scontrol", "show", "job", "-o", job_id});
+      const ToolResult show = run_tool({"scontrol", "show", "job", "-o", task});
       if (show.exit_code == 0) facts.slurm_restarts = parse_restarts(show.out);
     } catch (const Error& e) {
       spdlog::warn("{}", e.what());
@@ -225,9 +230,9 @@ int run_slurm_task(const SlurmTaskOptions& o) {
     if (job_id.empty()) {
       spdlog::error("SLURM_JOB_ID is not set: cannot requeue");
     } else {
-      const ToolResult r = run_tool({"scontrol", "requeue", job_id});
+      const ToolResult r = run_tool({"scontrol", "requeue", task});
       if (r.exit_code != 0)
-        spdlog::error("scontrol requeue {} failed (exit {}): {}{}", job_id, r.exit_code, r.err, r.out);
+        spdlog::error("scontrol requeue {} failed (exit {}): {}{}", task, r.exit_code, r.err, r.out);
     }
   }
   return 3;
