@@ -365,7 +365,8 @@ TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {
              "data": {"source": "text", "path": "corpus.txt"}, "train": {"steps": 2, "batch_size": 2},
              "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}},
     "grid": {"residual.kind": ["pre_norm", "post_norm"]}})");
-  const grid::Expansion ex = grid::expand(grid::load_experiment(dir / "files.json"));
+  // Expanded as `hcx sweep files.json` sees it from `dir`: paths relative to the file.
+  const grid::Expansion ex = grid::expand(grid::parse_experiment(read_file(dir / "files.json"), "files.json"));
   ASSERT_EQ(ex.runs.size(), 2u);
   const std::string first = "files.json: run " + ex.runs[0].id + " (Pre-Norm): ";
   for (const char* mode : {"--dry-run", "--dry-run --format json", ""}) {

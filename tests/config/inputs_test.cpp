@@ -55,6 +55,27 @@ TEST_F(InputsTest, ListsEveryFileWithItsKey) {
   EXPECT_EQ(input_files(parse(R"({"data": {"source": "text", "path": "t.txt"}})")).size(), 1u);
 }
 
+// Paths in an experiment or run file are relative to that file: seen from
+// its folder (relative when the folder was), absolute ones unchanged.
+TEST_F(InputsTest, ResolvePathsSeesThemFromTheFilesFolder) {
+  RunConfig c = parse(R"({"data": {"source": "tokens", "path": "../data/c.bin", "tokenizer": "/abs/sp.model"},
+      "model.vocab_size": 4096,
+      "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}, {"name": "p", "kind": "synthetic"}],
+               "extra_val": [{"name": "wiki", "path": "./w.txt"}]}})");
+  resolve_input_paths(c, "experiments");
+  std::vector<std::string> got;
+  for (const auto& f : input_files(c)) got.push_back(f.key + "=" + f.path);
+  EXPECT_EQ(got, (std::vector<std::string>{"data.path=data/c.bin", "data.tokenizer=/abs/sp.model",
+                                           "eval.tasks[0].path=experiments/hs.jsonl",
+                                           "eval.extra_val[0].path=experiments/w.txt"}));
+  RunConfig same = parse(R"({"data": {"source": "text", "path": "t.txt"}})");
+  resolve_input_paths(same, "");  // a file in the working directory
+  EXPECT_EQ(same.data.path, "t.txt");
+  RunConfig synthetic = parse(R"({"data.tokenizer": "sp.model"})");
+  resolve_input_paths(synthetic, "experiments");
+  EXPECT_EQ(synthetic.data.tokenizer, "sp.model");  // unused by synthetic data: left alone
+}
+
 TEST_F(InputsTest, CheckNamesKeyPathAndWhy) {
   const std::string text = write("t.txt", "hello");
   fs::create_directories(dir / "d");

@@ -1,5 +1,5 @@
 // Task files: both layouts, field mapping, limit, every malformed-line error,
-// tokenisation, the run's task list, and the real files in ../shared/data.
+// tokenisation, the run's task list, and the real files in data/.
 #include "hcx/data/tasks.h"
 
 #include <gtest/gtest.h>
@@ -201,9 +201,8 @@ TEST(LoadTasks, ExplicitTasksWithLimitsAndTheirErrors) {
             "eval.tasks[0] (hs): " + hs.path + ": file not found");
 }
 
-TEST(SharedData, HellaSwagAndBlimpLoadWithTheDefaultMapping) {
-  const std::string shared = HCX_SHARED_DATA;
-  if (!std::filesystem::exists(shared + "/hellaswag_val_1000.jsonl")) GTEST_SKIP() << shared << " is absent";
+TEST(ShippedData, HellaSwagAndBlimpLoadWithTheDefaultMapping) {
+  const std::string shared = HCX_DATA_DIR;  // the repository's data/
   const auto hs = read_task_items(choice_spec(shared + "/hellaswag_val_1000.jsonl"));
   ASSERT_EQ(hs.size(), 1000u);
   EXPECT_EQ(hs[0].context, "Roof shingle removal: A man is sitting on a roof. he");

@@ -76,6 +76,20 @@ std::vector<InputFile> input_files(const RunConfig& c) {
   return out;
 }
 
+void resolve_input_paths(RunConfig& c, const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  auto resolve = [&](std::string& path) {
+    const std::filesystem::path p(path);
+    if (!path.empty() && p.is_relative()) path = (dir / p).lexically_normal().string();
+  };
+  const bool files = c.data.source == "text" || c.data.source == "tokens";
+  if (files) resolve(c.data.path);
+  if (files && c.data.tokenizer != "bytes") resolve(c.data.tokenizer);
+  for (auto& t : c.eval.tasks)
+    if (t.kind == "choice" || t.kind == "pairs") resolve(t.path);
+  for (auto& x : c.eval.extra_val) resolve(x.path);
+}
+
 std::vector<std::string> check_input_files(const RunConfig& c) {
   std::vector<std::string> errors;
   for (const auto& f : input_files(c)) {

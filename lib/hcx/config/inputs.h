@@ -4,6 +4,7 @@
 // trained, so a typo in a path is exit 2 naming the key, not a failed run.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,14 @@ struct InputFile {
 // "choice" or "pairs"; the path of each eval.extra_val entry. Empty paths
 // (a validate() error already) are left out.
 std::vector<InputFile> input_files(const RunConfig& c);
+
+// Rewrites every relative input path of `c` (those input_files() lists) as
+// seen from `dir`: (dir / path), lexically normal. An experiment or run file
+// names its data relative to itself, like `base`; with `dir` the file's own
+// folder as given on the command line, the result stays relative to the
+// working directory when that folder was (sweep children and Slurm tasks run
+// there). Absolute paths and an empty `dir` leave `c` as it is.
+void resolve_input_paths(RunConfig& c, const std::filesystem::path& dir);
 
 // One message per input file that cannot be read, "<key>: <path>: <why>",
 // why being "file not found", "is a directory, not a file" or "cannot be

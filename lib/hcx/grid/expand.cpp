@@ -4,9 +4,11 @@
 #include "hcx/grid/expand.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
+#include "hcx/config/inputs.h"
 #include "hcx/error.h"
 #include "hcx/grid/identity.h"
 #include "hcx/grid/keys.h"
@@ -214,6 +216,7 @@ Expansion expand(const ExperimentSpec& spec) {
   for (size_t i = 0; i < points.size(); ++i) {
     ExpandedRun run;
     run.config = configs[i];
+    config::resolve_input_paths(run.config, std::filesystem::path(spec.source).parent_path());  // like `base`
     run.id = run_id(run.config);
     if (!seen.insert(run.id).second) {
       ++ex.duplicates;

@@ -19,6 +19,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
+#include "hcx/config/inputs.h"
 #include "hcx/config/provenance.h"
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
@@ -133,7 +134,9 @@ config::RunConfig config_from_file(const RunCommandOptions& opts) {
     config::set_dotted(patch, o.substr(0, eq), config::parse_value(o.substr(eq + 1)));
     j.merge_patch(patch);
   }
-  return config::parse_or_throw(j, opts.config_path);
+  config::RunConfig cfg = config::parse_or_throw(j, opts.config_path);
+  config::resolve_input_paths(cfg, fs::path(opts.config_path).parent_path());  // data named relative to the file
+  return cfg;
 }
 
 config::RunConfig config_from_db(store::Db& db, const std::string& run_id) {
