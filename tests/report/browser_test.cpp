@@ -134,7 +134,8 @@ TEST_F(Browser, ReportRendersWithoutErrors) {
   EXPECT_TRUE(console_lines(dom.log).empty()) << dom.log;
   ASSERT_NE(dom.out.find("<h1>hcx report · known</h1>"), std::string::npos) << dom.out.substr(0, 400);
   // Every chart, as the browser parsed it: present and drawn.
-  for (const char* id : {"chart-train-loss", "chart-val-loss", "chart-collapse", "chart-layer-grad-norm"}) {
+  for (const char* id :
+       {"chart-train-loss", "chart-val-loss", "chart-gap", "chart-collapse", "chart-layer-grad-norm"}) {
     const std::string svg = svg_by_id(dom.out, id);
     ASSERT_FALSE(svg.empty()) << id << " missing from the rendered page";
     EXPECT_NE(svg.find("<polyline class=\"line\""), std::string::npos) << id;

@@ -26,6 +26,9 @@ namespace hcx::report::fixture {
 //  final val: pre_norm 2.0 ± 0.1; hc 1.9 ± 0.08.
 //  Δ pairs (hc - pre_norm) = {-.1, -.12, -.08}: mean -0.1, std 0.02,
 //    95% CI -0.1 ± 4.302653 × 0.02 / √3 = [-0.1496827, -0.0503173].
+//  MDE (α 0.05, power 0.8) = (t_{.975,2} + t_{.8,2}) · 0.02 / √3
+//    = (4.302653 + 1.060660) × 0.0115470 = 0.0619302; with 2 seeds it would
+//    be (12.706205 + 1.376382) × 0.02 / √2 = 0.1991579 > 0.1, so 3 seeds.
 //  Speed-up (EMA α = 0.5): pre_norm mean {4, 3, 2.5, 2} → {4, 3.5, 3, 2.5},
 //    target 2.5 at step 400 = 6400 tokens; hc mean {3.9, 1.9, 1.9, 1.9} →
 //    {3.9, 2.9, 2.4, 2.15} crosses 2.5 at step 280 = 4480 tokens: 10/7.
@@ -101,9 +104,9 @@ inline const char* known_table() {
       "hcx report · sweep known · 6 runs · seeds 0, 1, 2 · baseline residual.kind=pre_norm · metric val/loss\n"
       "\n"
       "Comparison\n"
-      "group     seeds   val/loss final    val/loss best      Δ vs baseline [95% CI]  speed-up  train loss final  train loss best  loss spikes  gnorm spikes  tok/s  params\n"
-      "Pre-Norm    3/3  2.0000 ± 0.1000  2.0000 ± 0.1000                    baseline     1.00×   3.0025 ± 0.0000  2.9500 ± 0.0000    1.0 ± 1.0     0.3 ± 0.6  1.10k   1.00k\n"
-      "DHC×2       3/3  1.9000 ± 0.0800  1.9000 ± 0.0800  −0.1000 [−0.1497, −0.0503]     1.43×   2.9050 ± 0.0000  2.9000 ± 0.0000    0.0 ± 0.0     0.0 ± 0.0    800   1.10k\n"
+      "group     seeds   val/loss final    val/loss best      Δ vs baseline [95% CI]     MDE  seeds for Δ  speed-up  train loss final  train loss best  loss spikes  gnorm spikes  tok/s  params\n"
+      "Pre-Norm    3/3  2.0000 ± 0.1000  2.0000 ± 0.1000                    baseline       —            —     1.00×   3.0025 ± 0.0000  2.9500 ± 0.0000    1.0 ± 1.0     0.3 ± 0.6  1.10k   1.00k\n"
+      "DHC×2       3/3  1.9000 ± 0.0800  1.9000 ± 0.0800  −0.1000 [−0.1497, −0.0503]  0.0619            3     1.43×   2.9050 ± 0.0000  2.9000 ± 0.0000    0.0 ± 0.0     0.0 ± 0.0    800   1.10k\n"
       "\n"
       "Downstream (last evaluation of each run)\n"
       "group     hellaswag/acc_norm       piqa/acc\n"
@@ -112,6 +115,7 @@ inline const char* known_table() {
       "\n"
       "mean ± std over the completed runs of each group (sample std, n−1).\n"
       "Δ: mean over pairs (seed) of group − baseline final val/loss; 95% CI from Student's t with n−1 df; n.s. = the interval contains 0.\n"
+      "MDE: the smallest |Δ| these n seeds detect (α=0.05 two-sided, power 0.8), (t_{0.975,n−1} + t_{0.8,n−1})·s/√n with s the std of the paired differences; seeds for Δ: the smallest n at which that formula reaches the observed |Δ| (> 10000: out of reach; n/a: s or Δ is 0).\n"
       "speed-up: tokens the baseline needed to reach its own final smoothed val/loss ÷ tokens this group needed (seed-mean curves, EMA α=0.5; tokens = step × train.batch_size × model.seq_len × train.grad_accum).\n"
       "train loss: EMA α=0.05 of the per-step loss, final = last smoothed value, best = its minimum; validation as recorded.\n"
       "spikes per run: > mean + 6σ of the previous 50 values (OLMo 2 spike rule).\n";

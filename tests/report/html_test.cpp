@@ -18,6 +18,12 @@ std::string known_html() {
   return out.str();
 }
 
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
 // The <svg ...>...</svg> element with id `id`, or "".
 std::string svg_by_id(const std::string& html, const std::string& id) {
   const size_t at = html.find("id=\"" + id + "\"");
@@ -45,12 +51,21 @@ TEST(RenderHtml, SelfContained) {
 
 TEST(RenderHtml, EveryChartHasData) {
   const std::string html = known_html();
-  for (const char* id : {"chart-train-loss", "chart-val-loss", "chart-collapse", "chart-layer-grad-norm"}) {
+  for (const char* id : {"chart-train-loss", "chart-val-loss", "chart-gap", "chart-collapse", "chart-layer-grad-norm"}) {
     const std::string svg = svg_by_id(html, id);
     ASSERT_FALSE(svg.empty()) << id;
     EXPECT_NE(svg.find("<polyline"), std::string::npos) << id;
     EXPECT_EQ(svg.find("no data"), std::string::npos) << id;
   }
+  // The gap chart follows the loss curves: one Δ line with its band, and the zero line.
+  const std::string gap = svg_by_id(html, "chart-gap");
+  ASSERT_FALSE(gap.empty());
+  EXPECT_LT(html.find("id=\"chart-val-loss\""), html.find("id=\"chart-gap\""));
+  EXPECT_LT(html.find("id=\"chart-gap\""), html.find("id=\"chart-collapse\""));
+  EXPECT_EQ(count_of(gap, "<polyline class=\"line\""), 1u);
+  EXPECT_EQ(count_of(gap, "<path class=\"band\""), 1u);
+  EXPECT_EQ(count_of(gap, "<line class=\"ref\""), 1u);
+  EXPECT_NE(gap.find("band: 95% t interval"), std::string::npos);
   EXPECT_EQ(html.find("id=\"chart-metric\""), std::string::npos);  // headline is val/loss: no extra chart
   // Two lines (one per group) and two bands per curve chart.
   const std::string val = svg_by_id(html, "chart-val-loss");

@@ -32,6 +32,22 @@ TEST(ReportJson, LayoutAndNulls) {
   EXPECT_EQ(hc["missing"][1]["status"], "failed");
   EXPECT_EQ(hc["missing"][1]["run_id"], "hc-seed2");
   EXPECT_FALSE(j["footnotes"].empty());
+  // One pair: no spread, so no MDE and no seed count.
+  EXPECT_TRUE(hc["delta"]["power"]["mde"].is_null());
+  EXPECT_TRUE(hc["delta"]["power"]["seeds_needed"].is_null());
+  EXPECT_EQ(hc["delta"]["power"]["seeds_needed_status"], "not_applicable");
+}
+
+TEST(ReportJson, PowerOfTheDelta) {
+  const nlohmann::json j = to_json(compute_report(fixture::known_input(), ReportOptions{}));
+  const auto& p = j["groups"][1]["delta"]["power"];  // worked in fixture.h
+  EXPECT_EQ(p["alpha"], 0.05);
+  EXPECT_EQ(p["power"], 0.8);
+  EXPECT_NEAR(p["mde"].get<double>(), 0.0619302029489, 1e-9);
+  EXPECT_EQ(p["seeds_needed"], 3);
+  EXPECT_EQ(p["seeds_needed_status"], "found");
+  EXPECT_EQ(p["max_seeds"], 10000);
+  EXPECT_FALSE(j["groups"][0]["delta"].contains("power"));  // the baseline has no Δ
 }
 
 }  // namespace

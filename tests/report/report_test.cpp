@@ -102,6 +102,41 @@ TEST_F(RunReport, JsonHasEveryKnownFigure) {
   EXPECT_NEAR(s["per_pair"][2]["value"].get<double>(), 6400.0 / 4544.0, 1e-9);
 }
 
+// The known sweep with hc's final val/loss moved to the baseline's plus
+// `diffs` (per seed): a Δ of the size and spread the seed count depends on.
+void write_close_call(const fs::path& db, const std::vector<double>& diffs) {
+  ReportInput in = fixture::known_input();
+  for (int seed = 0; seed < 3; ++seed) {
+    in.runs[3 + seed].curves["val/loss"].values.back() = in.runs[seed].curves["val/loss"].values.back() + diffs[seed];
+  }
+  fixture::write_db(db, in);
+}
+
+TEST_F(RunReport, SeedsNeededForACloseCall) {
+  // Δ pairs {.001, −.001, .003}: mean .001, s .002, so MDE(3) = 0.0619302 × 0.1
+  // (fixture.h), and |Δ|/s = 0.5 needs 34 seeds (metrics/power_test.cpp).
+  write_close_call(db_path_, {0.001, -0.001, 0.003});
+  cmd_.format = "json";
+  const nlohmann::json j = nlohmann::json::parse(run(cmd_));
+  const auto& d = j["groups"][1]["delta"];
+  EXPECT_NEAR(d["mean"].get<double>(), 0.001, 1e-12);
+  EXPECT_NEAR(d["std"].get<double>(), 0.002, 1e-12);
+  EXPECT_NEAR(d["power"]["mde"].get<double>(), 0.00619302029489, 1e-10);
+  EXPECT_EQ(d["power"]["seeds_needed"], 34);
+  cmd_.format = "";
+  const std::string table = run(cmd_);
+  EXPECT_NE(table.find("+0.0010 [\u22120.0040, +0.0060] n.s.  0.0062           34"), std::string::npos) << table;
+
+  // Pairs {.01, −.01, .0005}: |Δ|/s = 0.0167 < MDE(10000)/s = 0.028.
+  write_close_call(db_path_, {0.01, -0.01, 0.0005});
+  const std::string far = run(cmd_);
+  EXPECT_NE(far.find("  > 10000  "), std::string::npos) << far;
+  cmd_.format = "json";
+  const nlohmann::json k = nlohmann::json::parse(run(cmd_));
+  EXPECT_TRUE(k["groups"][1]["delta"]["power"]["seeds_needed"].is_null());
+  EXPECT_EQ(k["groups"][1]["delta"]["power"]["seeds_needed_status"], "above_cap");
+}
+
 TEST_F(RunReport, TableIsTheDefault) {
   EXPECT_EQ(run(cmd_), fixture::known_table());
 }

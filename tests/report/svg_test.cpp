@@ -21,6 +21,24 @@ TEST(Svg, NiceTicks) {
   EXPECT_EQ(nice_ticks(0, 6400, 10), (std::vector<double>{0, 1000, 2000, 3000, 4000, 5000, 6000}));
 }
 
+TEST(Svg, ReferenceLineIsInsideTheYRange) {
+  LineChart c;
+  c.id = "chart-ref";
+  Series s;
+  s.name = "hc";
+  s.color = "#123456";
+  s.line = {{0, -2.0}, {1, -1.0}};  // all below the reference
+  c.series.push_back(s);
+  EXPECT_EQ(render_line_chart(c).find("class=\"ref\""), std::string::npos);  // none unless asked
+  c.ref_y = 0.0;
+  // y range [−2, 0] padded by 4%: [−2.08, 0.08]; y = 0 at 334 − 2.08/2.16 · 278 = 66.3.
+  EXPECT_NE(render_line_chart(c).find("<line class=\"ref\" x1=\"70\" x2=\"704\" y1=\"66.3\" y2=\"66.3\"/>"),
+            std::string::npos)
+      << render_line_chart(c);
+  c.series.clear();  // a reference line alone is not data
+  EXPECT_NE(render_line_chart(c).find("no data"), std::string::npos);
+}
+
 TEST(Svg, LineChartKeepsASpikeAmongTenThousandPoints) {
   LineChart c;
   c.id = "chart-x";

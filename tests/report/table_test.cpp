@@ -58,10 +58,12 @@ TEST(ReportTables, HeadlineMetricAddsValidationColumns) {
   const auto tables = report_tables(compute_report(in, o));
   ASSERT_EQ(tables.size(), 1u);  // no downstream scores, no downstream table
   EXPECT_EQ(tables[0].header[2], "train/loss final");
-  EXPECT_EQ(tables[0].header[6], "val/loss final");
+  EXPECT_EQ(tables[0].header[8], "val/loss final");  // after Δ, MDE, seeds for Δ, speed-up
   EXPECT_EQ(tables[0].rows[0][0].text, "all runs");
   EXPECT_EQ(tables[0].rows[0][2].text, "1.9500");  // EMA 0.05: {2, 1.95}
   EXPECT_EQ(tables[0].rows[0][4].text, "\u2014");  // no baseline group: no Δ
+  EXPECT_EQ(tables[0].rows[0][5].text, "\u2014");  // ... so no MDE
+  EXPECT_EQ(tables[0].rows[0][6].text, "\u2014");  // ... and no seeds for Δ
 }
 
 }  // namespace

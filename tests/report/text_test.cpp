@@ -83,15 +83,16 @@ TEST(RenderMarkdown, KnownSweep) {
   EXPECT_EQ(l[0], "# hcx report");
   EXPECT_EQ(l[4], "## Comparison");
   EXPECT_EQ(l[6],
-            "| group | seeds | val/loss final | val/loss best | \u0394 vs baseline [95% CI] | speed-up | train loss final "
+            "| group | seeds | val/loss final | val/loss best | \u0394 vs baseline [95% CI] | MDE | seeds for \u0394 | speed-up | "
+            "train loss final "
             "| train loss best | loss spikes | gnorm spikes | tok/s | params |");
-  EXPECT_EQ(l[7], "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  EXPECT_EQ(l[7], "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   EXPECT_EQ(l[8],
-            "| **Pre-Norm** | 3/3 | 2.0000 \u00b1 0.1000 | 2.0000 \u00b1 0.1000 | baseline | 1.00\u00d7 | "
+            "| **Pre-Norm** | 3/3 | 2.0000 \u00b1 0.1000 | 2.0000 \u00b1 0.1000 | baseline | \u2014 | \u2014 | 1.00\u00d7 | "
             "3.0025 \u00b1 0.0000 | 2.9500 \u00b1 0.0000 | 1.0 \u00b1 1.0 | 0.3 \u00b1 0.6 | 1.10k | 1.00k |");
   EXPECT_EQ(l[9],
             "| DHC×2 | 3/3 | 1.9000 \u00b1 0.0800 | 1.9000 \u00b1 0.0800 | \u22120.1000 [\u22120.1497, \u22120.0503] | "
-            "1.43\u00d7 | 2.9050 \u00b1 0.0000 | 2.9000 \u00b1 0.0000 | 0.0 \u00b1 0.0 | 0.0 \u00b1 0.0 | 800 | 1.10k |");
+            "0.0619 | 3 | 1.43\u00d7 | 2.9050 \u00b1 0.0000 | 2.9000 \u00b1 0.0000 | 0.0 \u00b1 0.0 | 0.0 \u00b1 0.0 | 800 | 1.10k |");
   EXPECT_EQ(l[16], "| DHC×2 | 0.320 \u00b1 0.020 | 0.660 \u00b1 0.010 |");
 }
 

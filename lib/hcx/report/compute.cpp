@@ -418,7 +418,10 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
       if (tb.values.empty()) continue;
       sp.per_pair.push_back({ref.unit, metrics::convergence_speedup(tb, tv, alpha).speedup});
     }
-    if (&b != &g && !var_final.empty()) g.delta = metrics::paired_difference(var_final, base_final);
+    if (&b != &g && !var_final.empty()) {
+      g.delta = metrics::paired_difference(var_final, base_final);
+      g.power = metrics::seed_power(*g.delta);
+    }
     if (&b != &g && var_final.empty()) rep.notes.push_back(g.label + ": no run pairs with the baseline; no Δ");
 
     std::vector<const Curve*> gc, bc;

@@ -15,6 +15,10 @@
 //  - Δ = mean over pairs of (group − baseline) final headline metric, pairing
 //    runs that agree on every varying key outside the grouping (the seed, by
 //    default); 95 % CI from Student's t with n − 1 degrees of freedom.
+//  - Power (metrics/power.h): with s the std of those paired differences,
+//    MDE = (t_{0.975, n−1} + t_{0.8, n−1}) · s / √n, the smallest |Δ| the n
+//    seeds detect at α = 0.05 two-sided with power 0.8, and the seeds n'
+//    for which the same formula reaches the observed |Δ| (capped at 10000).
 //  - Speed-up: on the seed-mean headline curves (steps common to all runs),
 //    EMA-smoothed (kValAlpha, or kTrainAlpha for train/*), see
 //    metrics/convergence.h. Also per pair of runs.
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include "hcx/metrics/convergence.h"
+#include "hcx/metrics/power.h"
 #include "hcx/metrics/stats.h"
 #include "hcx/report/input.h"
 
@@ -70,6 +75,7 @@ struct GroupResult {
   metrics::Summary final_val, best_val;        // val/loss
   metrics::Summary final_train, best_train;    // train/loss, EMA kTrainAlpha
   std::optional<metrics::PairedDifference> delta;  // headline final vs baseline
+  std::optional<metrics::SeedPower> power;         // of `delta` (set with it)
   std::optional<SpeedupResult> speedup;
   metrics::Summary loss_spikes, grad_norm_spikes;  // spikes per run (run_summary count, else spike rows)
   std::map<std::string, metrics::Summary> downstream;  // "task/metric" at each run's last eval step

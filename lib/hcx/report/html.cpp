@@ -7,6 +7,7 @@
 #include <map>
 
 #include "hcx/metrics/convergence.h"
+#include "hcx/report/gap.h"
 #include "hcx/report/svg.h"
 #include "hcx/report/table.h"
 #include "hcx/version.h"
@@ -28,6 +29,7 @@ svg.chart { width: 100%; height: auto; background: #fff; font-size: 11px; }
 svg.heatmap { width: auto; max-width: 100%; }
 svg .title { font-size: 14px; font-weight: 600; } svg .subtitle { fill: #666; }
 svg .frame { fill: none; stroke: #bbb; } svg .axis line { stroke: #eee; } svg .axis text { fill: #444; }
+svg .ref { stroke: #444; stroke-width: 1; stroke-dasharray: 5 4; }
 svg .line { fill: none; stroke-width: 1.6; } svg .band { fill-opacity: 0.18; stroke: none; }
 svg .spike { stroke: #fff; stroke-width: 0.8; } svg .cell { font-size: 10px; } svg .empty { fill: #999; font-size: 16px; }
 .heatmaps { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
@@ -272,6 +274,9 @@ void render_html(const Report& rep, const ReportInput& in, std::ostream& o) {
     o << render_line_chart(curve_chart(rep, in, m, "chart-metric", m, false));
   }
   o << "</div>\n";
+
+  o << "<h2 id=\"gap\">Gap to the baseline</h2>\n<div class=\"charts\">\n"
+    << render_line_chart(gap_chart(rep, in)) << "</div>\n";
 
   o << "<h2 id=\"diagnostics\">Per-layer diagnostics</h2>\n<div class=\"charts\">\n";
   o << render_line_chart(layer_chart(rep, in, "chart-collapse", "Representation collapse",

@@ -50,6 +50,20 @@ Json group_json(const Report& r, const GroupResult& g) {
                   {"ci_high", number(d.ci_high)},
                   {"level", d.level},
                   {"contains_zero", d.contains_zero()}};
+    if (g.power) {
+      const metrics::PowerOptions opt;
+      const auto& n = g.power->needed;
+      const bool found = n.kind == metrics::SeedsNeeded::Kind::kFound;
+      j["delta"]["power"] = {
+          {"alpha", opt.alpha},
+          {"power", opt.power},
+          {"mde", number(g.power->mde)},
+          {"seeds_needed", found ? Json(n.seeds) : Json(nullptr)},
+          {"seeds_needed_status", found ? "found"
+                                  : n.kind == metrics::SeedsNeeded::Kind::kAboveCap ? "above_cap"
+                                                                                    : "not_applicable"},
+          {"max_seeds", opt.max_seeds}};
+    }
   } else {
     j["delta"] = nullptr;
   }

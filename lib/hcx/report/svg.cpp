@@ -114,6 +114,10 @@ std::string render_line_chart(const LineChart& c) {
       }
     }
   }
+  if (c.ref_y && usable(*c.ref_y, c.log_y) && y_hi >= y_lo) {  // only with data: no data stays "no data"
+    y_lo = std::min(y_lo, *c.ref_y);
+    y_hi = std::max(y_hi, *c.ref_y);
+  }
   std::ostringstream o;
   o << "<svg class=\"chart\" id=\"" << html_escape(c.id) << "\" viewBox=\"0 0 " << kW << " " << kH
     << "\" role=\"img\" aria-label=\"" << html_escape(c.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
@@ -176,6 +180,10 @@ std::string render_line_chart(const LineChart& c) {
   o << "<clipPath id=\"" << html_escape(clip) << "\"><rect x=\"" << px_l << "\" y=\"" << px_t << "\" width=\""
     << px_r - px_l << "\" height=\"" << px_b - px_t << "\"/></clipPath>\n";
   o << "<g clip-path=\"url(#" << html_escape(clip) << ")\">\n";
+  if (c.ref_y && usable(*c.ref_y, c.log_y)) {
+    o << "<line class=\"ref\" x1=\"" << px_l << "\" x2=\"" << px_r << "\" y1=\"" << num(sy(*c.ref_y)) << "\" y2=\""
+      << num(sy(*c.ref_y)) << "\"/>\n";
+  }
   for (const auto& s : c.series) {
     const auto lo = metrics::minmax_reduce(s.band_low, c.max_buckets);
     const auto hi = metrics::minmax_reduce(s.band_high, c.max_buckets);

@@ -3,6 +3,7 @@
 // Lines and bands are reduced with metrics::minmax_reduce, so spikes survive.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct LineChart {
   bool integer_x = false;      // x ticks on whole numbers (layer indices)
   double fit_from = 0.0;       // y range fits points with x beyond this share of the x range
   size_t max_buckets = 600;    // reduction per line: at most 2 * max_buckets + 2 points
+  std::optional<double> ref_y;  // dashed horizontal line (e.g. Δ = 0), always inside the y range
   std::vector<Series> series;
 };
 

@@ -37,6 +37,24 @@ Cell delta_cell(const GroupResult& g) {
   return {fmt_delta(d, 4), d.mean < 0 ? Tone::kGood : Tone::kBad};
 }
 
+// MDE and seeds for Δ (metrics/power.h): "—" without a Δ or a spread.
+Cell mde_cell(const GroupResult& g) {
+  if (!g.power || std::isnan(g.power->mde)) return {kNone, Tone::kWeak};
+  return {fmt_fixed(g.power->mde, 4), Tone::kPlain};
+}
+
+Cell seeds_needed_cell(const GroupResult& g) {
+  if (!g.power) return {kNone, Tone::kWeak};
+  const auto& n = g.power->needed;
+  switch (n.kind) {
+    case metrics::SeedsNeeded::Kind::kFound: return {std::to_string(n.seeds), Tone::kPlain};
+    case metrics::SeedsNeeded::Kind::kAboveCap:
+      return {"> " + std::to_string(metrics::PowerOptions{}.max_seeds), Tone::kWeak};
+    case metrics::SeedsNeeded::Kind::kNotApplicable: return {"n/a", Tone::kWeak};
+  }
+  return {kNone, Tone::kWeak};
+}
+
 Cell speedup_cell(const GroupResult& g) {
   if (!g.speedup) return {kNone, Tone::kWeak};
   const auto& s = g.speedup->group.speedup;
@@ -112,7 +130,8 @@ std::vector<TextTable> report_tables(const Report& r) {
   const bool extra_train = m != "train/loss";
   TextTable t;
   t.title = "Comparison";
-  t.header = {"group", "seeds", m + " final", m + " best", "\u0394 vs baseline [95% CI]", "speed-up"};
+  t.header = {"group", "seeds", m + " final", m + " best", "\u0394 vs baseline [95% CI]", "MDE", "seeds for \u0394",
+              "speed-up"};
   if (extra_val) t.header.insert(t.header.end(), {"val/loss final", "val/loss best"});
   if (extra_train) t.header.insert(t.header.end(), {"train loss final", "train loss best"});
   t.header.insert(t.header.end(), {"loss spikes", "gnorm spikes", "tok/s", "params"});
@@ -125,6 +144,8 @@ std::vector<TextTable> report_tables(const Report& r) {
                              mean_std_cell(g.final_metric, 4),
                              mean_std_cell(g.best_metric, 4),
                              delta_cell(g),
+                             mde_cell(g),
+                             seeds_needed_cell(g),
                              speedup_cell(g)};
     if (extra_val) {
       row.push_back(mean_std_cell(g.final_val, 4));
@@ -167,6 +188,10 @@ std::vector<std::string> report_footnotes(const Report& r) {
   out.push_back("mean \u00b1 std over the completed runs of each group (sample std, n\u22121).");
   out.push_back("\u0394: mean over pairs (" + join(r.pair_keys, ", ") + ") of group \u2212 baseline final " + m +
                 "; 95% CI from Student's t with n\u22121 df; n.s. = the interval contains 0.");
+  out.push_back("MDE: the smallest |\u0394| these n seeds detect (\u03b1=0.05 two-sided, power 0.8), "
+                "(t_{0.975,n\u22121} + t_{0.8,n\u22121})\u00b7s/\u221an with s the std of the paired differences; "
+                "seeds for \u0394: the smallest n at which that formula reaches the observed |\u0394| "
+                "(> 10000: out of reach; n/a: s or \u0394 is 0).");
   out.push_back("speed-up: tokens the baseline needed to reach its own final smoothed " + m +
                 " \u00f7 tokens this group needed (seed-mean curves, EMA \u03b1=" + fmt_alpha(smoothing_alpha(m)) +
                 "; tokens = step \u00d7 train.batch_size \u00d7 model.seq_len \u00d7 train.grad_accum).");
