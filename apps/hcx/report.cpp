@@ -27,6 +27,18 @@ void add_report_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--baseline", *baseline, "The group the others are compared with")->capture_default_str();
   cmd->add_option("--metric", opts->options.metric, "Headline curve (lower is better): val/loss, train/loss, val/NAME/loss")
       ->capture_default_str();
+  cmd->add_option("--best-of", opts->options.best_of.keys,
+                  "Compare each group at its own value of KEY with the lowest mean final val/loss (e.g. train.lr; "
+                  "several keys, comma-separated, are chosen jointly)")
+      ->delimiter(',');
+  cmd->add_option("--select-seeds", opts->options.best_of.select_seeds,
+                  "With --best-of: choose on these seeds only, comma-separated (default: all)")
+      ->delimiter(',');
+  cmd->add_option("--report-seeds", opts->options.best_of.report_seeds,
+                  "With --best-of: report these seeds only, comma-separated (default: all)")
+      ->delimiter(',');
+  cmd->add_flag("--include-collapsed", opts->options.include_collapsed,
+                "Rank groups whose runs did not train (by default they are named, not ranked)");
   cmd->add_option("--format", opts->format, "table (default), md, csv, json, html; with --export: csv (default), json")
       ->check(CLI::IsMember({"table", "md", "csv", "json", "html"}));
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of stdout (required for html on a terminal)");
@@ -39,6 +51,7 @@ void add_report_command(CLI::App& app, int& exit_code) {
       "  hcx report --sweep paper_ablation --group-by residual.kind,residual.n\n"
       "  hcx report --where train.lr=0.003 --baseline residual.kind=post_norm --format md\n"
       "  hcx report --format html -o results/report.html   charts and tables, one offline file\n"
+      "  hcx report --best-of train.lr --select-seeds 0 --report-seeds 1,2   each variant at its best lr\n"
       "  hcx report --export metrics --format csv > metrics.csv");
   cmd->callback([opts, where, baseline, &exit_code] {
     opts->selection.where.clear();

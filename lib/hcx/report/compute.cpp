@@ -178,6 +178,19 @@ void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vect
   for (size_t g = 0; g < groups.size(); ++g) groups[g].label = names[g];
 }
 
+// Groups with a final headline metric, lowest mean first (ties in report
+// order); collapsed groups only with include_collapsed.
+void rank_groups(Report& rep) {
+  for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
+    const GroupResult& g = rep.groups[gi];
+    if (g.final_metric.n == 0 || (g.collapse && !rep.options.include_collapsed)) continue;
+    rep.ranking.push_back(gi);
+  }
+  std::stable_sort(rep.ranking.begin(), rep.ranking.end(), [&](size_t a, size_t b) {
+    return rep.groups[a].final_metric.mean < rep.groups[b].final_metric.mean;
+  });
+}
+
 }  // namespace
 
 double smoothing_alpha(const std::string& metric) {
@@ -205,11 +218,17 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
   }
   const std::vector<std::string> known(all_keys.begin(), all_keys.end());
   const std::vector<std::string> varying = varying_keys(in);
+  check_best_of(in, opt.best_of);
+  const auto& tuned = opt.best_of.keys;  // neither grouped nor paired: each group picks its own
+  auto is_tuned = [&](const std::string& k) { return std::find(tuned.begin(), tuned.end(), k) != tuned.end(); };
   if (opt.group_by.empty()) {
     for (const auto& k : varying) {
-      if (k != "seed") rep.group_by.push_back(k);
+      if (k != "seed" && !is_tuned(k)) rep.group_by.push_back(k);
     }
   } else {
+    for (const auto& k : opt.group_by) {
+      if (is_tuned(k)) throw bad_input("--best-of " + k + ": also a --group-by key; a key is either grouped or tuned");
+    }
     std::vector<Assignment> as_assign;
     for (const auto& k : opt.group_by) as_assign.push_back({k, ""});
     check_keys(as_assign, known, "--group-by");
@@ -217,7 +236,7 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
   }
   rep.pair_keys.push_back("seed");
   for (const auto& k : varying) {
-    if (k != "seed" && std::find(rep.group_by.begin(), rep.group_by.end(), k) == rep.group_by.end()) {
+    if (k != "seed" && !is_tuned(k) && std::find(rep.group_by.begin(), rep.group_by.end(), k) == rep.group_by.end()) {
       rep.pair_keys.push_back(k);
     }
   }
@@ -240,6 +259,19 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
   std::set<std::string, decltype(&value_less)> seeds(&value_less);
   for (const auto& r : in.runs) seeds.insert(param(r, "seed"));
   rep.seeds.assign(seeds.begin(), seeds.end());
+  rep.all_seeds = rep.seeds;
+  if (!opt.best_of.report_seeds.empty()) {
+    std::vector<std::string> reported;
+    for (const auto& s : rep.seeds) {
+      for (const auto& want : opt.best_of.report_seeds) {
+        if (same_value(s, want)) {
+          reported.push_back(s);
+          break;
+        }
+      }
+    }
+    rep.seeds = std::move(reported);
+  }
 
   // Groups in order of first appearance.
   std::vector<std::vector<size_t>> members;
@@ -279,6 +311,13 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
     }
     rep.groups = std::move(g);
     members = std::move(m);
+  }
+
+  if (opt.best_of.active()) {
+    std::vector<std::string> labels;
+    for (const auto& g : rep.groups) labels.push_back(g.label);
+    std::vector<BestOfChoice> choices = choose_best_of(in, opt.best_of, labels, members);
+    for (size_t gi = 0; gi < rep.groups.size(); ++gi) rep.groups[gi].best_of = std::move(choices[gi]);
   }
 
   // Per-group runs, missing seeds and figures.
@@ -349,7 +388,9 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
     g.tokens_per_s = summarize_opt(tps);
     g.params = summarize_opt(pc);
     for (const auto& [key, values] : down) g.downstream[key] = metrics::summarize(values);
+    g.collapse = group_collapse(in, members[gi]);
   }
+  rank_groups(rep);
   rep.downstream_keys.assign(downstream_keys.begin(), downstream_keys.end());
 
   // Baseline of each group: among the candidates, the one that agrees on the

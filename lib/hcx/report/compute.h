@@ -34,6 +34,8 @@
 #include "hcx/metrics/convergence.h"
 #include "hcx/metrics/power.h"
 #include "hcx/metrics/stats.h"
+#include "hcx/report/best_of.h"
+#include "hcx/report/collapse.h"
 #include "hcx/report/input.h"
 
 namespace hcx::report {
@@ -45,6 +47,8 @@ struct ReportOptions {
   std::vector<std::string> group_by;  // empty: every varying key except seed
   std::pair<std::string, std::string> baseline{"residual.kind", "pre_norm"};
   std::string metric = "val/loss";    // headline curve (lower is better)
+  BestOfOptions best_of;              // --best-of, --select-seeds, --report-seeds (best_of.h)
+  bool include_collapsed = false;     // --include-collapsed: rank collapsed groups too (collapse.h)
 };
 
 // One run as the report sees it.
@@ -81,6 +85,8 @@ struct GroupResult {
   std::map<std::string, metrics::Summary> downstream;  // "task/metric" at each run's last eval step
   metrics::Summary tokens_per_s, params;
   std::optional<size_t> sample_run;            // a run shown in detail (lowest seed); index into input
+  std::optional<BestOfChoice> best_of;         // with --best-of: the values this group is shown at
+  std::optional<GroupCollapse> collapse;       // runs of this group that did not train
 };
 
 struct Report {
@@ -94,11 +100,16 @@ struct Report {
   std::string spike_rule;                   // e.g. "> 6σ above the mean of the previous 50 values"
   std::vector<std::string> notes;           // warnings for the reader (no baseline found, ...)
   size_t total_runs = 0;
+  std::vector<size_t> ranking;              // groups by mean final headline metric, lowest first;
+                                            // collapsed groups left out unless include_collapsed
+  std::vector<std::string> all_seeds;       // every seed of the input (seeds: the reported ones)
 };
 
 // Computes the report. Throws Error(kBadInput) when the selection is empty,
 // a --group-by key is unknown (naming the nearest known key), or no run has
-// the headline metric (listing the metrics there are).
+// the headline metric (listing the metrics there are); with --best-of, for
+// the errors of check_best_of and choose_best_of (best_of.h), and when a
+// --best-of key is also a --group-by key.
 Report compute_report(const ReportInput& input, const ReportOptions& options);
 
 // Tokens per optimizer step of a run (see the definitions above); 0 when unknown.

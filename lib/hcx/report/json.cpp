@@ -83,6 +83,20 @@ Json group_json(const Report& r, const GroupResult& g) {
   }
   j["downstream"] = Json::object();
   for (const auto& [k, s] : g.downstream) j["downstream"][k] = summary(s);
+  j["best_of"] = nullptr;
+  if (g.best_of) {
+    Json cands = Json::array();
+    for (const auto& c : g.best_of->candidates) {
+      cands.push_back({{"values", c.values}, {"n", c.n}, {"val_loss_mean", number(c.mean_val)}});
+    }
+    j["best_of"] = {{"chosen", g.best_of->chosen}, {"candidates", cands}};
+  }
+  j["collapsed"] = nullptr;
+  if (g.collapse) {
+    Json runs = Json::array();
+    for (const auto& c : g.collapse->runs) runs.push_back({{"id", c.run_id}, {"reason", c.reason}});
+    j["collapsed"] = {{"runs", runs}, {"of", g.collapse->of}};
+  }
   return j;
 }
 
@@ -104,6 +118,14 @@ Json to_json(const Report& r) {
                       {"spike_rule", r.spike_rule}};
   j["groups"] = Json::array();
   for (const auto& g : r.groups) j["groups"].push_back(group_json(r, g));
+  j["ranking"] = Json::array();
+  for (size_t gi : r.ranking) j["ranking"].push_back(r.groups[gi].label);
+  j["include_collapsed"] = r.options.include_collapsed;
+  const BestOfOptions& b = r.options.best_of;
+  j["best_of"] = b.active() ? Json{{"keys", b.keys},
+                                   {"select_seeds", b.select_seeds.empty() ? r.all_seeds : b.select_seeds},
+                                   {"report_seeds", b.report_seeds.empty() ? r.all_seeds : b.report_seeds}}
+                            : Json(nullptr);
   j["footnotes"] = report_footnotes(r);
   return j;
 }

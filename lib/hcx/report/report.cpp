@@ -38,7 +38,7 @@ void render(const ReportCommand& cmd, const std::string& format, const store::Db
   if (cmd.options.metric != "train/loss" && cmd.options.metric != "val/loss") {
     scope.curves.push_back(cmd.options.metric);
   }
-  scope.diagnostics = format == "html";
+  scope.diagnostics = true;  // layer_stats at the last step: HTML charts, and collapse rule 3 in every format
   ReportInput input = load_input(db, cmd.selection, scope);
   const Report rep = compute_report(input, cmd.options);
   if (format == "html") {

@@ -1,6 +1,7 @@
 // The report's tables and footnotes as text cells (see table.h).
 #include "hcx/report/table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -68,6 +69,45 @@ Cell si_cell(const metrics::Summary& s) {
   return {fmt_si(s.mean), Tone::kPlain};
 }
 
+std::string short_name(const std::string& key) { return key.substr(key.rfind('.') + 1); }
+
+// The chosen --best-of values of a group, "lr=0.003"; "" without --best-of.
+std::string chosen_text(const GroupResult& g) {
+  if (!g.best_of) return "";
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : g.best_of->chosen) parts.push_back(short_name(k) + "=" + v);
+  return join(parts, ", ");
+}
+
+// Collapsed groups by name, then the ranking and its best/worst claims.
+// Printed only when there is something to say beyond the table: with
+// --best-of, or when a group collapsed.
+std::vector<std::string> ranking_footnotes(const Report& r) {
+  std::vector<std::string> out;
+  std::vector<std::string> unranked;
+  for (size_t gi = 0; gi < r.groups.size(); ++gi) {
+    const GroupResult& g = r.groups[gi];
+    if (!g.collapse) continue;
+    out.push_back(collapse_text(g.label, chosen_text(g), *g.collapse));
+    if (std::find(r.ranking.begin(), r.ranking.end(), gi) == r.ranking.end()) unranked.push_back(g.label);
+  }
+  if (out.empty() && !r.options.best_of.active()) return out;
+  std::vector<std::string> ranked;
+  for (size_t gi : r.ranking) ranked.push_back(r.groups[gi].label + " " + fmt_fixed(r.groups[gi].final_metric.mean, 4));
+  std::string line = "ranking by mean final " + r.options.metric + " (lowest first): " +
+                     (ranked.empty() ? std::string("no group") : join(ranked, " < "));
+  if (ranked.size() > 1) {
+    line += "; best " + r.groups[r.ranking.front()].label + ", worst " + r.groups[r.ranking.back()].label;
+  }
+  out.push_back(line + ".");
+  if (!unranked.empty()) {
+    out.push_back("not ranked (collapsed; --include-collapsed ranks them): " + join(unranked, ", ") + ".");
+  } else if (r.options.include_collapsed && out.size() > 1) {  // collapse lines, then the ranking
+    out.push_back("collapsed groups are ranked (--include-collapsed).");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string fmt_fixed(double v, int decimals) {
@@ -130,16 +170,20 @@ std::vector<TextTable> report_tables(const Report& r) {
   const bool extra_train = m != "train/loss";
   TextTable t;
   t.title = "Comparison";
+  const std::vector<std::string>& tuned = r.options.best_of.keys;
   t.header = {"group", "seeds", m + " final", m + " best", "\u0394 vs baseline [95% CI]", "MDE", "seeds for \u0394",
               "speed-up"};
   if (extra_val) t.header.insert(t.header.end(), {"val/loss final", "val/loss best"});
   if (extra_train) t.header.insert(t.header.end(), {"train loss final", "train loss best"});
   t.header.insert(t.header.end(), {"loss spikes", "gnorm spikes", "tok/s", "params"});
+  for (size_t k = 0; k < tuned.size(); ++k) t.header.insert(t.header.begin() + 1 + k, "best " + tuned[k]);
   t.numeric.assign(t.header.size(), true);
   t.numeric[0] = false;
   const size_t expected = r.seeds.size();
   for (const auto& g : r.groups) {
-    std::vector<Cell> row = {{g.label, g.is_baseline ? Tone::kHead : Tone::kPlain},
+    std::vector<Cell> row = {{g.label + (g.collapse ? " (collapsed)" : ""), g.is_baseline ? Tone::kHead
+                                                                            : g.collapse ? Tone::kBad
+                                                                                         : Tone::kPlain},
                              seeds_cell(g, expected),
                              mean_std_cell(g.final_metric, 4),
                              mean_std_cell(g.best_metric, 4),
@@ -159,6 +203,9 @@ std::vector<TextTable> report_tables(const Report& r) {
     row.push_back(mean_std_cell(g.grad_norm_spikes, 1));
     row.push_back(si_cell(g.tokens_per_s));
     row.push_back(si_cell(g.params));
+    for (size_t k = 0; k < tuned.size(); ++k) {
+      row.insert(row.begin() + 1 + static_cast<std::ptrdiff_t>(k), Cell{g.best_of ? g.best_of->chosen.at(tuned[k]) : kNone});
+    }
     t.rows.push_back(std::move(row));
   }
   std::vector<TextTable> out = {std::move(t)};
@@ -207,6 +254,8 @@ std::vector<std::string> report_footnotes(const Report& r) {
     }
     out.push_back("missing in " + g.label + ": " + join(parts, ", "));
   }
+  for (auto& line : best_of_footnotes(r.options.best_of, r.all_seeds)) out.push_back(std::move(line));
+  for (auto& line : ranking_footnotes(r)) out.push_back(std::move(line));
   for (const auto& n : r.notes) out.push_back("note: " + n);
   return out;
 }
