@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <utility>
@@ -86,6 +87,30 @@ inline pid_t spawn_hcx(const std::vector<std::string>& args, const std::string& 
     ::_exit(127);
   }
   return pid;
+}
+
+// What `hcx report ...` printed, stdout and stderr kept apart.
+struct ReportOutput {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs `hcx report <args>` with `env` assignments before it (e.g. "NO_COLOR="),
+// stdout a pipe (not a terminal) and stderr in <dir>/stderr.txt.
+inline ReportOutput run_hcx_report(const std::filesystem::path& dir, const std::string& args,
+                                   const std::string& env = "") {
+  const std::string err = (dir / "stderr.txt").string();
+  const std::string cmd = env + " " + std::string(HCX_BINARY) + " report " + args + " 2>'" + err + "'";
+  ReportOutput r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
 }
 
 // Waits for `pid`; returns its exit status, or 128 + signal.

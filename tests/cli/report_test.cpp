@@ -20,25 +20,11 @@ namespace {
 
 using hcx::test::TempDir;
 
-struct Out {
-  int code = -1;
-  std::string out, err;
-};
+using Out = hcx::test::ReportOutput;
 
-// Runs `hcx args` with stdout and stderr kept apart (stdout is not a terminal).
+// Runs `hcx report args` (stdout not a terminal, stderr apart).
 Out hcx_report(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  const std::string err = dir / "stderr.txt";
-  const std::string cmd = env + " " + std::string(HCX_BINARY) + " report " + args + " 2>'" + err + "'";
-  Out r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
+  return hcx::test::run_hcx_report(dir.path, args, env);
 }
 
 class CliReport : public ::testing::Test {
