@@ -66,7 +66,9 @@ $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(GENERATOR) $(CMAKE_FLAGS)
 
 # The PyPI build knows the Debian build's hcx for the cross-build checkpoint test.
-$(PYPI_BUILD)/CMakeCache.txt:
+# Its venv comes first (order-only: a fresh clone's `make test` makes it, from
+# the wheel cache when there is one; an existing venv is only checked).
+$(PYPI_BUILD)/CMakeCache.txt: | setup-pypi
 	cmake -S . -B $(PYPI_BUILD) $(GENERATOR) -DHCX_TORCH_PYTHON=$(TORCH_PYTHON) \
 	  -DHCX_PEER_HCX=$(abspath $(BUILD))/apps/hcx/hcx $(CMAKE_FLAGS)
 
