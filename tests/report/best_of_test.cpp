@@ -3,6 +3,7 @@
 // the errors for bad keys, seeds and emptied groups.
 #include "hcx/report/best_of.h"
 
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -30,6 +31,23 @@ const GroupResult& group(const Report& r, const std::string& kind) {
     if (g.key.at("residual.kind") == kind) return g;
   }
   throw std::runtime_error("no group " + kind);
+}
+
+// Row `i` (1 = first group) of render_csv's output as header -> cell.
+std::map<std::string, std::string> csv_row(const Report& r, size_t i) {
+  std::ostringstream out;
+  render_csv(r, out);
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    rows.emplace_back(1);
+    for (char c : line) {  // the cells of these fixtures hold no quoted commas
+      if (c == ',') rows.back().emplace_back(); else if (c != '"') rows.back().back() += c;
+    }
+  }
+  std::map<std::string, std::string> row;
+  for (size_t k = 0; k < rows.at(0).size(); ++k) row[rows[0][k]] = rows.at(i).at(k);
+  return row;
 }
 
 std::string text(const Report& r) {
@@ -113,6 +131,8 @@ TEST(BestOf, ChosenValueInTableAndJson) {
   EXPECT_EQ(j["groups"][1]["best_of"]["candidates"][1]["n"], 3);
   EXPECT_DOUBLE_EQ(j["groups"][1]["best_of"]["candidates"][1]["val_loss_mean"].get<double>(), 1.75);
   EXPECT_TRUE(to_json(compute_report(fixture::tuned_input(), ReportOptions{}))["best_of"].is_null());
+  EXPECT_EQ(csv_row(r, 1)["best_train.lr"], "0.001");
+  EXPECT_EQ(csv_row(r, 2)["best_train.lr"], "0.003");
 }
 
 TEST(BestOf, Errors) {

@@ -102,6 +102,12 @@ TEST(Collapse, GroupMarkedInTextAndJsonAndNotRanked) {
   EXPECT_EQ(j["groups"][2]["collapsed"]["of"], 3);
   EXPECT_EQ(j["groups"][2]["collapsed"]["runs"][0]["id"], "post_norm-lr0.003-s0");
   EXPECT_EQ(j["groups"][2]["collapsed"]["runs"][0]["reason"], "final train loss 4.1700 ≥ ln 64 = 4.1589");
+
+  std::ostringstream csv;
+  render_csv(r, csv);
+  EXPECT_NE(csv.str().find(",post_norm-lr0.003-s0:final train loss 4.1700 ≥ ln 64 = 4.1589;post_norm-lr0.003-s1:"),
+            std::string::npos)
+      << csv.str();
 }
 
 TEST(Collapse, IncludeCollapsedRanksThem) {

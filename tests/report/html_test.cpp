@@ -33,6 +33,18 @@ std::string svg_by_id(const std::string& html, const std::string& id) {
   return html.substr(start, end + 6 - start);
 }
 
+TEST(RenderHtml, GapChartFollowsTheHeadlineMetric) {
+  const ReportInput in = fixture::known_input();
+  ReportOptions opt;
+  opt.metric = "train/loss";
+  std::ostringstream out;
+  render_html(compute_report(in, opt), in, out);
+  const std::string gap = svg_by_id(out.str(), "chart-gap");
+  EXPECT_NE(gap.find("of train/loss"), std::string::npos) << gap;
+  EXPECT_EQ(gap.find("val/loss"), std::string::npos) << gap;
+  EXPECT_EQ(svg_by_id(known_html(), "chart-gap").find("train/loss"), std::string::npos);
+}
+
 TEST(RenderHtml, SelfContained) {
   const std::string html = known_html();
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);

@@ -117,6 +117,10 @@ TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
   EXPECT_NEAR(std::stod(row["delta_ci_low"]), -0.1496827, 1e-6);
   EXPECT_NEAR(std::stod(row["delta_ci_high"]), -0.0503173, 1e-6);
   EXPECT_EQ(row["delta_contains_zero"], "false");
+  EXPECT_NEAR(std::stod(row["delta_mde"]), 0.0619302029489, 1e-9);  // as in the JSON (json_test.cpp)
+  EXPECT_EQ(row["delta_seeds_needed"], "3");
+  EXPECT_EQ(row["collapsed"], "");
+  EXPECT_EQ(head.end(), std::find_if(head.begin(), head.end(), [](const std::string& h) { return h.rfind("best_", 0) == 0; }));
   EXPECT_NEAR(std::stod(row["speedup"]), 10.0 / 7.0, 1e-9);
   EXPECT_EQ(row["speedup_tokens"], "4480");
   EXPECT_NEAR(std::stod(row["train_final_mean"]), 2.905, 1e-9);
@@ -124,7 +128,10 @@ TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
   EXPECT_NEAR(std::stod(row["hellaswag/acc_norm_std"]), 0.02, 1e-9);
   EXPECT_EQ(row["tokens_per_s_mean"], "800");
   const auto base = split_csv_line(l[1]);
-  EXPECT_EQ(base[10], "");  // delta_n: the baseline has no Δ
+  ASSERT_EQ(head.size(), base.size());
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i].rfind("delta_", 0) == 0) EXPECT_EQ(base[i], "") << head[i];  // the baseline has no Δ
+  }
 }
 
 TEST(TextHelpers, CsvQuotingAndWidth) {

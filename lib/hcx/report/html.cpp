@@ -276,7 +276,7 @@ void render_html(const Report& rep, const ReportInput& in, std::ostream& o) {
   o << "</div>\n";
 
   o << "<h2 id=\"gap\">Gap to the baseline</h2>\n<div class=\"charts\">\n"
-    << render_line_chart(gap_chart(rep, in)) << "</div>\n";
+    << render_line_chart(gap_chart(rep, in, m)) << "</div>\n";
 
   o << "<h2 id=\"diagnostics\">Per-layer diagnostics</h2>\n<div class=\"charts\">\n";
   o << render_line_chart(layer_chart(rep, in, "chart-collapse", "Representation collapse",

@@ -134,8 +134,10 @@ void render_csv(const Report& report, std::ostream& out) {
   };
   stat_cols("metric_final");
   stat_cols("metric_best");
+  for (const auto& k : report.options.best_of.keys) head.push_back("best_" + k);
+  head.push_back("collapsed");
   head.insert(head.end(), {"delta_n", "delta_mean", "delta_ci_low", "delta_ci_high", "delta_contains_zero",
-                           "speedup", "speedup_target", "speedup_baseline_tokens", "speedup_tokens"});
+                           "delta_mde", "delta_seeds_needed", "speedup", "speedup_target", "speedup_baseline_tokens", "speedup_tokens"});
   for (const char* s : {"val_final", "val_best", "train_final", "train_best", "loss_spikes", "grad_norm_spikes",
                         "tokens_per_s", "params"}) {
     stat_cols(s);
@@ -158,11 +160,23 @@ void render_csv(const Report& report, std::ostream& out) {
     };
     stat(g.final_metric);
     stat(g.best_metric);
+    for (const auto& k : report.options.best_of.keys) row.push_back(g.best_of ? g.best_of->chosen.at(k) : "");
+    std::string collapsed;  // "run:reason;run:reason", empty when every run trained
+    if (g.collapse) {
+      for (const auto& c : g.collapse->runs) collapsed += (collapsed.empty() ? "" : ";") + c.run_id + ":" + c.reason;
+    }
+    row.push_back(collapsed);
     if (g.delta) {
       row.insert(row.end(), {std::to_string(g.delta->n), num(g.delta->mean), num(g.delta->ci_low),
                              num(g.delta->ci_high), g.delta->contains_zero() ? "true" : "false"});
+      // seeds needed: a count, "above_cap" past PowerOptions::max_seeds, empty when not applicable
+      const auto& need = g.power->needed;
+      row.push_back(std::isfinite(g.power->mde) ? num(g.power->mde) : "");
+      row.push_back(need.kind == metrics::SeedsNeeded::Kind::kFound      ? std::to_string(need.seeds)
+                    : need.kind == metrics::SeedsNeeded::Kind::kAboveCap ? "above_cap"
+                                                                         : "");
     } else {
-      row.insert(row.end(), 5, "");
+      row.insert(row.end(), 7, "");
     }
     if (g.speedup) {
       const auto& s = g.speedup->group;
