@@ -351,6 +351,47 @@ TEST(Trainer, FrozenWidthConnectionsStayAtInit) {
 namespace hcx::train {
 namespace {
 
+// bf16 autocast on CPU (oneDNN; AMX where the core has it): every residual
+// kind trains to within bf16 rounding of its float32 twin — the same data and
+// init, so the curves must agree closely — but not bit for bit, which shows
+// the GEMMs really ran in bf16. The run resumes from its checkpoint.
+TEST(Trainer, Bf16OnCpuTracksFloat32AndResumes) {
+  for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "post_norm"})",
+                               R"({"residual.kind": "hc", "residual.n": 4})",
+                               R"({"residual.kind": "mhc", "residual.n": 4})"}) {
+    MemorySink fp32;
+    TempDir fp32_dir;
+    ASSERT_EQ(train_run(tiny(residual), quiet(fp32_dir.path), fp32).status, RunStatus::kCompleted) << residual;
+    const std::string bf16_cfg = patched(residual, R"({"train.dtype": "bfloat16"})");
+    MemorySink bf16;
+    TempDir dir;
+    const RunOutcome out = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path), bf16);
+    ASSERT_EQ(out.status, RunStatus::kCompleted) << residual << ": " << out.error;
+    const auto& a = fp32.scalars["train/loss"];
+    const auto& b = bf16.scalars["train/loss"];
+    ASSERT_EQ(a.size(), 12u);
+    ASSERT_EQ(b.size(), 12u);
+    double max_diff = 0;
+    for (const auto& [step, value] : b) {
+      ASSERT_TRUE(std::isfinite(value)) << residual << " step " << step;
+      max_diff = std::max(max_diff, std::abs(value - a.at(step)));
+    }
+    EXPECT_GT(max_diff, 0.0) << residual << ": bf16 gave the float32 curve bit for bit; autocast was off";
+    EXPECT_LT(max_diff, 0.03) << residual;  // losses ≈ 4.1 (ln 64): under 1 %
+    EXPECT_LT(b.rbegin()->second, b.begin()->second) << residual;
+    MemorySink again;  // completed: resumes at the final checkpoint and trains nothing more
+    const RunOutcome resumed = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path), again);
+    EXPECT_EQ(resumed.status, RunStatus::kCompleted) << residual << ": " << resumed.error;
+    EXPECT_EQ(resumed.step, 12) << residual;
+  }
+}
+
+}  // namespace
+}  // namespace hcx::train
+
+namespace hcx::train {
+namespace {
+
 // On a GPU (scripts/gpu_check.sh runs the label cuda): bf16 autocast runs of
 // every residual kind train, resume from their checkpoint to the same step,
 // and record the peak CUDA memory.

@@ -86,7 +86,7 @@ struct TrainConfig {
   double grad_clip = 1.0;           // global-norm clip; 0 disables
   int64_t grad_accum = 1;           // micro-batches per optimizer step
   std::string device = "cpu";       // "cpu" | "cuda" | "cuda:N"
-  std::string dtype = "float32";    // "float32" | "bfloat16" (autocast, CUDA only)
+  std::string dtype = "float32";    // "float32" | "bfloat16" (autocast on cpu or cuda; see train/autocast.h)
   int64_t threads = 1;              // CPU threads for this run; 0 = LibTorch's default
   int64_t checkpoint_every = 100;   // steps between checkpoints; 0 = only at the end
   int64_t keep_checkpoints = 2;     // newest checkpoints kept while training (>= 1; the older one is the

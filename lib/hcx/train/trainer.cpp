@@ -125,8 +125,6 @@ class Trainer {
         model_(model::make_model(cfg)), opt_(make_optimizer(*model_, cfg.train)),
         loss_det_(cfg.spikes.window, cfg.spikes.sigma), grad_det_(cfg.spikes.window, cfg.spikes.sigma),
         progress_(opts.progress, cfg.train.steps) {
-    if (cfg.train.dtype == "bfloat16" && !device_.is_cuda())
-      throw bad_input("train.dtype: bfloat16 autocast needs a CUDA train.device, got \"" + cfg.train.device + "\"");
     model_->to(device_);
     val_ = data::val_batches(ds_, ds_.val);
     for (const auto& set : ds_.extra_val) extra_val_.push_back(data::val_batches(ds_, set));
@@ -247,7 +245,7 @@ class Trainer {
       const data::Batch b = data::train_batch(ds_, t - 1, micro);
       at::Tensor loss;
       {
-        AutocastGuard autocast(cfg_.train.dtype == "bfloat16");
+        AutocastGuard autocast(cfg_.train.dtype == "bfloat16", device_.type());
         loss = model_->loss(b.x.to(device_), b.y.to(device_)) / static_cast<double>(cfg_.train.grad_accum);
       }
       if (cfg_.train.inject_nan_at == t) loss = loss * std::numeric_limits<float>::quiet_NaN();
