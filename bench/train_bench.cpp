@@ -474,7 +474,7 @@ int drive(const Options& o) {
 
 // ---------------------------------------------------------------------------- GPU: bf16 at GPT-2 small size
 
-// The GPU check's shape (issue: d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
+// The GPU check's shape (d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
 struct GpuShape {
   int64_t d_model = 768, layers = 12, heads = 12, seq = 1024, batch = 8, warmup = 5;
 };
