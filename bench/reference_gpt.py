@@ -118,7 +118,7 @@ class Mlp(nn.Module):
 
 
 class HyperConnection(nn.Module):
-    """Static or dynamic HC of sublayer k (PAPER.md §2), H: (B, T, n, d); init makes it Pre-Norm."""
+    """Static or dynamic HC of sublayer k (docs/method.md), H: (B, T, n, d); init makes it Pre-Norm."""
 
     def __init__(self, cfg, k):
         super().__init__()

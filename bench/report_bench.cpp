@@ -1,4 +1,4 @@
-// Benchmark of `hcx report` (issue 6): a generated results database of 1,000
+// Benchmark of `hcx report`: a generated results database of 1,000
 // runs × 10,000 steps, reported as table, json and html. Target: under 2 s.
 //
 //   report_bench [--runs 1000] [--steps 10000] [--db PATH] [--repeat 3] [--export]

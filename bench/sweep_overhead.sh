@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sweep overhead (issue 5): 8 tiny runs on 2 CPU slots. Compares the wall time
+# Sweep overhead: 8 tiny runs on 2 CPU slots. Compares the wall time
 # of the whole `hcx sweep` command (start-up, expansion, registration,
 # scheduling, summary) with the ideal: the sum of the runs' own wall times
 # divided by the slots. A run's wall time is what the executor measured from

@@ -76,7 +76,8 @@ struct Shape {
   int64_t d_model, layers, batch, seq, threads;
   int64_t warmup, steps_pre_norm, steps_dhc;  // timed steps: >= ~5 s each on an idle core (mHC: steps_dhc)
 };
-// The two configs of issue 3; n_heads 4, vocab 256, SwiGLU, LayerNorm: run_config.h defaults.
+// The two benchmark shapes (bench/README.md): d 128 on 1 thread, d 512 on 2.
+// n_heads 4, vocab 256, SwiGLU, LayerNorm: run_config.h defaults.
 const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 20}, {512, 4, 8, 256, 2, 3, 6, 4}};
 const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh (check)
 const char* const kTimedVariants[] = {"pre_norm", "dhc", "mhc"};  // mhc: residual.kind mhc, n 4
@@ -473,7 +474,7 @@ int drive(const Options& o) {
 
 // ---------------------------------------------------------------------------- GPU: bf16 at GPT-2 small size
 
-// The GPU check's shape (issue: d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
+// The GPU check's shape (d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
 struct GpuShape {
   int64_t d_model = 768, layers = 12, heads = 12, seq = 1024, batch = 8, warmup = 5;
 };

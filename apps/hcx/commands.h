@@ -1,5 +1,5 @@
 // The subcommands of hcx. Each add_*_command registers one subcommand on `app`
-// and stores its exit status in `exit_code` when it runs (STYLE.md rule 13).
+// and stores its exit status in `exit_code` when it runs (CONTRIBUTING.md, "Adding a subcommand").
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-// hcx report: compare runs (issue 6). Flags into a ReportCommand, one call
+// hcx report: compare runs. Flags into a ReportCommand, one call
 // into lib/hcx/report; colour only on a terminal without NO_COLOR.
 #include <unistd.h>
 

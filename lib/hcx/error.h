@@ -1,4 +1,4 @@
-// hcx's one error type (STYLE.md rule 6). The kind decides what the caller
+// hcx's one error type (CONTRIBUTING.md, "House style": errors). The kind decides what the caller
 // does: bad input exits 2, an I/O problem or a failed run exits 1, a run
 // owned by another process exits 4. Expected
 // outcomes of a run (diverged, interrupted) are values, never exceptions.

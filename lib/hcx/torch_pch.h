@@ -1,5 +1,5 @@
 // Precompiled header of the LibTorch modules (model/, data/, train/ and their
-// tests). Only the narrow headers those files use: see STYLE.md rule 9.
+// tests). Only the narrow headers those files use: see CONTRIBUTING.md, "House style".
 #pragma once
 
 #include <ATen/ATen.h>

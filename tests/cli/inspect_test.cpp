@@ -34,7 +34,7 @@ TEST(CliInspect, JsonCountsMatchThePaperFormulas) {
   ASSERT_EQ(dyn.exit_code, 0) << dyn.out;
   const auto j = nlohmann::json::parse(dyn.out);
   const int64_t n = 4, sublayers = 2 * kL;
-  const int64_t dhc = kD * (n + 2) + n * (n + 2) + 2;  // PAPER.md §2, per sublayer
+  const int64_t dhc = kD * (n + 2) + n * (n + 2) + 2;  // docs/method.md, per sublayer
   EXPECT_EQ(j["hc"]["params_per_sublayer"].get<int64_t>(), dhc);
   EXPECT_EQ(j["hc"]["params"].get<int64_t>(), sublayers * dhc);
   EXPECT_EQ(j["params"]["total"].get<int64_t>(), kBaseParams + sublayers * dhc);

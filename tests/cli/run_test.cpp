@@ -1,5 +1,5 @@
 // hcx run end to end: rows in SQLite, exit codes, exact resume after
-// SIGKILL and SIGTERM (DESIGN.md "Determinism"), and --shard runs that never
+// SIGKILL and SIGTERM (README "Reliability"), and --shard runs that never
 // open the main database.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

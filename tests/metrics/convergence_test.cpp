@@ -1,4 +1,4 @@
-// EMA smoothing and the convergence speed-up of PAPER.md §4, on curves whose
+// EMA smoothing and the convergence speed-up (docs/method.md, "Convergence speed-up"), on curves whose
 // answers are worked out by hand.
 #include "hcx/metrics/convergence.h"
 

@@ -54,8 +54,9 @@ std::string describe(const config::RunConfig& c) {
 }
 
 TEST(Gpt, HcAtInitEqualsPreNorm) {
-  // PAPER.md §2: SHC = DHC = Pre-Norm at init. With reduce "mean" at the
-  // default eps; with "sum" once norm_eps = 0 (the final norm sees n x).
+  // docs/method.md, "Initialisation and the Pre-Norm equivalence": SHC = DHC =
+  // Pre-Norm at init. With reduce "mean" at the default eps; with "sum" once
+  // norm_eps = 0 (the final norm sees n x).
   const torch::Tensor idx = testing::tokens(2, 8);
   for (const char* reduce : {"mean", "sum"}) {
     auto base = tiny("pre_norm");

@@ -1,4 +1,4 @@
-// Hyper-connections (PAPER.md §2): the update against the paper's formula,
+// Hyper-connections (docs/method.md, "Static HC", "Dynamic HC"): the update against the paper's formula,
 // the sequential and parallel special cases (which catch transposed A_m / A_r),
 // dynamic weights, parameter counts and freezing.
 #include "hcx/model/hyper_connections.h"

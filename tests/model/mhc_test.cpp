@@ -1,4 +1,4 @@
-// mHC (PAPER.md §3): doubly stochastic mixing, non-negative reads and writes,
+// mHC (docs/method.md, "mHC"): doubly stochastic mixing, non-negative reads and writes,
 // the documented init, the effective-matrix layout and Pre-Norm at init.
 #include "hcx/model/mhc.h"
 

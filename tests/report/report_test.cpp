@@ -1,5 +1,5 @@
 // run_report end to end on a results database with known numbers: every
-// figure of the JSON output and the rendered table (issue 6's test).
+// figure of the JSON output and the rendered table.
 #include "hcx/report/report.h"
 
 #include <filesystem>

@@ -1,5 +1,5 @@
 // Eight processes write runs into one database at once: no row is lost and
-// nobody sees "database is locked" (DESIGN.md: writers retry on a busy database).
+// nobody sees "database is locked" (writers retry on a busy database: store/db.h).
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // The run config: one plain struct per component, every field with a default,
-// so `{}` is a valid tiny CPU run (DESIGN.md "Run config"). The dotted names
+// so `{}` is a valid tiny CPU run (CONTRIBUTING.md, "Adding a config key"). The dotted names
 // (`train.lr`) are the public interface of experiment files, `-s` overrides,
 // the run_params table and reports: add keys freely, rename none.
 // Torch-free: every module may include this header.
@@ -16,7 +16,7 @@ namespace hcx::config {
 
 using Json = nlohmann::json;
 
-// One downstream task in eval.tasks (PAPER.md §4, lm-evaluation-harness style).
+// One downstream task in eval.tasks (docs/method.md, "Downstream scores").
 struct TaskSpec {
   std::string name;                          // label in the evals table, e.g. "hellaswag"
   std::string kind = "choice";               // "choice" | "pairs" | "synthetic"

@@ -1,7 +1,8 @@
 // Random numbers for the data module (plain C++): a counter-based hash for
 // batch sampling, so that a batch depends only on its key (seed, step,
-// micro-batch, row) and never on what was drawn before (DESIGN.md
-// "Determinism"), and a small SplitMix64 stream for the synthetic generator.
+// micro-batch, row) and never on what was drawn before (README "Runs,
+// sweeps and the database"), and a small SplitMix64 stream for the
+// synthetic generator.
 // Both are pure functions of their inputs on every platform.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Multiple-choice items for downstream scores (plain C++): the text form read
-// from a task file and the tokenised form the trainer scores (PAPER.md §4,
-// lm-evaluation-harness style).
+// from a task file and the tokenised form the trainer scores (docs/method.md,
+// "Downstream scores"; lm-evaluation-harness style).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// The Slurm executor: a sweep's jobs as one job array (DESIGN.md "Execution",
-// slurm). submit() writes each run's shard with its config
+// The Slurm executor: a sweep's jobs as one job array (README "Running on
+// a Slurm cluster"). submit() writes each run's shard with its config
 // (store::prepare_shard: the tasks open only their shards, never the main
 // database), the submission's manifest and script under
 // <results>/slurm/<sweep>/ (slurm_files.h), and runs

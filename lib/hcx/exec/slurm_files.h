@@ -1,5 +1,5 @@
-// The files a Slurm sweep keeps under <results>/slurm/<sweep>/ (DESIGN.md
-// "Execution", slurm), all on the shared file system the tasks see:
+// The files a Slurm sweep keeps under <results>/slurm/<sweep>/ (README
+// "Running on a Slurm cluster"), all on the shared file system the tasks see:
 //
 //   manifest-<n>.json   submission n: array index -> run id (+ the database and results paths;
 //                       each run's config is in its shard, results/shards/<run-id>.db)

@@ -1,4 +1,4 @@
-// The flags of `hcx sweep --executor slurm` (DESIGN.md "Execution", slurm):
+// The flags of `hcx sweep --executor slurm` (README "Running on a Slurm cluster"):
 // what each array task asks Slurm for, and how the sweep and its tasks behave.
 // Plain data plus validation; torch-free.
 #pragma once

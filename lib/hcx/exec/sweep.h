@@ -1,5 +1,5 @@
 // `hcx sweep`: one experiment file in, every run trained, nothing trained
-// twice, nothing lost when something breaks (DESIGN.md "Execution").
+// twice, nothing lost when something breaks (docs/architecture.md, "Data flow").
 //
 //   1. Expand and validate the whole grid (grid/expand.h); any error: exit 2,
 //      nothing written.

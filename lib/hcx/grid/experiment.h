@@ -1,4 +1,4 @@
-// Experiment files (DESIGN.md "Experiment files"): JSON with comments that
+// Experiment files (README "Runs, sweeps and the database"): JSON with comments that
 // describes a grid of runs. This header parses a file plus command-line `-s`
 // overrides into axes of assignments; expand.h turns those into runs.
 //

@@ -1,5 +1,5 @@
 // Run identity: a run's id is a hash of its canonical resolved config
-// (DESIGN.md "Data flow"). Same config, same id, in every sweep, on every host;
+// (docs/architecture.md, "Data flow"). Same config, same id, in every sweep, on every host;
 // `hcx run CONFIG.json`, the sweep and the Slurm executor all call run_id().
 //
 // The canonical config is config::to_json() of the parsed config (typed, keys

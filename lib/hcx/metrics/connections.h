@@ -1,5 +1,5 @@
-// The learned connections of hyper-connections, unfolded over depth (PAPER.md
-// §4, plain C++). Each sublayer k has the (n+1)x(n+1) matrix
+// The learned connections of hyper-connections, unfolded over depth (docs/method.md,
+// "Learned connections"; plain C++). Each sublayer k has the (n+1)x(n+1) matrix
 //   [[0, B_k], [A_m_k, A_r_k]]   (layout of model/hyper_connections.h)
 // with H' = B^T y + A_r^T H and h0 = A_m^T H. Unrolling the recursion, the
 // input of sublayer k is a weighted sum of the embedding and every earlier

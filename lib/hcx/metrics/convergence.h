@@ -1,4 +1,4 @@
-// Curve smoothing and the convergence speed-up of PAPER.md §4 (plain C++):
+// Curve smoothing and the convergence speed-up (docs/method.md, "Convergence speed-up"; plain C++):
 // speed-up = tokens the baseline needed to reach its own final smoothed loss
 // ÷ tokens the variant needed to reach that same loss; "not reached" when the
 // variant never gets there.

@@ -1,6 +1,6 @@
 // How many seeds would settle a comparison (plain C++): the minimum detectable
 // effect of a paired-difference t test with the seeds at hand, and the number
-// of seeds that would detect the observed difference (issue 14, item 3).
+// of seeds that would detect the observed difference (the report's MDE and "seeds for Δ").
 //
 // Both use the normal-shift approximation of the paired t test's power, with
 // s the sample standard deviation of the n paired differences taken as the

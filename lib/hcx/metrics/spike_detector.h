@@ -1,5 +1,5 @@
 // Loss-spike detection over a streaming curve (plain C++, no LibTorch), after
-// OLMo 2's spike score (PAPER.md §4): a value is a spike when it lies more
+// OLMo 2's spike score (docs/method.md, "Loss spikes"): a value is a spike when it lies more
 // than `sigma` standard deviations above the mean of the previous `window`
 // values. The trainer feeds one detector per curve (train/loss,
 // train/grad_norm); the report reads the rows and counts it writes.

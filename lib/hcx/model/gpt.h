@@ -1,4 +1,4 @@
-// The decoder-only transformer LM of hcx (PAPER.md §1) with every residual
+// The decoder-only transformer LM of hcx (docs/method.md) with every residual
 // variant: token embedding wte; L blocks of (attention, FFN), each sublayer
 // wrapped by the configured residual connection; final norm; unembedding
 // (tied to wte unless model.tie_embeddings is false).
@@ -45,7 +45,7 @@ namespace hcx::model {
 
 enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc };
 
-// What a recorded forward collects: the diagnostics hook (PAPER.md §4,
+// What a recorded forward collects: the diagnostics hook (docs/method.md, "Measurements":
 // representation collapse and learned connections). Pass one to
 // GptImpl::forward; it is cleared and filled, one entry per sublayer k =
 // 0..2L-1 in order (attention of block i is 2i, its FFN 2i+1).

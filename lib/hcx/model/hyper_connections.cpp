@@ -1,4 +1,4 @@
-// Static and dynamic hyper-connections (PAPER.md §2; see hyper_connections.h).
+// Static and dynamic hyper-connections (docs/method.md, "Static HC", "Dynamic HC"; see hyper_connections.h).
 // Shapes: B batch, T time, n streams, d = d_model; H is (B, T, n, d).
 #include "hcx/model/hyper_connections.h"
 

@@ -1,7 +1,8 @@
-// Hyper-connections (PAPER.md §2): the residual stream becomes n streams and
-// each sublayer reads, writes and mixes them through a learned (n+1)x(n+1)
-// matrix. ResidualMixerImpl is the interface that HC (here) and mHC (mhc.h)
-// share; Block (gpt.h) holds one mixer per sublayer, named hc_attn / hc_ffn.
+// Hyper-connections (docs/method.md, "Hyper-connections: the shared update"):
+// the residual stream becomes n streams and each sublayer reads, writes and
+// mixes them through a learned (n+1)x(n+1) matrix. ResidualMixerImpl is the
+// interface that HC (here) and mHC (mhc.h) share; Block (gpt.h) holds one
+// mixer per sublayer, named hc_attn / hc_ffn.
 //
 // Shapes: B batch, T time, n streams (residual.n), d = model.d_model.
 // Stream layout: H is (B, T, n, d) everywhere (stream index before features).

@@ -1,4 +1,4 @@
-// The transformer's building blocks (PAPER.md §1): bias-free linear and
+// The transformer's building blocks (docs/method.md, "The model"): bias-free linear and
 // embedding, LayerNorm (no affine) / RMSNorm (affine gain), causal
 // self-attention with RoPE, and the SwiGLU / GELU FFN.
 // Shapes: B batch, T time, C = d_model, nh heads, hs = C / nh head size, h FFN hidden.

@@ -1,4 +1,4 @@
-// Manifold-constrained hyper-connections (PAPER.md §3; see mhc.h for the maths and the init).
+// Manifold-constrained hyper-connections (docs/method.md, "mHC"; see mhc.h for the maths and the init).
 // Shapes: B batch, T time, n streams, d = d_model; H is (B, T, n, d).
 #include "hcx/model/mhc.h"
 

@@ -1,4 +1,4 @@
-// Manifold-constrained hyper-connections (PAPER.md §3, DeepSeek mHC).
+// Manifold-constrained hyper-connections (DeepSeek mHC; docs/method.md, "mHC").
 // Shapes: B batch, T time, n streams, d = d_model; H is (B, T, n, d).
 //
 // Per sublayer and token: x = RMSNorm(H flattened to n*d) (no gain, eps

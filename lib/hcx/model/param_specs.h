@@ -31,7 +31,7 @@ const char* to_string(ParamGroup g);
 struct ParamClass {
   ParamGroup group;
   // Decay on matrices, embeddings and dynamic HC projections; none on norm
-  // gains, HC scales and static HC matrices (PAPER.md §2: decaying the static
+  // gains, HC scales and static HC matrices (docs/method.md, "Weight decay": decaying the static
   // B, A_m, A_r pulls them away from ones/identity and is reported to cause NaNs).
   bool decays;
 };

@@ -1,4 +1,4 @@
-// Each group at its own best hyperparameters (issue 14, item 1): with
+// Each group at its own best hyperparameters (`hcx report --best-of`): with
 // `--best-of train.lr`, every group of the report (e.g. each residual
 // variant) is compared at the value of train.lr that gave it the lowest mean
 // final val/loss, not at one value shared by all groups.

@@ -1,4 +1,4 @@
-// Runs that did not train (issue 14, item 2): a collapsed run's figures
+// Runs that did not train (collapse detection): a collapsed run's figures
 // measure a failure, not the variant, so its group is named under the table
 // and kept out of the ranking and the best/worst claims.
 //

@@ -1,7 +1,7 @@
-// The comparison `hcx report` shows (issue 6): runs grouped by the config keys
+// The comparison `hcx report` shows: runs grouped by the config keys
 // that vary, each group's figures as mean ± std over seeds, and against the
 // baseline the paired Δ with a 95 % confidence interval and the convergence
-// speed-up of PAPER.md §4. Pure computation over a ReportInput.
+// speed-up (docs/method.md, "Convergence speed-up"). Pure computation over a ReportInput.
 //
 // Definitions (stated in every rendering too):
 //  - Statistics use completed runs only; any other run, and any seed the

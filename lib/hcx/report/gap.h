@@ -1,4 +1,4 @@
-// The gap over training (issue 14, item 4): at each evaluation step, the
+// The gap over training (the HTML report's "Gap to the baseline"): at each evaluation step, the
 // paired Δ of a curve between a group and its baseline, with its t interval,
 // so one sees whether a final Δ opened early, late, or is closing again.
 //

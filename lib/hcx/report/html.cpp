@@ -216,7 +216,7 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
   o << "<h2 id=\"matrices\">Learned connections</h2>\n<p class=\"meta\">One run per group (its lowest completed "
        "seed), at its last diagnostics step. <code>hc</code>: the (n+1)\u00d7(n+1) matrix [[0, B], [A_m, A_r]] of "
        "each sublayer; <code>unfolded</code>: c<sub>kj</sub>, how much sublayer j's output feeds sublayer k's "
-       "input (PAPER.md \u00a74).</p>\n";
+       "input (hcx docs/method.md, Learned connections).</p>\n";
   for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
     const GroupResult& g = rep.groups[gi];
     o << "<h3>" << html_escape(g.label) << "</h3>\n";

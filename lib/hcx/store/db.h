@@ -1,4 +1,4 @@
-// A connection to the results database (DESIGN.md "Results database"):
+// A connection to the results database (docs/architecture.md, "Who owns each table"):
 // opening, schema migration, and write transactions that survive a busy
 // database. Every other file of store/ works through a Db.
 //

@@ -1,5 +1,5 @@
 // `hcx query`: one read-only SQL statement over the results database, printed
-// as an aligned table, CSV or JSON (DESIGN.md "Results database").
+// as an aligned table, CSV or JSON (README "Runs, sweeps and the database").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The results database schema (DESIGN.md "Results database"). One statement
+// The results database schema (docs/architecture.md, "Who owns each table"). One statement
 // list per version; open_db() applies the missing ones in order and sets
 // PRAGMA user_version. Never edit a released version: add the next one.
 //

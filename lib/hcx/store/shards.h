@@ -1,5 +1,5 @@
-// Per-run shard databases and their merge into the main database (DESIGN.md
-// "Execution", slurm). A run started with `hcx run --shard` writes to its own
+// Per-run shard databases and their merge into the main database (README
+// "Running on a Slurm cluster"). A run started with `hcx run --shard` writes to its own
 // file, results/shards/<run-id>.db, with the same schema, so cluster jobs
 // never share one SQLite file over a network file system; `hcx collect` (and
 // `hcx status`, first) merges them. Shards use the rollback journal, never

@@ -1,4 +1,4 @@
-// The trainer's MetricSink on SQLite (STYLE.md rule 10): a run's curves,
+// The trainer's MetricSink on SQLite (train/metric_sink.h): a run's curves,
 // spikes, evals, diagnostics and summary land in the results database, one
 // transaction per log interval.
 #pragma once

@@ -1,4 +1,4 @@
-// The checkpoint format (STYLE.md rule 12): model, optimizer and the
+// The checkpoint format (owned by this module alone): model, optimizer and the
 // trainer's own state in one file per step, <dir>/step-<8 digits>.pt.
 //
 // Durability: a checkpoint is written to a temporary name of this process,

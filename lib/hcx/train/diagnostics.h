@@ -1,4 +1,4 @@
-// Diagnostics of a model during training (PAPER.md §4): representation
+// Diagnostics of a model during training (docs/method.md, "Measurements"): representation
 // collapse, per-sublayer gradient norms and the learned HC connections.
 // Each function writes its rows to a MetricSink. Internal to train/.
 #pragma once

@@ -1,6 +1,6 @@
 // Evaluation of a model without training it: validation loss on fixed
-// batches, and zero-shot multiple-choice scores (PAPER.md §4, scored the way
-// lm-evaluation-harness does). Internal to train/ (LibTorch types).
+// batches, and zero-shot multiple-choice scores (docs/method.md, "Downstream scores":
+// scored the way lm-evaluation-harness does). Internal to train/ (LibTorch types).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Where a run's measurements go (STYLE.md rule 10). The trainer writes
+// Where a run's measurements go (CONTRIBUTING.md, "House style": small interfaces). The trainer writes
 // through this interface only; store/ implements it on SQLite, tests use the
 // in-memory MemorySink below. Torch-free. One sink belongs to one run and is
 // called from one thread.

@@ -1,4 +1,4 @@
-// The optimizer of a run (STYLE.md rule 11): AdamW over the trainable
+// The optimizer of a run (docs/method.md, "Weight decay"): AdamW over the trainable
 // parameters in two groups, decayed and not, as the model classifies them
 // (model::classify_param). Internal to train/ and its benchmark.
 #pragma once

@@ -1,4 +1,4 @@
-// The training loop of one run (DESIGN.md "Data flow"): data -> model ->
+// The training loop of one run (docs/architecture.md, "Data flow"): data -> model ->
 // AdamW steps -> metrics, spikes, evals and diagnostics through a MetricSink,
 // with checkpoints that make a resumed CPU run reproduce the uninterrupted
 // one value for value. See trainer.h for the contract.

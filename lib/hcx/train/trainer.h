@@ -1,4 +1,4 @@
-// Trains one run end to end (STYLE.md rule 9: torch-free header, so the CLI,
+// Trains one run end to end (a torch-free header, so the CLI,
 // exec/ and store/ never compile LibTorch). LibTorch lives in trainer.cpp.
 #pragma once
 
