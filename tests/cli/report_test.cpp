@@ -101,7 +101,7 @@ TEST_F(CliReport, FlagsReachTheLibrary) {
 
   const Out md = hcx_report(dir_, "--db '" + db_ + "' --group-by residual.kind,seed --format md");
   ASSERT_EQ(md.code, 0) << md.err;
-  EXPECT_NE(md.out.find("| **kind=pre_norm, seed=0** |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| **Pre-Norm seed=0** |"), std::string::npos) << md.out;
 }
 
 TEST_F(CliReport, HtmlFileAndExports) {

@@ -127,10 +127,10 @@ TEST(ComputeReport, BaselinePerValueOfAnotherGroupingKey) {
   const Report r = compute_report(in, ReportOptions{});
   EXPECT_EQ(r.group_by, (std::vector<std::string>{"residual.kind", "train.lr"}));
   ASSERT_EQ(r.groups.size(), 4u);
-  EXPECT_EQ(r.groups[0].label, "kind=pre_norm, lr=0.001");
-  EXPECT_EQ(r.groups[1].label, "kind=pre_norm, lr=0.003");
-  EXPECT_EQ(r.groups[2].label, "kind=hc, lr=0.001");
-  EXPECT_EQ(r.groups[3].label, "kind=hc, lr=0.003");
+  EXPECT_EQ(r.groups[0].label, "Pre-Norm lr=0.001");  // a crossed axis: named in every group
+  EXPECT_EQ(r.groups[1].label, "Pre-Norm lr=0.003");
+  EXPECT_EQ(r.groups[2].label, "DHC×2 lr=0.001");
+  EXPECT_EQ(r.groups[3].label, "DHC×2 lr=0.003");
   EXPECT_EQ(r.groups[2].baseline_group, 0u);
   EXPECT_EQ(r.groups[3].baseline_group, 1u);
   EXPECT_NEAR(r.groups[2].delta->mean, -0.1, 1e-12);
@@ -171,6 +171,25 @@ TEST(ComputeReport, LabelsShowOnlyKeysThatVaryWithTheFirst) {
   for (const auto& g : r.groups) labels.push_back(g.label);
   EXPECT_EQ(labels, (std::vector<std::string>{"Pre-Norm", "SHC×2", "SHC×4", "DHC×4"}));
   EXPECT_EQ(r.groups[3].baseline_group, 0u);
+}
+
+TEST(ComputeReport, VariantNamesCarryTheOtherKeysWhereTheyAreUnusual) {
+  // A Post-Norm with its own warmup beside variants at the usual one.
+  ReportInput in = fixture::known_input();
+  ReportInput more = fixture::known_input();
+  for (auto& r : in.runs) r.params["train.warmup_steps"] = "50";
+  for (int i = 3; i < 6; ++i) {
+    RunData r = more.runs[i];
+    r.id += "-post";
+    r.params["residual.kind"] = "post_norm";
+    r.params["train.warmup_steps"] = "200";
+    in.runs.push_back(r);
+  }
+  const Report r = compute_report(in, ReportOptions{});
+  EXPECT_EQ(r.group_by, (std::vector<std::string>{"residual.kind", "train.warmup_steps"}));
+  std::vector<std::string> labels;
+  for (const auto& g : r.groups) labels.push_back(g.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"Pre-Norm", "DHC×2", "Post-Norm warmup_steps=200"}));
 }
 
 TEST(ComputeReport, HeadlineMetricAndBaselineChoice) {

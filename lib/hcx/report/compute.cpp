@@ -153,14 +153,37 @@ void label_groups(std::vector<GroupResult>& groups, const std::vector<std::strin
   }
 }
 
-// When every grouping key is a residual.* key, groups are residual variants
-// and get the paper's names ("DHC×4 no-tanh", grid/variant.h), taken from the
-// full config of one of their runs; kept only when the names are unique.
+// When the groups differ in their residual.* keys, they are residual
+// variants and get the paper's names ("DHC×4 no-tanh", grid/variant.h), taken
+// from the full config of one of their runs. Any other grouping key (a
+// variant's own warmup, say) is appended where the group's value is not the
+// most common one ("Post-Norm warmup_steps=200"), or in every group when no
+// value is the most common. Names are kept only when they are unique.
 void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vector<size_t>>& members,
                    const ReportInput& in, const std::vector<std::string>& keys) {
-  if (keys.empty()) return;
+  std::vector<std::string> others;
   for (const auto& k : keys)
-    if (k.rfind("residual.", 0) != 0) return;
+    if (k.rfind("residual.", 0) != 0) others.push_back(k);
+  if (others.size() == keys.size()) return;
+  // other key -> its most common value over the groups; "" (never a value
+  // shown, so the key is named in every group) when two values tie, as on a
+  // crossed axis: "Pre-Norm lr=0.001", "Pre-Norm lr=0.003".
+  std::map<std::string, std::string> usual;
+  for (const auto& k : others) {
+    std::map<std::string, size_t> count;
+    for (const auto& g : groups) ++count[g.key.at(k)];
+    size_t best = 0, ties = 0;
+    for (const auto& [value, n] : count) {
+      if (n > best) {
+        best = n;
+        ties = 1;
+        usual[k] = value;
+      } else if (n == best) {
+        ++ties;
+      }
+    }
+    if (ties > 1) usual[k] = "";
+  }
   std::vector<std::string> names;
   std::set<std::string> unique;
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -171,7 +194,11 @@ void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vect
     std::vector<std::string> errors;
     const config::RunConfig c = config::from_json(j, errors);
     if (!errors.empty()) return;
-    names.push_back(grid::variant_name(c));
+    std::string name = grid::variant_name(c);
+    for (const auto& k : others) {
+      if (groups[g].key.at(k) != usual[k]) name += " " + short_key(k, keys) + "=" + groups[g].key.at(k);
+    }
+    names.push_back(name);
     unique.insert(names.back());
   }
   if (unique.size() != groups.size()) return;
