@@ -60,7 +60,8 @@ torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Ten
   const torch::Tensor mask = at::full({T, T}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
   torch::Tensor att = at::baddbmm(mask, q.reshape({B * nh, T, hs}), k.reshape({B * nh, T, hs}).transpose(1, 2),
                                   /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(double(hs)));  // (B*nh, T, T)
-  att = at::softmax(att, -1, at::kFloat);  // float32 under autocast too, on every device
+  // At least float32 (bf16 scores under autocast, on every device); float64 stays float64.
+  att = at::softmax(att, -1, at::promote_types(att.scalar_type(), at::kFloat));
   return at::bmm(att.to(v.dtype()), v.reshape({B * nh, T, hs})).view({B, nh, T, hs});
 }
 
