@@ -1,7 +1,10 @@
 // The fused operations against their reference forms: values and every
 // gradient; for the stream reads and writes per-token and shared weights and a
 // stream-expanded input (as the first sublayer gets it); for RoPE the strided
-// heads view attention passes; every thread count alike; needs-grad cases.
+// heads view attention passes; the normalised projection and Sinkhorn-Knopp
+// for n in {1, 2, 4, 8}; every thread count alike; needs-grad cases; and whole
+// HC and mHC mixers (static and dynamic, tanh on and off, LayerNorm and
+// RMSNorm) in double precision, fused against set_fused_ops(false).
 #include "hcx/model/fused.h"
 
 #include <stdexcept>
@@ -13,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include "hcx/model/hyper_connections.h"
 #include "hcx/model/layers.h"
 #include "model/tiny.h"
 
@@ -136,6 +140,151 @@ TEST(StreamMixing, GradientOnlyWhereAsked) {
   const at::NoGradGuard no_grad;
   EXPECT_FALSE(read_streams(alpha, H).second.requires_grad());
   EXPECT_FALSE(write_streams(rest, beta, y).requires_grad());
+}
+
+// normed_matmul's output and the gradients of <out, G> with respect to x and w.
+std::vector<torch::Tensor> project(bool fused, const torch::Tensor& x0, const torch::Tensor& w0, bool center) {
+  const torch::Tensor x = leaf(x0), w = leaf(w0);
+  const torch::Tensor out = fused ? normed_matmul(x, w, center, 1e-5) : normed_matmul_reference(x, w, center, 1e-5);
+  (out * normal(out.sizes().vec(), 6, out.scalar_type())).sum().backward();
+  return {out.detach(), x.grad(), w.grad()};
+}
+
+void expect_projection_matches(const torch::Tensor& x, const torch::Tensor& w, double tol) {
+  for (bool center : {true, false}) {
+    SCOPED_TRACE(center ? "LayerNorm" : "RMSNorm");
+    const auto fused = project(true, x, w, center), ref = project(false, x, w, center);
+    ASSERT_EQ(fused[0].sizes(), ref[0].sizes());
+    for (size_t i = 0; i < fused.size(); ++i) EXPECT_LT(max_abs_diff(fused[i], ref[i]), tol) << "output/grad " << i;
+  }
+}
+
+TEST(NormedMatmul, MatchesNormThenMatmul) {
+  // Offset and scaled rows, so that the mean and the variance matter.
+  for (int64_t n : {1, 2, 4, 8}) {
+    SCOPED_TRACE(n);
+    const torch::Tensor H = normal({3, 5, n, 13}, 1) * 3.0 + 0.7;
+    expect_projection_matches(H, normal({13, n + 2}, 2), 1e-12);                        // dynamic HC: (d, n+2)
+    expect_projection_matches(H.flatten(-2), normal({n * 13, 2 * n + n * n}, 2), 1e-12);  // mHC: (n d, 2n + n^2)
+  }
+  // float32: d w sums 56 rows of products of order 1 (rounding ~1e-5).
+  expect_projection_matches(normal({2, 7, 4, 64}, 1, at::kFloat) + 2.0, normal({64, 6}, 2, at::kFloat), 5e-5);
+}
+
+TEST(NormedMatmul, StreamExpandedInputAndFrozenWeight) {
+  expect_projection_matches(normal({2, 3, 1, 16}, 1).expand({2, 3, 4, 16}), normal({16, 6}, 2), 1e-12);
+  const torch::Tensor x = leaf(normal({2, 3, 16}, 1)), w = normal({16, 6}, 2);
+  normed_matmul(x, w, true, 1e-5).sum().backward();
+  EXPECT_TRUE(x.grad().defined());
+  EXPECT_FALSE(w.grad().defined());
+}
+
+// Sinkhorn-Knopp's output and the gradient of <out, G> with respect to the logits.
+std::pair<torch::Tensor, torch::Tensor> balance(bool fused, const torch::Tensor& logits0, int64_t iters) {
+  const torch::Tensor logits = leaf(logits0);
+  const torch::Tensor out = fused ? sinkhorn_knopp(logits, iters) : sinkhorn_knopp_reference(logits, iters);
+  (out * normal(out.sizes().vec(), 7, out.scalar_type())).sum().backward();
+  return {out.detach(), logits.grad()};
+}
+
+TEST(Sinkhorn, FusedMatchesReference) {
+  // 15 matrices: one whole block of lanes and a partial one, in float and double.
+  for (int64_t n : {1, 2, 4, 8}) {
+    for (int64_t iters : {1, 3, 20}) {
+      for (double spread : {0.5, 3.0, 200.0}) {  // 200: entries far under exp's range
+        SCOPED_TRACE(::testing::Message() << "n " << n << ", iters " << iters << ", spread " << spread);
+        const torch::Tensor logits = normal({3, 5, n, n}, 1) * spread;
+        const auto [out, grad] = balance(true, logits, iters);
+        const auto [out_ref, grad_ref] = balance(false, logits, iters);
+        EXPECT_LT(max_abs_diff(out, out_ref), 1e-13);
+        EXPECT_LT(max_abs_diff(grad, grad_ref), 1e-12);
+        const auto [outf, gradf] = balance(true, logits.to(at::kFloat), iters);
+        const auto [outf_ref, gradf_ref] = balance(false, logits.to(at::kFloat), iters);
+        EXPECT_LT(max_abs_diff(outf, outf_ref), 1e-5);  // float32 logits of 200: one ulp is 1.5e-5
+        EXPECT_LT(max_abs_diff(gradf, gradf_ref), 2e-5);
+      }
+    }
+  }
+}
+
+TEST(Sinkhorn, SharedMatrixAndNoRounds) {
+  // mHC's static matrix: one (n, n) logits matrix; 0 rounds is exp.
+  const torch::Tensor logits = normal({4, 4}, 1);
+  EXPECT_LT(max_abs_diff(balance(true, logits, 20).second, balance(false, logits, 20).second), 1e-12);
+  EXPECT_TRUE(torch::equal(sinkhorn_knopp(logits, 0), at::exp(logits)));
+  EXPECT_THROW(sinkhorn_knopp(normal({3, 4}, 1), 20), std::invalid_argument);
+}
+
+TEST(WeightOps, ThreadCountDoesNotChangeABit) {
+  const torch::Tensor x = normal({4, 64, 4, 32}, 1, at::kFloat), w = normal({32, 6}, 2, at::kFloat);
+  const torch::Tensor logits = normal({4, 61, 4, 4}, 3, at::kFloat);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto p1 = project(true, x, w, true);
+  const auto s1 = balance(true, logits, 20);
+  at::set_num_threads(4);
+  const auto p4 = project(true, x, w, true);
+  const auto s4 = balance(true, logits, 20);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(p1[0], p4[0]));
+  EXPECT_TRUE(torch::equal(p1[1], p4[1]));
+  EXPECT_TRUE(torch::equal(s1.first, s4.first));
+  EXPECT_TRUE(torch::equal(s1.second, s4.second));
+}
+
+// A whole mixer in double precision: its output and the gradients of every
+// parameter and of H, for L = <forward(H, tanh(h0 W)), G>.
+std::vector<torch::Tensor> mix(const config::RunConfig& cfg, bool fused) {
+  set_fused_ops(fused);
+  const std::shared_ptr<ResidualMixerImpl> mixer = make_mixer(cfg, 1);
+  mixer->to(at::kDouble);
+  {
+    const at::NoGradGuard no_grad;
+    int64_t seed = 20;
+    for (auto& p : mixer->parameters()) p.add_(normal(p.sizes().vec(), ++seed) * 0.3);  // away from the init
+  }
+  const int64_t n = cfg.residual.n, d = cfg.model.d_model;
+  const torch::Tensor H = leaf(normal({2, 9, n, d}, 8) * 2.0 + 0.5);
+  const torch::Tensor W = normal({d, d}, 9);
+  const torch::Tensor out = mixer->forward(H, [&](const torch::Tensor& h0) { return at::tanh(at::matmul(h0, W)); });
+  (out * normal(out.sizes().vec(), 10)).sum().backward();
+  set_fused_ops(true);
+  std::vector<torch::Tensor> got{out.detach(), H.grad()};
+  for (const auto& p : mixer->parameters()) got.push_back(p.grad());
+  return got;
+}
+
+void expect_mixer_matches(const config::RunConfig& cfg) {
+  const auto fused = mix(cfg, true), ref = mix(cfg, false);
+  ASSERT_EQ(fused.size(), ref.size());
+  for (size_t i = 0; i < fused.size(); ++i) {
+    ASSERT_EQ(fused[i].defined(), ref[i].defined()) << i;
+    if (fused[i].defined()) EXPECT_LT(max_abs_diff(fused[i], ref[i]), 1e-10) << "output, d H, parameter " << i;
+  }
+}
+
+TEST(FusedMixers, HcMatchesReferenceInDouble) {
+  for (int64_t n : {1, 2, 4, 8}) {
+    for (bool dynamic : {false, true}) {
+      for (bool tanh : {false, true}) {
+        for (const char* norm : {"layernorm", "rmsnorm"}) {
+          SCOPED_TRACE(::testing::Message() << "n " << n << (dynamic ? " dynamic" : " static") << " tanh " << tanh
+                                            << " " << norm);
+          config::RunConfig cfg = testing::tiny("hc", n, dynamic);
+          cfg.residual.tanh = tanh;
+          cfg.model.norm = norm;
+          expect_mixer_matches(cfg);
+        }
+      }
+    }
+  }
+}
+
+TEST(FusedMixers, MhcMatchesReferenceInDouble) {
+  for (int64_t n : {1, 2, 4, 8}) {
+    SCOPED_TRACE(n);
+    expect_mixer_matches(testing::tiny("mhc", n));
+  }
 }
 
 // RoPE of x and the gradient of <out, G> with respect to x.

@@ -2,11 +2,19 @@
 // Stream kernels: N = B*T tokens, n streams, d = d_model, all contiguous:
 // a (N, n, n+1), h (N, n, d), h0 (N, d), rest (N, n, d), b (N, n), y (N, d).
 // RoPE kernels: rows (b, head, t) of hs values; half = hs / 2.
+// normed_matmul: R rows of K values, w (K, M). Sinkhorn: N matrices n x n,
+// taken L at a time (one 64-byte vector of T per entry: lane l is matrix l).
 #include "hcx/model/fused.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -34,17 +42,23 @@ void axpy(T* __restrict o, T w, const T* __restrict x, int64_t d) {
   for (int64_t c = 0; c < d; ++c) o[c] += w * x[c];
 }
 
-// <x, y> over d values, in 8 independent partial sums (so that the compiler
-// can vectorise without reassociating one sum).
-template <typename T>
-T dot(const T* __restrict x, const T* __restrict y, int64_t d) {
+// sum of f(c) over c < d, in 8 independent partial sums (so that the
+// compiler can vectorise without reassociating one sum).
+template <typename T, typename F>
+T sum8(int64_t d, F f) {
   T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t c = 0;
   for (; c + 8 <= d; c += 8) {
-    for (int k = 0; k < 8; ++k) acc[k] += x[c + k] * y[c + k];
+    for (int k = 0; k < 8; ++k) acc[k] += f(c + k);
   }
-  for (; c < d; ++c) acc[0] += x[c] * y[c];
+  for (; c < d; ++c) acc[0] += f(c);
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// <x, y> over d values
+template <typename T>
+T dot(const T* __restrict x, const T* __restrict y, int64_t d) {
+  return sum8<T>(d, [&](int64_t c) { return x[c] * y[c]; });
 }
 
 // Row j of the read's output (or its gradient: T const) for token t: j = 0 is
@@ -246,10 +260,331 @@ class Rope : public torch::autograd::Function<Rope> {
   }
 };
 
-// HCX_FUSED=0 in the environment: every op runs its reference form. For the
-// benchmark only (train_bench --unfused measures whether the fused ops pay).
-bool fused_enabled() {
-  static const bool enabled = [] {
+// ---------------------------------------------------------------------------- normed_matmul
+
+// Row statistics of x (R, K): mu = the mean (0 unless center), rstd = 1 / sqrt(mean((x - mu)^2) + eps).
+template <typename T>
+void row_stats(const T* x, T* mu, T* rstd, int64_t K, bool center, T eps, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* xr = x + r * K;
+    const T m = center ? sum8<T>(K, [&](int64_t c) { return xr[c]; }) / T(K) : T(0);
+    const T v = sum8<T>(K, [&](int64_t c) { return (xr[c] - m) * (xr[c] - m); }) / T(K);
+    mu[r] = m;
+    rstd[r] = T(1) / std::sqrt(v + eps);
+  }
+}
+
+class NormedMatmul : public torch::autograd::Function<NormedMatmul> {
+ public:
+  // x (R, K), w (K, M), contiguous, one dtype -> out (R, M) = rstd (x w - mu 1^T w)
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, bool center,
+                               double eps) {
+    const int64_t R = x.size(0), K = x.size(1), M = w.size(1);
+    torch::Tensor mu = at::empty({R}, x.options()), rstd = at::empty({R}, x.options());
+    torch::Tensor out = at::mm(x, w);  // (R, M)
+    const torch::Tensor s = center ? w.sum(0) : at::zeros({M}, w.options());  // (M)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "normed_matmul", [&] {
+      const scalar_t* xp = x.data_ptr<scalar_t>();
+      const scalar_t* sp = s.data_ptr<scalar_t>();
+      scalar_t *mp = mu.data_ptr<scalar_t>(), *rp = rstd.data_ptr<scalar_t>(), *op = out.data_ptr<scalar_t>();
+      at::parallel_for(0, R, grain(2 * K), [&](int64_t b, int64_t e) {
+        row_stats(xp, mp, rp, K, center, scalar_t(eps), b, e);
+        for (int64_t r = b; r < e; ++r) {
+          for (int64_t m = 0; m < M; ++m) op[r * M + m] = rp[r] * (op[r * M + m] - mp[r] * sp[m]);
+        }
+      });
+    });
+    ctx->save_for_backward({x, w, mu, rstd, out});
+    ctx->saved_data["center"] = center;
+    return out;
+  }
+
+  // With g = d out * rstd and c = sum_m d out * out (per row):
+  //   d x = g w^T - (g . 1^T w) / K [center] - c rstd^2 (x - mu) / K
+  //   d w = x^T g - 1 (mu^T g) [center]
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &x = saved[0], &w = saved[1], &mu = saved[2], &rstd = saved[3], &out = saved[4];
+    const bool center = ctx->saved_data["center"].toBool();
+    const torch::Tensor dout = grads[0].contiguous();
+    const int64_t R = x.size(0), K = x.size(1);
+    const torch::Tensor g = dout * rstd.unsqueeze(1);  // (R, M)
+    torch::Tensor dx, dw;
+    if (ctx->needs_input_grad(0)) {
+      const torch::Tensor b = (dout * out).sum(1) * rstd * rstd / -double(K);  // (R): the coefficient of x
+      torch::Tensor a = -b * mu;                                                // (R): the constant
+      if (center) a -= at::mv(g, w.sum(0)) / double(K);
+      dx = at::mm(g, w.t());  // (R, K)
+      AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "normed_matmul_backward", [&] {
+        const scalar_t *xp = x.data_ptr<scalar_t>(), *ap = a.data_ptr<scalar_t>(), *bp = b.data_ptr<scalar_t>();
+        scalar_t* dp = dx.data_ptr<scalar_t>();
+        at::parallel_for(0, R, grain(K), [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            scalar_t* dr = dp + r * K;
+            const scalar_t* xr = xp + r * K;
+            for (int64_t c = 0; c < K; ++c) dr[c] += ap[r] + bp[r] * xr[c];
+          }
+        });
+      });
+    }
+    if (ctx->needs_input_grad(1)) {
+      dw = at::mm(x.t(), g);  // (K, M)
+      if (center) dw -= at::mv(g.t(), mu).unsqueeze(0);
+    }
+    return {dx, dw, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------------------- Sinkhorn-Knopp
+
+// Lane-wise exp and log, branch-free and call-free so that loops over the L
+// lanes of a block vectorise (whatever n is). Range reduction as in fdlibm;
+// the polynomials' truncation errors are under float's and double's rounding
+// (float: < 1e-8 relative, double: < 2e-16).
+template <typename T>
+struct LaneMath;
+
+template <>
+struct LaneMath<float> {
+  using Bits = int32_t;
+  static constexpr int kMantissa = 23, kBias = 127;
+  static constexpr float kUnder = -87.0f;       // exp below this: 0 (under the smallest normal)
+  static constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: x + kMagic rounds x to an integer in the low bits
+  static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  static float poly_exp(float r) {  // exp(r), |r| <= ln2 / 2: Taylor to degree 7
+    return 1 + r * (1 + r * (1.f / 2 + r * (1.f / 6 + r * (1.f / 24 + r * (1.f / 120 + r * (1.f / 720 + r * (1.f / 5040)))))));
+  }
+  static float poly_log(float f) {  // log((1 + f) / (1 - f)) = 2 atanh(f), |f| <= 0.172: to f^11
+    const float f2 = f * f;
+    return f * (2 + f2 * (2.f / 3 + f2 * (2.f / 5 + f2 * (2.f / 7 + f2 * (2.f / 9 + f2 * (2.f / 11))))));
+  }
+};
+
+template <>
+struct LaneMath<double> {
+  using Bits = int64_t;
+  static constexpr int kMantissa = 52, kBias = 1023;
+  static constexpr double kUnder = -708.0;
+  static constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
+  static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+  static double poly_exp(double r) {  // Taylor to degree 12: 1 + r (1 + r/2 (1 + r/3 (...)))
+    double p = 1;
+    for (double inv_k : {1. / 12, 1. / 11, 1. / 10, 1. / 9, 1. / 8, 1. / 7, 1. / 6, 1. / 5, 1. / 4, 1. / 3, 1. / 2, 1.}) {
+      p = 1 + r * p * inv_k;
+    }
+    return p;
+  }
+  static double poly_log(double f) {  // to f^21
+    const double f2 = f * f;
+    double p = 2.0 / 21;
+    for (double k : {19., 17., 15., 13., 11., 9., 7., 5., 3., 1.}) p = 2 / k + f2 * p;
+    return f * p;
+  }
+};
+
+template <typename T>
+inline T from_bits(typename LaneMath<T>::Bits b) {
+  T v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+template <typename T>
+inline typename LaneMath<T>::Bits to_bits(T v) {
+  typename LaneMath<T>::Bits b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+// exp(x) for x <= 0 (what Sinkhorn takes: an entry minus its line's maximum):
+// x = k ln2 + r, exp(x) = 2^k exp(r).
+template <typename T>
+inline T exp_nonpositive(T x) {
+  using M = LaneMath<T>;
+  using Bits = typename M::Bits;
+  const bool under = x < M::kUnder;
+  const T xc = under ? M::kUnder : x;
+  const T kf = xc * T(1.4426950408889634) + M::kMagic;  // round(x / ln2) in the low bits
+  const T k = kf - M::kMagic;
+  const T r = (xc - k * M::kLn2Hi) - k * M::kLn2Lo;
+  const Bits kb = to_bits(kf) - to_bits(M::kMagic);
+  const T scale = from_bits<T>((kb + M::kBias) << M::kMantissa);  // 2^k
+  return under ? T(0) : M::poly_exp(r) * scale;
+}
+
+// log(s) for a normal s >= 1 (a line's sum of exp(entry - max)): s = 2^e m,
+// m in [sqrt(1/2), sqrt(2)), log m = 2 atanh((m - 1) / (m + 1)).
+template <typename T>
+inline T log_atleast1(T s) {
+  using M = LaneMath<T>;
+  using Bits = typename M::Bits;
+  const Bits b = to_bits(s);
+  const Bits mant = (Bits(1) << M::kMantissa) - 1;
+  const T m1 = from_bits<T>((b & mant) | (Bits(M::kBias) << M::kMantissa));  // [1, 2)
+  // The exponent field as a T, exactly: 2^mantissa-bits + field, minus 2^mantissa-bits.
+  const T field = from_bits<T>((b >> M::kMantissa) | (Bits(M::kBias + M::kMantissa) << M::kMantissa)) -
+                  from_bits<T>(Bits(M::kBias + M::kMantissa) << M::kMantissa);
+  const bool big = m1 > T(1.4142135623730951);
+  const T m = big ? m1 * T(0.5) : m1;
+  const T e = field - T(M::kBias) + (big ? T(1) : T(0));
+  return e * T(0.6931471805599453) + M::poly_log((m - 1) / (m + 1));
+}
+
+template <typename T>
+constexpr int64_t kLanes = 64 / sizeof(T);
+
+// One round's half on a block: every row (rows) or every column of Y (n*n
+// entries of L lanes) minus its logsumexp; P (same layout) gets exp of the
+// result, the row or column softmax.
+template <typename T>
+inline void normalise_lines(T* __restrict Y, T* __restrict P, int64_t n, bool rows) {
+  constexpr int64_t L = kLanes<T>;
+  for (int64_t line = 0; line < n; ++line) {
+    const int64_t first = rows ? line * n : line, step = rows ? 1 : n;  // entry k of the line: first + k step
+    T mx[L], sum[L];
+    for (int64_t l = 0; l < L; ++l) mx[l] = Y[first * L + l];
+    for (int64_t k = 1; k < n; ++k) {
+      const T* y = Y + (first + k * step) * L;
+      for (int64_t l = 0; l < L; ++l) mx[l] = y[l] > mx[l] ? y[l] : mx[l];
+    }
+    for (int64_t l = 0; l < L; ++l) sum[l] = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      const T* y = Y + (first + k * step) * L;
+      T* p = P + (first + k * step) * L;
+      for (int64_t l = 0; l < L; ++l) {
+        p[l] = exp_nonpositive(y[l] - mx[l]);
+        sum[l] += p[l];
+      }
+    }
+    T lse[L], inv[L];
+    for (int64_t l = 0; l < L; ++l) {
+      lse[l] = mx[l] + log_atleast1(sum[l]);
+      inv[l] = T(1) / sum[l];
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      T* y = Y + (first + k * step) * L;
+      T* p = P + (first + k * step) * L;
+      for (int64_t l = 0; l < L; ++l) {
+        y[l] -= lse[l];
+        p[l] *= inv[l];
+      }
+    }
+  }
+}
+
+// Blocks [b0, b1) of L matrices each (of N, n x n, contiguous): forward
+// (g_out null) writes out; backward writes g_logits from g_out, recomputing the
+// rounds. scratch holds (2 iters + 2) n^2 L values.
+template <typename T>
+inline __attribute__((always_inline)) void sinkhorn_blocks(const T* logits, T* out, const T* g_out, T* g_logits,
+                                                           int64_t N, int64_t n, int64_t iters, int64_t b0,
+                                                           int64_t b1, T* scratch) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t nn = n * n, steps = 2 * iters;
+  const bool backward = g_out != nullptr;
+  T* Y = scratch;             // the iterate
+  T* P = scratch + nn * L;    // exp of each step's result: all steps (backward) or the latest
+  T* G = P + (backward ? steps : 1) * nn * L;  // the gradient with respect to the iterate
+  for (int64_t blk = b0; blk < b1; ++blk) {
+    const int64_t t0 = blk * L, cnt = std::min<int64_t>(L, N - t0);
+    for (int64_t e = 0; e < nn; ++e) {
+      for (int64_t l = 0; l < L; ++l) Y[e * L + l] = l < cnt ? logits[(t0 + l) * nn + e] : T(0);
+    }
+    for (int64_t st = 0; st < steps; ++st) normalise_lines(Y, P + (backward ? st : 0) * nn * L, n, st % 2 == 0);
+    const T* last = P + (backward ? steps - 1 : 0) * nn * L;  // the output: exp of the last iterate
+    if (!backward) {
+      for (int64_t l = 0; l < cnt; ++l) {
+        for (int64_t e = 0; e < nn; ++e) out[(t0 + l) * nn + e] = last[e * L + l];
+      }
+      continue;
+    }
+    // d iterate = d out * out; through a line's "minus logsumexp": d y -= softmax * (sum of d y over the line).
+    for (int64_t e = 0; e < nn; ++e) {
+      for (int64_t l = 0; l < L; ++l) G[e * L + l] = (l < cnt ? g_out[(t0 + l) * nn + e] : T(0)) * last[e * L + l];
+    }
+    for (int64_t st = steps - 1; st >= 0; --st) {
+      const bool rows = st % 2 == 0;
+      const T* p = P + st * nn * L;
+      for (int64_t line = 0; line < n; ++line) {
+        const int64_t first = rows ? line * n : line, step = rows ? 1 : n;
+        T tot[L];
+        for (int64_t l = 0; l < L; ++l) tot[l] = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          for (int64_t l = 0; l < L; ++l) tot[l] += G[(first + k * step) * L + l];
+        }
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t e = first + k * step;
+          for (int64_t l = 0; l < L; ++l) G[e * L + l] -= p[e * L + l] * tot[l];
+        }
+      }
+    }
+    for (int64_t l = 0; l < cnt; ++l) {
+      for (int64_t e = 0; e < nn; ++e) g_logits[(t0 + l) * nn + e] = G[e * L + l];
+    }
+  }
+}
+
+// One clone per vector width, picked at load time for the CPU at hand.
+#define HCX_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+HCX_VECTOR_CLONES void sinkhorn_blocks_float(const float* logits, float* out, const float* g_out, float* g_logits,
+                                             int64_t N, int64_t n, int64_t iters, int64_t b0, int64_t b1,
+                                             float* scratch) {
+  sinkhorn_blocks(logits, out, g_out, g_logits, N, n, iters, b0, b1, scratch);
+}
+HCX_VECTOR_CLONES void sinkhorn_blocks_double(const double* logits, double* out, const double* g_out,
+                                              double* g_logits, int64_t N, int64_t n, int64_t iters, int64_t b0,
+                                              int64_t b1, double* scratch) {
+  sinkhorn_blocks(logits, out, g_out, g_logits, N, n, iters, b0, b1, scratch);
+}
+#undef HCX_VECTOR_CLONES
+
+template <typename T>
+void sinkhorn_parallel(const T* logits, T* out, const T* g_out, T* g_logits, int64_t N, int64_t n, int64_t iters) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t blocks = (N + L - 1) / L, backward = g_out != nullptr;
+  const int64_t scratch = (2 * iters * backward + 3) * n * n * L;
+  at::parallel_for(0, blocks, grain(20 * iters * n * n * L), [&](int64_t b0, int64_t b1) {
+    std::vector<T> buf(scratch);
+    if constexpr (std::is_same_v<T, float>) {
+      sinkhorn_blocks_float(logits, out, g_out, g_logits, N, n, iters, b0, b1, buf.data());
+    } else {
+      sinkhorn_blocks_double(logits, out, g_out, g_logits, N, n, iters, b0, b1, buf.data());
+    }
+  });
+}
+
+class Sinkhorn : public torch::autograd::Function<Sinkhorn> {
+ public:
+  // logits (N, n, n) contiguous, iters >= 1 -> (N, n, n)
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, int64_t iters) {
+    const int64_t n = logits.size(-1), N = logits.numel() / (n * n);
+    torch::Tensor out = at::empty_like(logits);
+    AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "sinkhorn_knopp", [&] {
+      sinkhorn_parallel<scalar_t>(logits.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), nullptr, nullptr, N, n,
+                                  iters);
+    });
+    ctx->save_for_backward({logits});
+    ctx->saved_data["iters"] = iters;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor logits = ctx->get_saved_variables()[0];
+    const int64_t iters = ctx->saved_data["iters"].toInt();
+    const torch::Tensor g = grads[0].contiguous();
+    const int64_t n = logits.size(-1), N = logits.numel() / (n * n);
+    torch::Tensor gl = at::empty_like(logits);
+    AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "sinkhorn_knopp_backward", [&] {
+      sinkhorn_parallel<scalar_t>(logits.data_ptr<scalar_t>(), nullptr, g.data_ptr<scalar_t>(),
+                                  gl.data_ptr<scalar_t>(), N, n, iters);
+    });
+    return {gl, torch::Tensor()};
+  }
+};
+
+// HCX_FUSED=0 in the environment: every op runs its reference form (train_bench
+// --unfused measures whether the fused ops pay); set_fused_ops for the tests.
+std::atomic<bool>& fused_flag() {
+  static std::atomic<bool> enabled = [] {
     const char* v = std::getenv("HCX_FUSED");
     return v == nullptr || std::string(v) != "0";
   }();
@@ -257,7 +592,7 @@ bool fused_enabled() {
 }
 
 bool fusable(std::initializer_list<const at::Tensor*> ts) {
-  if (!fused_enabled()) return false;
+  if (!fused_flag().load()) return false;
   const at::ScalarType dtype = ts.begin()[0]->scalar_type();
   if (dtype != at::kFloat && dtype != at::kDouble) return false;
   for (const at::Tensor* t : ts) {
@@ -317,6 +652,44 @@ at::Tensor write_streams(const at::Tensor& rest, const at::Tensor& beta, const a
   const torch::Tensor b = per_token(beta, rest, rest.size(-2), "beta");
   return WriteStreams::apply(rest.contiguous(), b, y.contiguous());
 }
+
+at::Tensor normed_matmul_reference(const at::Tensor& x, const at::Tensor& w, bool center, double eps) {
+  const int64_t K = x.size(-1);
+  const torch::Tensor xn = center ? at::layer_norm(x, {K}, /*weight=*/{}, /*bias=*/{}, eps)
+                                  : x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return at::matmul(xn, w);
+}
+
+at::Tensor normed_matmul(const at::Tensor& x, const at::Tensor& w, bool center, double eps) {
+  if (x.dim() < 1 || w.dim() != 2 || w.size(0) != x.size(-1)) {
+    throw std::invalid_argument("normed_matmul: expected x (..., K) and w (K, M)");
+  }
+  if (!fusable({&x, &w}) || x.numel() == 0) return normed_matmul_reference(x, w, center, eps);
+  const int64_t K = x.size(-1), M = w.size(1);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = M;
+  return NormedMatmul::apply(x.reshape({-1, K}).contiguous(), w.contiguous(), center, eps).view(shape);
+}
+
+at::Tensor sinkhorn_knopp_reference(const at::Tensor& logits, int64_t iters) {
+  at::Tensor l = logits;                           // (..., n, n)
+  for (int64_t i = 0; i < iters; ++i) {
+    l = l - l.logsumexp(-1, /*keepdim=*/true);     // rows sum to 1
+    l = l - l.logsumexp(-2, /*keepdim=*/true);     // columns sum to 1
+  }
+  return at::exp(l);
+}
+
+at::Tensor sinkhorn_knopp(const at::Tensor& logits, int64_t iters) {
+  if (logits.dim() < 2 || logits.size(-1) != logits.size(-2) || iters < 0) {
+    throw std::invalid_argument("sinkhorn_knopp: expected logits (..., n, n) and iters >= 0");
+  }
+  if (!fusable({&logits}) || iters == 0 || logits.numel() == 0) return sinkhorn_knopp_reference(logits, iters);
+  return Sinkhorn::apply(logits.contiguous(), iters);
+}
+
+void set_fused_ops(bool enabled) { fused_flag().store(enabled); }
+bool fused_ops() { return fused_flag().load(); }
 
 at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const int64_t T = x.size(2), half = x.size(3) / 2;

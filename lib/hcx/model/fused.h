@@ -1,6 +1,7 @@
 // Fused CPU operations of the model: the per-token stream arithmetic of HC
 // and mHC (reading and mixing the n streams before a sublayer, writing its
-// output after) and rotary position embedding. Each is one pass over the
+// output after), the normalised projection of dynamic HC and mHC weights,
+// mHC's Sinkhorn-Knopp, and rotary position embedding. Each is one pass over the
 // data forward and one backward, through a custom autograd function; each
 // has a *_reference form built from plain ATen ops that computes the same
 // function (the tests compare them, values and gradients).
@@ -12,6 +13,18 @@
 //     H'_j = rest_j + beta_j y                (B, T, n, d)
 //   rope(x, cos, sin): x (B, nh, T, hs), tables (>= T, hs) from rope_tables()
 //     x * cos + rotate_half(x) * sin          (B, nh, T, hs) contiguous
+//
+//   normed_matmul(x, w, center, eps):  x (.., K), w (K, M)
+//     norm(x) w                           (.., M)
+//     norm(x) = (x - mean) / sqrt(var + eps)   center: LayerNorm without affine
+//             = x / sqrt(mean(x^2) + eps)      otherwise: RMSNorm without gain
+//     (a gain g folds into w: norm_g(x) w = norm(x) (g[:, None] w)); the
+//     normalised x is never stored: one pass for the row statistics, one GEMM
+//     on x, and in backward one GEMM per gradient and one pass over x.
+//   sinkhorn_knopp(logits, iters):  logits (.., n, n)
+//     exp of `iters` rounds of "rows, then columns, sum to 1", done in log
+//     space (a row or column minus its logsumexp): no entry under- or
+//     overflows. Backward recomputes the rounds per token.
 //
 // alpha and beta are per token ((B, T, n, n+1) and (B, T, n): dynamic HC,
 // mHC) or shared by every token ((n, n+1) and (n): static HC).
@@ -26,6 +39,7 @@
 // benchmark's fused-or-not comparison, train_bench --unfused).
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include <ATen/core/Tensor.h>
@@ -40,8 +54,19 @@ at::Tensor write_streams(const at::Tensor& rest, const at::Tensor& beta, const a
 std::pair<at::Tensor, at::Tensor> read_streams_reference(const at::Tensor& alpha, const at::Tensor& H);
 at::Tensor write_streams_reference(const at::Tensor& rest, const at::Tensor& beta, const at::Tensor& y);
 
+// The weights of dynamic HC and mHC: the normalised projection and Sinkhorn-Knopp.
+at::Tensor normed_matmul(const at::Tensor& x, const at::Tensor& w, bool center, double eps);
+at::Tensor normed_matmul_reference(const at::Tensor& x, const at::Tensor& w, bool center, double eps);
+at::Tensor sinkhorn_knopp(const at::Tensor& logits, int64_t iters);
+at::Tensor sinkhorn_knopp_reference(const at::Tensor& logits, int64_t iters);
+
 // Rotary position embedding (rotate-half / GPT-NeoX layout) at positions 0..T-1.
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+// Whether the ops above run fused (else their reference forms). Starts as the
+// environment says (HCX_FUSED=0: no); the tests compare whole modules both ways.
+void set_fused_ops(bool enabled);
+bool fused_ops();
 
 }  // namespace hcx::model

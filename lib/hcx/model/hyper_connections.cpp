@@ -31,7 +31,7 @@ torch::Tensor ResidualMixerImpl::forward(const torch::Tensor& H, const Sublayer&
   torch::Tensor h0, rest, beta;
   {
     MixingGuard fp32;
-    const torch::Tensor Hf = H.to(at::kFloat);                        // (B, T, n, d)
+    const torch::Tensor Hf = H.to(mixing_dtype(H));                   // (B, T, n, d)
     const HcWeights w = mixing_weights(Hf);
     std::tie(h0, rest) = read_streams(w.alpha, Hf);                   // A_m^T H (B, T, d), A_r^T H (B, T, n, d)
     beta = w.beta;                                                    // (n) | (B, T, n)
@@ -42,13 +42,13 @@ torch::Tensor ResidualMixerImpl::forward(const torch::Tensor& H, const Sublayer&
   }
   const torch::Tensor y = f(h0);                                      // (B, T, d), the sublayer (caller's autocast)
   MixingGuard fp32;
-  return write_streams(rest, beta, y.to(at::kFloat));                 // rest_j + B_j y: (B, T, n, d)
+  return write_streams(rest, beta, y.to(rest.scalar_type()));         // rest_j + B_j y: (B, T, n, d)
 }
 
 torch::Tensor ResidualMixerImpl::matrix(const torch::Tensor& H) {
   const at::NoGradGuard no_grad;
   MixingGuard fp32;
-  return token_mean_matrix(mixing_weights(H.to(at::kFloat)), n_);
+  return token_mean_matrix(mixing_weights(H.to(mixing_dtype(H))), n_);
 }
 
 // ---------------------------------------------------------------------------- HyperConnectionImpl
@@ -84,10 +84,13 @@ HyperConnectionImpl::HyperConnectionImpl(const config::RunConfig& cfg, int64_t k
 HcWeights HyperConnectionImpl::weights(const torch::Tensor& H) {
   if (!dynamic) return {static_alpha, static_beta};       // (n, n+1), (n)
   MixingGuard fp32;
-  const torch::Tensor Hn = norm(H.to(at::kFloat));         // (B, T, n, d): each stream normalised over d
   const int64_t n = n_;
-  // Both projections as one GEMM: (d, n+2) = [W_alpha | W_beta].
-  const torch::Tensor proj = at::matmul(Hn, at::cat({dynamic_alpha_fn, dynamic_beta_fn.unsqueeze(1)}, 1));
+  const torch::Tensor Hf = H.to(mixing_dtype(H));          // (B, T, n, d)
+  // Both projections as one: (d, n+2) = [W_alpha | W_beta], on each stream
+  // normalised over d (RMSNorm's gain folded into the weight), in one pass.
+  torch::Tensor W = at::cat({dynamic_alpha_fn, dynamic_beta_fn.unsqueeze(1)}, 1);
+  if (norm->rms) W = norm->weight.to(W.scalar_type()).unsqueeze(1) * W;
+  const torch::Tensor proj = normed_matmul(Hf, W, /*center=*/!norm->rms, norm->eps);  // (B, T, n, n+2)
   torch::Tensor wc = proj.narrow(-1, 0, n + 1);            // (B, T, n, n+1): row i from stream i only
   torch::Tensor dc = proj.select(-1, n + 1);               // (B, T, n)
   if (use_tanh) {

@@ -10,20 +10,10 @@
 #include <ATen/ATen.h>
 #include <torch/types.h>
 
+#include "hcx/model/fused.h"
 #include "hcx/model/mixing_guard.h"
 
 namespace hcx::model {
-
-torch::Tensor sinkhorn_knopp(const torch::Tensor& logits, int64_t iters) {
-  // In the log domain: dividing a row by its sum is subtracting its logsumexp.
-  // Same iterates as on exp(logits), but no entry under- or overflows.
-  torch::Tensor l = logits;                        // (..., n, n)
-  for (int64_t i = 0; i < iters; ++i) {
-    l = l - l.logsumexp(-1, /*keepdim=*/true);     // rows sum to 1
-    l = l - l.logsumexp(-2, /*keepdim=*/true);     // columns sum to 1
-  }
-  return at::exp(l);
-}
 
 ManifoldHyperConnectionImpl::ManifoldHyperConnectionImpl(const config::RunConfig& cfg, int64_t k)
     : ResidualMixerImpl(cfg.residual.n, k), sinkhorn_iters(cfg.residual.sinkhorn_iters), eps(cfg.model.norm_eps) {
@@ -51,15 +41,15 @@ ManifoldHyperConnectionImpl::ManifoldHyperConnectionImpl(const config::RunConfig
 MhcWeights ManifoldHyperConnectionImpl::weights(const torch::Tensor& H) {
   const int64_t n = n_;
   MixingGuard fp32;
-  const torch::Tensor x = H.to(at::kFloat).flatten(-2);                        // (B, T, n*d)
-  const torch::Tensor xn = x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);  // (B, T, n*d), RMSNorm
-  const torch::Tensor pre = at::sigmoid(alpha_pre * at::matmul(xn, phi_pre) + b_pre);         // (B, T, n)
-  const torch::Tensor post = 2.0 * at::sigmoid(alpha_post * at::matmul(xn, phi_post) + b_post);  // (B, T, n)
-  torch::Tensor res = alpha_res * at::matmul(xn, phi_res);                     // (B, T, n*n)
-  std::vector<int64_t> shape = res.sizes().vec();
+  const torch::Tensor x = H.to(mixing_dtype(H)).flatten(-2);                   // (B, T, n*d)
+  // RMSNorm(x) [phi_pre | phi_post | phi_res] in one pass: (B, T, 2n + n*n)
+  const torch::Tensor z = normed_matmul(x, at::cat({phi_pre, phi_post, phi_res}, 1), /*center=*/false, eps);
+  const torch::Tensor pre = at::sigmoid(alpha_pre * z.narrow(-1, 0, n) + b_pre);            // (B, T, n)
+  const torch::Tensor post = 2.0 * at::sigmoid(alpha_post * z.narrow(-1, n, n) + b_post);  // (B, T, n)
+  std::vector<int64_t> shape = z.sizes().vec();
   shape.back() = n;
   shape.push_back(n);
-  res = res.reshape(shape) + b_res;                                            // (B, T, n, n)
+  const torch::Tensor res = (alpha_res * z.narrow(-1, 2 * n, n * n)).reshape(shape) + b_res;  // (B, T, n, n)
   return {pre, post, sinkhorn_knopp(res, sinkhorn_iters)};
 }
 

@@ -35,13 +35,15 @@
 #include <ATen/core/Tensor.h>
 
 #include "hcx/config/run_config.h"
+#include "hcx/model/fused.h"
 #include "hcx/model/hyper_connections.h"
 
 namespace hcx::model {
 
 inline constexpr double kMhcInitLeak = 0.02;
 
-// Sinkhorn-Knopp on exp(logits): logits (..., n, n) -> a matrix with
+// Sinkhorn-Knopp on exp(logits), sinkhorn_knopp() of fused.h (fused on CPU,
+// its plain-ATen reference elsewhere): logits (..., n, n) -> a matrix with
 // non-negative entries whose rows and columns sum to ~1, by `iters` rounds of
 // row then column normalisation, computed in the log domain (no overflow or
 // empty rows for any finite logits). The columns are exact after the last
@@ -50,7 +52,6 @@ inline constexpr double kMhcInitLeak = 0.02;
 // std 0.05, 20 rounds leave row sums off by ~1e-3 (200 rounds: < 1e-4). That is
 // the method's approximation (the paper uses 20); raise residual.sinkhorn_iters
 // to tighten it.
-torch::Tensor sinkhorn_knopp(const torch::Tensor& logits, int64_t iters);
 
 // Per-token mHC maps for streams H (B, T, n, d): pre (B, T, n), post (B, T, n),
 // res (B, T, n, n), float32, with autograd.
