@@ -6,11 +6,12 @@ two groups, global-norm clipping, the same lr schedule, one loss and one grad-no
 Runs on the Python torch of the LibTorch hcx links: Debian's python3-torch 1.13.1 for the Debian build, the
 wheel's torch for the PyPI build. Attention is what hcx computes on that version: the explicit masked softmax on
 1.x, F.scaled_dot_product_attention on 2.x. RoPE and the HC/mHC mixing are written the plain way: hcx fuses some
-of these ops (lib/hcx/model/fused.h). On CUDA with --dtype bfloat16 the step runs under bf16 autocast, the
-mixing, norms and loss in float32, as lib/hcx/train does.
+of these ops (lib/hcx/model/fused.h). With --dtype bfloat16 the step runs under bf16 autocast on the device of
+the batch (cpu or cuda: torch.autocast(device_type=...), on torch 1.13 and 2.x), the mixing, norms and loss in
+float32, as lib/hcx/train does.
 
   reference_gpt.py time  --d-model 128 --layers 4 --batch 16 --seq 128 --threads 1 --variant dhc --steps 40
-                         [--device cuda --dtype bfloat16 --heads 12]
+                         [--dtype bfloat16] [--device cuda --heads 12]
       prints one JSON line: tokens_per_s, seconds, steps, params, peak_cuda_bytes (CUDA), ...
   reference_gpt.py check DIR
       reads the weights, batch and losses train_bench --check wrote to DIR, recomputes them, and prints

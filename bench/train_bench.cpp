@@ -1,32 +1,45 @@
 // Training-throughput benchmark: tokens/s of hcx's trainer for Pre-Norm, DHC×4
-// and mHC×4 against the same models in PyTorch (bench/reference_gpt.py), plus
-// the share of training time spent writing metrics and taking measurements.
+// and mHC×4 against the same models in PyTorch (bench/reference_gpt.py), in
+// float32 and bfloat16, with hcx's achieved FLOP/s against the GEMM peak
+// measured in the same run; plus the share of training time spent writing
+// metrics and taking measurements.
 //
-//   train_bench [--repeat 3] [--quick] [--python python3] [--reference bench/reference_gpt.py]
-//               [--no-pytorch] [--no-costs] [--unfused] [--json FILE]
+//   train_bench [--repeat 3] [--quick] [--dtypes float32,bfloat16] [--python python3]
+//               [--reference bench/reference_gpt.py] [--no-pytorch] [--no-costs] [--unfused] [--json FILE]
 //               --unfused adds hcx with HCX_FUSED=0 (fused.h's ops in their plain-ATen form)
 //   train_bench gpu [--python python3] [--reference FILE] [--peak-tflops 989.4] [--steps 20] [--json FILE]
 //               bf16 on cuda at d 768, 12 layers, seq 1024 (scripts/gpu_check.sh): tokens/s, MFU,
 //               peak memory against hcx inspect's estimate, and PyTorch's tokens/s
 //   train_bench check DIR      export weights, a batch and 3 training steps for `reference_gpt.py check DIR/<variant>`
 //   train_bench profile D L B T THREADS VARIANT STEPS     forward / backward / clip / AdamW times of one config
+//   train_bench measure D L B T THREADS VARIANT WARMUP STEPS [DTYPE]   (child) tokens/s of one config
+//   train_bench gemm-peak DTYPE THREADS                    (child) best at::mm GFLOP/s in DTYPE
 //
-// Every measurement runs in its own child process (this binary with `measure`, or
-// the reference script) with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
-// MKL_NUM_THREADS set to the config's threads: OpenBLAS sizes its pool when it
-// loads. Per config and repeat the four runs alternate hcx / PyTorch, Pre-Norm /
-// DHC×4, and the order flips every repeat; the tables report medians.
+// Every measurement runs in its own child process (this binary with `measure`
+// or `gemm-peak`, or the reference script) with OMP_NUM_THREADS,
+// OPENBLAS_NUM_THREADS and MKL_NUM_THREADS set to the config's threads:
+// OpenBLAS sizes its pool when it loads. Per config, dtype and repeat the runs
+// alternate hcx / PyTorch over Pre-Norm, DHC×4, mHC×4, and the impl order flips
+// every repeat; the tables report medians. bfloat16 is autocast on the CPU in
+// both (hcx: train.dtype; the reference: torch.autocast), the mixing, norms and
+// loss in float32.
 //
 // hcx is timed on the real path: train::train_run with a MemorySink, from the
 // train/loss of step `warmup` to that of step warmup+steps (optimizer steps,
 // metric recording and log-interval flushes; no evaluation falls inside).
+// Achieved FLOP/s = tokens/s × 3 × forward FLOPs per token (hcx inspect's
+// count: matmul-like work only, attention at the full context), and its
+// fraction of the GEMM peak: the best at::mm throughput in the same dtype and
+// thread count, measured once per (dtype, threads) in each run of the driver.
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -81,6 +94,11 @@ struct Shape {
 const Shape kShapes[] = {{128, 4, 16, 128, 1, 5, 40, 20}, {512, 4, 8, 256, 2, 3, 6, 4}};
 const char* const kVariants[] = {"pre_norm", "dhc"};  // dhc: residual.kind hc, n 4, dynamic, tanh (check)
 const char* const kTimedVariants[] = {"pre_norm", "dhc", "mhc"};  // mhc: residual.kind mhc, n 4
+const char* const kDtypes[] = {"float32", "bfloat16"};            // train.dtype; bfloat16: autocast
+
+bool is_dtype(const std::string& d) {
+  return std::find(std::begin(kDtypes), std::end(kDtypes), d) != std::end(kDtypes);
+}
 
 hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int64_t seq, int64_t threads,
                                    const std::string& variant) {
@@ -130,8 +148,46 @@ Json measure(const hcx::config::RunConfig& base, int64_t warmup, int64_t steps) 
   hcx::train::clear_stop();
   hcx::train::train_run(cfg, opts, sink);
   const double tokens = double(steps * cfg.train.batch_size * cfg.model.seq_len);
-  return {{"impl", "hcx"}, {"steps", steps}, {"seconds", sink.seconds}, {"tokens_per_s", tokens / sink.seconds},
-          {"params", sink.summaries.at("params")}, {"first_loss", sink.scalars["train/loss"].at(1)}};
+  return {{"impl", "hcx"}, {"dtype", cfg.train.dtype}, {"steps", steps}, {"seconds", sink.seconds},
+          {"tokens_per_s", tokens / sink.seconds}, {"params", sink.summaries.at("params")},
+          {"first_loss", sink.scalars["train/loss"].at(1)}};
+}
+
+// ---------------------------------------------------------------------------- child: GEMM peak
+
+// The best at::mm throughput in `dtype` on `threads` threads, GFLOP/s = 2·M·N·K / s:
+// square 1024 and 2048, and per benchmark config the FFN-like GEMMs of a step,
+// (B·T × d) × (d × 4d) and (B·T × 4d) × (4d × d). B is stored (N, K) and used
+// transposed, as nn::Linear's x W^T. Per shape one warm-up call, then calls
+// until 1 s has passed (at least 1, at most 20); the best call counts.
+Json gemm_peak(const std::string& dtype, int64_t threads) {
+  at::set_num_threads(static_cast<int>(threads));
+  const at::ScalarType type = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  std::vector<std::array<int64_t, 3>> shapes = {{1024, 1024, 1024}, {2048, 2048, 2048}};  // M, K, N
+  for (const Shape& s : kShapes) {
+    shapes.push_back({s.batch * s.seq, s.d_model, 4 * s.d_model});
+    shapes.push_back({s.batch * s.seq, 4 * s.d_model, s.d_model});
+  }
+  Json runs = Json::array();
+  double best = 0;
+  for (const auto& [m, k, n] : shapes) {
+    const at::Tensor a = at::randn({m, k}).to(type);  // (M, K)
+    const at::Tensor w = at::randn({n, k}).to(type);  // (N, K)
+    at::Tensor c = at::mm(a, w.t());                  // (M, N); warm-up: first touch, kernel choice
+    double best_s = INFINITY;
+    int calls = 0;
+    const Clock::time_point start = Clock::now();
+    while (calls < 1 || (calls < 20 && seconds_since(start) < 1.0)) {
+      const Clock::time_point t = Clock::now();
+      at::mm_out(c, a, w.t());
+      best_s = std::min(best_s, seconds_since(t));
+      ++calls;
+    }
+    const double gflops = 2.0 * double(m) * double(n) * double(k) / best_s / 1e9;
+    best = std::max(best, gflops);
+    runs.push_back({{"m", m}, {"k", k}, {"n", n}, {"calls", calls}, {"best_s", best_s}, {"gflops", gflops}});
+  }
+  return {{"dtype", dtype}, {"threads", threads}, {"gflops", best}, {"shapes", runs}};
 }
 
 // ---------------------------------------------------------------------------- child: costs
@@ -326,6 +382,7 @@ Json profile(const hcx::config::RunConfig& cfg, int64_t steps) {
 struct Options {
   int repeat = 3;
   bool quick = false, pytorch = true, costs = true, unfused = false;
+  std::vector<std::string> dtypes = {std::begin(kDtypes), std::end(kDtypes)};
   std::string python = "python3", reference = "bench/reference_gpt.py", json;
 };
 
@@ -376,78 +433,145 @@ double load_average() {
   return load;
 }
 
+const char* variant_label(const std::string& v) { return v == "pre_norm" ? "Pre-Norm" : v == "dhc" ? "DHCx4" : "mHCx4"; }
+
+// printf("%*.*f") of `v`, or "-" when it is NaN (not measured).
+std::string num(double v, int width, int precision, const char* suffix = "") {
+  char buf[64];
+  if (std::isnan(v)) std::snprintf(buf, sizeof buf, "%*s", width, "-");
+  else std::snprintf(buf, sizeof buf, "%*.*f%s", width - int(std::strlen(suffix)), precision, v, suffix);
+  return buf;
+}
+
+// The number at j[key] (or j[key][sub]), NaN if missing: reads const objects safely.
+double at_or_nan(const Json& j, const std::string& key, const std::string& sub = "") {
+  if (!j.is_object() || !j.contains(key)) return NAN;
+  if (!sub.empty()) return at_or_nan(j[key], sub);
+  return j[key].is_number() ? j[key].get<double>() : NAN;
+}
+
+// Medians over the repeats of one (shape, dtype) and what follows from them:
+// hcx/PyTorch, fused/plain, step-time ratios to Pre-Norm, achieved GFLOP/s
+// and their fraction of `peak`.
+Json config_entry(const Shape& s, const std::string& dtype, const std::map<std::string, std::vector<double>>& tps,
+                  const Json& params, double peak) {
+  Json c = {{"d_model", s.d_model}, {"layers", s.layers}, {"batch", s.batch}, {"seq", s.seq},
+            {"threads", s.threads}, {"dtype", dtype}, {"params", params}, {"gemm_peak_gflops", peak}};
+  for (const auto& [key, v] : tps) c["tokens_per_s"][key] = median(v), c["runs"][key] = v;
+  const Json& med = c["tokens_per_s"];
+  for (const std::string v : kTimedVariants) {
+    // The FLOP count does not depend on the dtype: inspect counts operations.
+    const double flops = hcx::model::compute_stats(make_config(s.d_model, s.layers, s.batch, s.seq, s.threads, v))
+                             .flops_per_token;
+    c["flops_per_token"][v] = flops;
+    for (const std::string impl : {"hcx", "hcx_plain", "pytorch"}) {
+      const double t = at_or_nan(med, impl + "/" + v);
+      if (std::isnan(t)) continue;
+      const double achieved = t * 3.0 * flops / 1e9;  // forward + backward ≈ 3 forwards
+      c["achieved_gflops"][impl + "/" + v] = achieved;
+      c["peak_fraction"][impl + "/" + v] = achieved / peak;
+    }
+    const double h = at_or_nan(med, "hcx/" + v), p = at_or_nan(med, "pytorch/" + v);
+    const double plain = at_or_nan(med, "hcx_plain/" + v);
+    if (!std::isnan(p)) c["hcx_over_pytorch"][v] = h / p;
+    if (!std::isnan(plain)) c["fused_over_plain"][v] = h / plain;
+    if (v == "pre_norm") continue;
+    for (const std::string impl : {"hcx", "pytorch"}) {  // step-time ratios: Pre-Norm tokens/s over the variant's
+      const double pre = at_or_nan(med, impl + "/pre_norm"), var = at_or_nan(med, impl + "/" + v);
+      if (!std::isnan(pre) && !std::isnan(var)) c[v + "_step_time_over_pre_norm"][impl] = pre / var;
+    }
+  }
+  return c;
+}
+
+// The one table of the run: GEMM peaks, then a row per config, dtype and variant.
+void print_summary(const Json& report, const Options& o) {
+  std::printf("\nGEMM peak (at::mm, best of square 1024, 2048 and the configs' FFN shapes), GFLOP/s:\n");
+  for (const auto& [dtype, by_threads] : report["gemm_peak_gflops"].items())
+    for (const auto& [threads, g] : by_threads.items())
+      std::printf("  %-9s %s thread(s) %9.1f\n", dtype.c_str(), threads.c_str(), g.get<double>());
+  std::printf("\ntraining tokens/s, median of %d; step/Pre: the variant's step time over Pre-Norm's; "
+              "GFLOP/s = tokens/s x 3 x hcx inspect's forward FLOPs/token; %% peak: of the GEMM peak above\n",
+              o.repeat);
+  std::printf("%-18s %-9s %-9s %10s %10s %8s %9s %9s %9s %7s%s\n", "config", "dtype", "variant", "hcx tok/s",
+              "PyT tok/s", "hcx/PyT", "step/Pre", "PyT s/Pre", "hcx GF/s", "% peak", o.unfused ? "  fused/plain" : "");
+  for (const Json& c : report["configs"]) {
+    char config[64];
+    std::snprintf(config, sizeof config, "d %lld, %lld thread%s", (long long)c["d_model"].get<int64_t>(),
+                  (long long)c["threads"].get<int64_t>(), c["threads"].get<int64_t>() == 1 ? "" : "s");
+    for (const std::string v : kTimedVariants) {
+      const Json& t = c["tokens_per_s"];
+      const double h = at_or_nan(t, "hcx/" + v), p = at_or_nan(t, "pytorch/" + v);
+      const double step = v == "pre_norm" ? 1.0 : at_or_nan(c, v + "_step_time_over_pre_norm", "hcx");
+      const double pstep = v == "pre_norm" ? (std::isnan(p) ? NAN : 1.0)
+                                           : at_or_nan(c, v + "_step_time_over_pre_norm", "pytorch");
+      const bool same = std::isnan(p) || c["params"].value("hcx/" + v, Json()) == c["params"].value("pytorch/" + v, Json());
+      std::printf("%-18s %-9s %-9s %s %s %s %s %s %s %s%s%s\n", config, c["dtype"].get<std::string>().c_str(),
+                  variant_label(v), num(h, 10, 0).c_str(), num(p, 10, 0).c_str(), num(h / p, 8, 2, "x").c_str(),
+                  num(step, 9, 2).c_str(), num(pstep, 9, 2).c_str(),
+                  num(at_or_nan(c, "achieved_gflops", "hcx/" + v), 9, 1).c_str(),
+                  num(100 * at_or_nan(c, "peak_fraction", "hcx/" + v), 7, 1, "%").c_str(),
+                  o.unfused ? num(at_or_nan(c, "fused_over_plain", v), 13, 2, "x").c_str() : "",
+                  same ? "" : "  PARAMETER COUNTS DIFFER");
+    }
+  }
+  std::fflush(stdout);
+}
+
 int drive(const Options& o) {
   const std::string self = fs::read_symlink("/proc/self/exe").string();
-  Json report = {{"repeat", o.repeat}, {"configs", Json::array()}};
+  Json report = {{"repeat", o.repeat}, {"dtypes", o.dtypes}, {"configs", Json::array()},
+                 {"gemm_peak_gflops", Json::object()}, {"gemm_peaks", Json::array()}};
   std::printf("load average at start: %.2f (%u cores)\n", load_average(), std::thread::hardware_concurrency());
   for (const Shape& s : kShapes) {
-    std::map<std::string, std::vector<double>> tps;  // "hcx/pre_norm" -> tokens/s per repeat
-    Json params;
-    for (int r = 0; r < o.repeat; ++r) {
-      std::vector<std::string> impls = {"hcx", "pytorch"};
-      if (!o.pytorch) impls.pop_back();
-      if (o.unfused) impls.insert(impls.begin() + 1, "hcx_plain");  // HCX_FUSED=0: reference forms of fused.h
-      if (r % 2 == 1) std::reverse(impls.begin(), impls.end());
-      for (const char* variant : kTimedVariants) {
-        int64_t steps = std::string(variant) == "pre_norm" ? s.steps_pre_norm : s.steps_dhc;
-        if (o.quick) steps = std::max<int64_t>(2, steps / 4);
-        for (const auto& impl : impls) {
-          const std::string cmd =
-              impl != "pytorch"
-                  ? std::string(impl == "hcx_plain" ? "HCX_FUSED=0 " : "") + thread_env(s.threads) + "'" + self +
-                        "' measure " + shape_args(s) + " " + variant + " " + std::to_string(s.warmup) + " " +
-                        std::to_string(steps)
-                  : thread_env(s.threads) +
-                        reference_cmd(o.python, o.reference, s.d_model, s.layers, s.batch, s.seq, variant, s.warmup,
-                                      steps, " --threads " + std::to_string(s.threads));
-          const Json j = run_child(cmd);
-          const std::string key = impl + "/" + variant;
-          tps[key].push_back(j.at("tokens_per_s").get<double>());
-          params[key] = j.at("params");
-          std::printf("  d=%-4lld rep %d  %-17s %9.0f tokens/s  (%lld steps, %.1f s, load %.2f)\n",
-                      (long long)s.d_model, r + 1, key.c_str(), tps[key].back(), (long long)steps,
-                      j.at("seconds").get<double>(), load_average());
-          std::fflush(stdout);
+    for (const std::string& dtype : o.dtypes) {
+      const std::string threads = std::to_string(s.threads);
+      Json& peaks = report["gemm_peak_gflops"];
+      if (!peaks.contains(dtype) || !peaks[dtype].contains(threads)) {  // once per (dtype, threads) and run
+        const Json g = run_child(thread_env(s.threads) + "'" + self + "' gemm-peak " + dtype + " " + threads);
+        peaks[dtype][threads] = g.at("gflops");
+        report["gemm_peaks"].push_back(g);
+        std::printf("  GEMM peak %-8s %s thread(s) %9.1f GFLOP/s  (load %.2f)\n", dtype.c_str(), threads.c_str(),
+                    g.at("gflops").get<double>(), load_average());
+        std::fflush(stdout);
+      }
+      const double peak = peaks[dtype][threads].get<double>();
+      std::map<std::string, std::vector<double>> tps;  // "hcx/pre_norm" -> tokens/s per repeat
+      Json params;
+      for (int r = 0; r < o.repeat; ++r) {
+        std::vector<std::string> impls = {"hcx", "pytorch"};
+        if (!o.pytorch) impls.pop_back();
+        if (o.unfused) impls.insert(impls.begin() + 1, "hcx_plain");  // HCX_FUSED=0: reference forms of fused.h
+        if (r % 2 == 1) std::reverse(impls.begin(), impls.end());
+        for (const char* variant : kTimedVariants) {
+          int64_t steps = std::string(variant) == "pre_norm" ? s.steps_pre_norm : s.steps_dhc;
+          if (o.quick) steps = std::max<int64_t>(2, steps / 4);
+          for (const auto& impl : impls) {
+            const std::string cmd =
+                impl != "pytorch"
+                    ? std::string(impl == "hcx_plain" ? "HCX_FUSED=0 " : "") + thread_env(s.threads) + "'" + self +
+                          "' measure " + shape_args(s) + " " + variant + " " + std::to_string(s.warmup) + " " +
+                          std::to_string(steps) + " " + dtype
+                    : thread_env(s.threads) +
+                          reference_cmd(o.python, o.reference, s.d_model, s.layers, s.batch, s.seq, variant,
+                                        s.warmup, steps, " --threads " + threads + " --dtype " + dtype);
+            const Json j = run_child(cmd);
+            const std::string key = impl + "/" + variant;
+            tps[key].push_back(j.at("tokens_per_s").get<double>());
+            params[key] = j.at("params");
+            std::printf("  d=%-4lld %-8s rep %d  %-17s %9.0f tokens/s  (%lld steps, %.1f s, load %.2f)\n",
+                        (long long)s.d_model, dtype.c_str(), r + 1, key.c_str(), tps[key].back(), (long long)steps,
+                        j.at("seconds").get<double>(), load_average());
+            std::fflush(stdout);
+          }
         }
       }
+      report["configs"].push_back(config_entry(s, dtype, tps, params, peak));
     }
-    Json c = {{"d_model", s.d_model}, {"layers", s.layers}, {"batch", s.batch}, {"seq", s.seq},
-              {"threads", s.threads}, {"params", params}};
-    for (const auto& [key, v] : tps) c["tokens_per_s"][key] = median(v), c["runs"][key] = v;
-    std::printf("\nd_model %lld, %lld layers, batch %lld, seq %lld, %lld thread(s): median tokens/s of %d\n",
-                (long long)s.d_model, (long long)s.layers, (long long)s.batch, (long long)s.seq,
-                (long long)s.threads, o.repeat);
-    std::printf("  %-9s %10s %10s %13s %10s\n", "variant", "hcx", "PyTorch", "hcx/PyTorch", "params");
-    for (const char* variant : kTimedVariants) {
-      const std::string v = variant;
-      const double h = c["tokens_per_s"]["hcx/" + v];
-      const double p = o.pytorch ? c["tokens_per_s"]["pytorch/" + v].get<double>() : NAN;
-      const bool same = !o.pytorch || params["hcx/" + v] == params["pytorch/" + v];
-      std::printf("  %-9s %10.0f %10.0f %12.2fx %10lld%s\n", variant, h, p, h / p,
-                  (long long)params["hcx/" + v].get<double>(), same ? "" : "  PARAMETER COUNTS DIFFER");
-      if (o.pytorch) c["hcx_over_pytorch"][v] = h / p;
-      if (o.unfused) {
-        const double plain = c["tokens_per_s"]["hcx_plain/" + v];
-        c["fused_over_plain"][v] = h / plain;
-        std::printf("  %-9s hcx without the fused ops (HCX_FUSED=0) %10.0f: fused ops %.2fx\n", variant, plain,
-                    h / plain);
-      }
-    }
-    for (const auto& impl : std::vector<std::string>{"hcx", "pytorch"}) {
-      if (impl == "pytorch" && !o.pytorch) continue;
-      const double pre = c["tokens_per_s"][impl + "/pre_norm"].get<double>();
-      for (const std::string v : {"dhc", "mhc"}) {  // step-time ratios: Pre-Norm tokens/s over the variant's
-        const double ratio = pre / c["tokens_per_s"][impl + "/" + v].get<double>();
-        c[v + "_step_time_over_pre_norm"][impl] = ratio;
-        std::printf("  %s step time / Pre-Norm's (%s): %.2f\n", v == "dhc" ? "DHCx4" : "mHCx4", impl.c_str(), ratio);
-      }
-    }
-    std::printf("\n");
-    report["configs"].push_back(c);
   }
   if (o.costs) {
-    std::printf("cost of metric writing (SQLite, log_every 10) and of measurements, default intervals "
-                "(train.steps 200, eval.every 50, tasks and diagnostics at the end), 1 thread:\n");
+    std::printf("\ncost of metric writing (SQLite, log_every 10) and of measurements, default intervals "
+                "(train.steps 200, eval.every 50, tasks and diagnostics at the end), 1 thread, float32:\n");
     const std::vector<std::pair<std::string, std::string>> runs = {
         {"d=128 pre_norm", shape_args(kShapes[0]) + " pre_norm"},
         {"d=128 dhc", shape_args(kShapes[0]) + " dhc"},
@@ -466,6 +590,7 @@ int drive(const Options& o) {
       report["costs"][name] = j;
     }
   }
+  print_summary(report, o);
   std::printf("load average at end: %.2f\n", load_average());
   report["load_end"] = load_average();
   if (!o.json.empty()) std::ofstream(o.json) << report.dump(1) << "\n";
@@ -552,9 +677,12 @@ hcx::config::RunConfig config_from_args(char** argv) {  // D L B T THREADS VARIA
 
 int usage() {
   std::fprintf(stderr,
-               "usage: train_bench [--repeat N] [--quick] [--python PY] [--reference FILE] [--no-pytorch] [--no-costs] "
-               "[--unfused] [--json FILE]\n       train_bench check DIR\n"
+               "usage: train_bench [--repeat N] [--quick] [--dtypes float32,bfloat16] [--python PY] [--reference FILE]\n"
+               "                   [--no-pytorch] [--no-costs] [--unfused] [--json FILE]\n"
+               "       train_bench check DIR\n"
                "       train_bench profile D L B T THREADS VARIANT STEPS\n"
+               "       train_bench measure D L B T THREADS VARIANT WARMUP STEPS [float32|bfloat16]\n"
+               "       train_bench gemm-peak float32|bfloat16 THREADS\n"
                "       train_bench gpu [--python PY] [--reference FILE] [--peak-tflops T] [--steps N] [--json FILE]\n");
   return 2;
 }
@@ -566,8 +694,16 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::err);
   try {
     const std::string cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "measure" && argc == 10) {  // measure D L B T THREADS VARIANT WARMUP STEPS
-      std::cout << measure(config_from_args(argv + 2), std::stoll(argv[8]), std::stoll(argv[9])).dump() << "\n";
+    if (cmd == "measure" && (argc == 10 || argc == 11)) {  // measure D L B T THREADS VARIANT WARMUP STEPS [DTYPE]
+      hcx::config::RunConfig cfg = config_from_args(argv + 2);
+      if (argc == 11) cfg.train.dtype = argv[10];
+      if (!is_dtype(cfg.train.dtype)) return usage();
+      std::cout << measure(cfg, std::stoll(argv[8]), std::stoll(argv[9])).dump() << "\n";
+      return 0;
+    }
+    if (cmd == "gemm-peak" && argc == 4) {  // gemm-peak DTYPE THREADS
+      if (!is_dtype(argv[2])) return usage();
+      std::cout << gemm_peak(argv[2], std::stoll(argv[3])).dump() << "\n";
       return 0;
     }
     if (cmd == "costs" && (argc == 8 || argc == 3)) {  // costs D L B T THREADS VARIANT | costs defaults
@@ -611,6 +747,15 @@ int main(int argc, char** argv) {
       else if (a == "--no-pytorch") o.pytorch = false;
       else if (a == "--no-costs") o.costs = false;
       else if (a == "--unfused") o.unfused = true;
+      else if (a == "--dtypes" && has_value) {
+        o.dtypes.clear();
+        std::istringstream list(argv[++i]);
+        for (std::string d; std::getline(list, d, ',');) {
+          if (!is_dtype(d)) return usage();
+          o.dtypes.push_back(d);
+        }
+        if (o.dtypes.empty()) return usage();
+      }
       else if (a == "--python" && has_value) o.python = argv[++i];
       else if (a == "--reference" && has_value) o.reference = argv[++i];
       else if (a == "--json" && has_value) o.json = argv[++i];
