@@ -494,7 +494,7 @@ void print_summary(const Json& report, const Options& o) {
               "GFLOP/s = tokens/s x 3 x hcx inspect's forward FLOPs/token; %% peak: of the GEMM peak above\n",
               o.repeat);
   std::printf("%-18s %-9s %-9s %10s %10s %8s %9s %9s %9s %7s%s\n", "config", "dtype", "variant", "hcx tok/s",
-              "PyT tok/s", "hcx/PyT", "step/Pre", "PyT s/Pre", "hcx GF/s", "% peak", o.unfused ? "  fused/plain" : "");
+              "PyT tok/s", "hcx/PyT", "step/Pre", "PyT step", "hcx GF/s", "% peak", o.unfused ? "  fused/plain" : "");
   for (const Json& c : report["configs"]) {
     char config[64];
     std::snprintf(config, sizeof config, "d %lld, %lld thread%s", (long long)c["d_model"].get<int64_t>(),

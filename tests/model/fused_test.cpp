@@ -235,6 +235,7 @@ TEST(WeightOps, ThreadCountDoesNotChangeABit) {
 // A whole mixer in double precision: its output and the gradients of every
 // parameter and of H, for L = <forward(H, tanh(h0 W)), G>.
 std::vector<torch::Tensor> mix(const config::RunConfig& cfg, bool fused) {
+  const bool before = fused_ops();  // HCX_FUSED=0 in the environment stays in force after the test
   set_fused_ops(fused);
   const std::shared_ptr<ResidualMixerImpl> mixer = make_mixer(cfg, 1);
   mixer->to(at::kDouble);
@@ -248,7 +249,7 @@ std::vector<torch::Tensor> mix(const config::RunConfig& cfg, bool fused) {
   const torch::Tensor W = normal({d, d}, 9);
   const torch::Tensor out = mixer->forward(H, [&](const torch::Tensor& h0) { return at::tanh(at::matmul(h0, W)); });
   (out * normal(out.sizes().vec(), 10)).sum().backward();
-  set_fused_ops(true);
+  set_fused_ops(before);
   std::vector<torch::Tensor> got{out.detach(), H.grad()};
   for (const auto& p : mixer->parameters()) got.push_back(p.grad());
   return got;
