@@ -11,6 +11,7 @@ void add_sweep_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
 void add_data_command(CLI::App& app, int& exit_code);
 void add_status_command(CLI::App& app, int& exit_code);
+void add_sweeps_command(CLI::App& app, int& exit_code);
 void add_query_command(CLI::App& app, int& exit_code);
 void add_collect_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);

@@ -12,11 +12,14 @@
 #include "commands.h"
 #include "hcx/build_info.h"
 #include "hcx/error.h"
+#include "hcx/terminal.h"
 #include "hcx/version.h"
 
 int main(int argc, char** argv) {
   // Logs go to stderr so that stdout stays parseable (tables, csv, json).
-  auto logger = spdlog::stderr_color_mt("hcx");
+  // Colour only on a terminal, and never under NO_COLOR (hcx/terminal.h).
+  auto logger = spdlog::stderr_color_mt(
+      "hcx", hcx::no_color_requested() ? spdlog::color_mode::never : spdlog::color_mode::automatic);
   logger->set_pattern("%^[%H:%M:%S] %l%$ %v");
   spdlog::set_default_logger(logger);
 
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
   hcx::cli::add_inspect_command(app, exit_code);
   hcx::cli::add_data_command(app, exit_code);
   hcx::cli::add_status_command(app, exit_code);
+  hcx::cli::add_sweeps_command(app, exit_code);
   hcx::cli::add_query_command(app, exit_code);
   hcx::cli::add_collect_command(app, exit_code);
   hcx::cli::add_report_command(app, exit_code);

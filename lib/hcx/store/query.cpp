@@ -7,11 +7,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <ostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "hcx/error.h"
+#include "hcx/store/schema.h"
 
 namespace hcx::store {
 namespace {
@@ -97,6 +100,43 @@ std::string csv_field(const std::string& s) {
     q += ch;
   }
   return q + "\"";
+}
+
+// The comments of schema.h's migrations: (table, column) -> text, and
+// (table, "") for the comment on a CREATE TABLE line. Read from the
+// statements themselves, so a new column documents itself where it is added;
+// SQLite keeps no comment of an ALTER TABLE.
+std::map<std::pair<std::string, std::string>, std::string> schema_comments() {
+  std::map<std::pair<std::string, std::string>, std::string> out;
+  auto words = [](const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> w;
+    for (std::string t; in >> t;) w.push_back(t);
+    return w;
+  };
+  for (const char* migration : kMigrations) {
+    std::istringstream in(migration);
+    std::string table;
+    for (std::string line; std::getline(in, line);) {
+      const size_t dash = line.find("--");
+      const std::string code = line.substr(0, dash);
+      std::string comment = dash == std::string::npos ? "" : line.substr(dash + 2);
+      comment.erase(0, comment.find_first_not_of(' '));
+      const std::vector<std::string> w = words(code);
+      if (w.empty()) continue;
+      if (w.size() >= 3 && w[0] == "CREATE" && w[1] == "TABLE") {
+        table = w[2];
+        if (!comment.empty()) out[{table, ""}] = comment;
+      } else if (w.size() >= 6 && w[0] == "ALTER" && w[1] == "TABLE" && w[3] == "ADD" && w[4] == "COLUMN") {
+        if (!comment.empty()) out[{w[2], w[5]}] = comment;
+      } else if (w[0] == ")" || w[0].rfind(");", 0) == 0 || w[0] == "CREATE" || w[0] == "INSERT") {
+        table.clear();
+      } else if (!table.empty() && !comment.empty()) {
+        out[{table, w[0]}] = comment;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -229,12 +269,42 @@ void write_json(const QueryResult& r, std::ostream& out) {
   out << "]\n";
 }
 
+QueryResult schema_result(const Db& db) {
+  const QueryResult cols = run_sql(
+      db,
+      "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk FROM sqlite_master m, pragma_table_info(m.name) p "
+      "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid");
+  const auto comments = schema_comments();
+  auto comment = [&](const std::string& table, const std::string& column) -> Cell {
+    const auto it = comments.find({table, column});
+    return it == comments.end() ? Cell{std::monostate{}} : Cell{it->second};
+  };
+  QueryResult r;
+  r.columns = {"table", "column", "type", "not_null", "primary_key", "comment"};
+  std::string table;
+  for (const auto& row : cols.rows) {
+    const std::string& t = std::get<std::string>(row[0]);
+    if (t != table) {
+      table = t;
+      if (comments.count({t, ""})) r.rows.push_back({t, std::string(), std::monostate{}, std::monostate{},
+                                                     std::monostate{}, comment(t, "")});
+    }
+    const std::string& c = std::get<std::string>(row[1]);
+    r.rows.push_back({t, c, row[2], row[3], row[4], comment(t, c)});
+  }
+  return r;
+}
+
 int query_command(const QueryOptions& opts, std::ostream& out) {
   if (opts.format != "table" && opts.format != "csv" && opts.format != "json") {
     throw Error(ErrorKind::kBadInput, "--format: expected table, csv or json, got \"" + opts.format + "\"");
   }
+  if (opts.schema == !opts.sql.empty()) {
+    throw Error(ErrorKind::kBadInput, opts.schema ? "hcx query: give either a statement or --schema, not both"
+                                                  : "hcx query: give a SQL statement, or --schema for the tables");
+  }
   const Db db = open_db(opts.db, OpenMode::kReadOnly);
-  const QueryResult r = run_sql(db, opts.sql);
+  const QueryResult r = opts.schema ? schema_result(db) : run_sql(db, opts.sql);
   if (opts.format == "csv") {
     write_csv(r, out);
   } else if (opts.format == "json") {

@@ -29,6 +29,12 @@ struct QueryResult {
 // Error(kRunFailed) with SQLite's message for any other failure.
 QueryResult run_sql(const Db& db, const std::string& sql);
 
+// The tables and columns of `db` (PRAGMA table_info of every table, in table
+// then column order) with the comment schema.h writes beside each: columns
+// table, column, type, not_null, primary_key (position in the key, 0 if
+// none), comment; a table's own comment is on its row with column "".
+QueryResult schema_result(const Db& db);
+
 // Renderers. All end every line with "\n".
 //  table: a header, a rule of dashes, then the rows; columns separated by two
 //    spaces, numbers right-aligned, text left-aligned, NULL empty, no
@@ -52,6 +58,7 @@ std::string format_real(double v);
 // Options of `hcx query`.
 struct QueryOptions {
   std::string sql;
+  bool schema = false;           // --schema: schema_result() instead of a statement
   std::string db = "results/hcx.db";
   std::string format = "table";  // table | csv | json
 };
@@ -59,7 +66,8 @@ struct QueryOptions {
 // `hcx query`: opens opts.db read-only (never creating it: a missing file is
 // Error(kIo) naming it), runs the statement and prints it to `out` in
 // opts.format (anything else is Error(kBadInput)). Returns 0; failures throw
-// as run_sql() does.
+// as run_sql() does. Exactly one of a statement and opts.schema (else
+// Error(kBadInput)).
 int query_command(const QueryOptions& opts, std::ostream& out);
 
 }  // namespace hcx::store

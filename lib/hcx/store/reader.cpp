@@ -7,7 +7,9 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -143,8 +145,48 @@ std::vector<SweepInfo> list_sweeps(const Db& db) {
          "SELECT s.id, s.name, s.spec_json, s.created_at, s.hcx_version, "
          "(SELECT count(*) FROM sweep_runs sr WHERE sr.sweep_id = s.id) "
          "FROM sweeps s ORDER BY s.created_at DESC, s.id DESC");
-  while (q.next()) out.push_back({q.i64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.i64(5)});
+  std::map<int64_t, SweepInfo*> by_id;
+  while (q.next()) {
+    SweepInfo s;
+    s.id = q.i64(0);
+    s.name = q.text(1);
+    s.spec_json = q.text(2);
+    s.created_at = q.text(3);
+    s.hcx_version = q.text(4);
+    s.runs = q.i64(5);
+    out.push_back(std::move(s));
+  }
+  for (auto& s : out) by_id[s.id] = &s;
+  Rows counts(db,
+              "SELECT sr.sweep_id, r.status, count(*) FROM sweep_runs sr JOIN runs r ON r.id = sr.run_id "
+              "GROUP BY sr.sweep_id, r.status");
+  while (counts.next()) by_id.at(counts.i64(0))->by_status[counts.text(1)] = counts.i64(2);
+  if (db.schema_version() >= 3) {  // tags and notes (a read-only open of an older file is not migrated)
+    Rows notes(db, "SELECT id, note FROM sweeps");
+    while (notes.next()) by_id.at(notes.i64(0))->note = notes.text(1);
+    Rows tags(db, "SELECT sweep_id, tag FROM sweep_tags ORDER BY sweep_id, tag");
+    while (tags.next()) by_id.at(tags.i64(0))->tags.push_back(tags.text(1));
+  }
   return out;
+}
+
+std::vector<std::string> tagged_run_ids(const Db& db, const std::string& tag) {
+  std::vector<std::string> ids;
+  if (db.schema_version() < 3) return ids;
+  Rows q(db,
+         "SELECT run_id FROM run_tags WHERE tag = ?1 UNION "
+         "SELECT sr.run_id FROM sweep_runs sr JOIN sweep_tags st ON st.sweep_id = sr.sweep_id WHERE st.tag = ?1 "
+         "ORDER BY 1");
+  q.bind(1, tag);
+  while (q.next()) ids.push_back(q.text(0));
+  return ids;
+}
+
+std::vector<std::string> unswept_run_ids(const Db& db) {
+  std::vector<std::string> ids;
+  Rows q(db, "SELECT id FROM runs WHERE id NOT IN (SELECT run_id FROM sweep_runs) ORDER BY id");
+  while (q.next()) ids.push_back(q.text(0));
+  return ids;
 }
 
 std::optional<SweepInfo> get_sweep(const Db& db, const std::string& name) {

@@ -22,11 +22,21 @@ struct SweepInfo {
   int64_t id = 0;
   std::string name, spec_json, created_at, hcx_version;
   int64_t runs = 0;  // linked runs
+  std::string note;                          // hcx sweep --note ("" when none)
+  std::vector<std::string> tags;             // hcx sweep --tag, sorted
+  std::map<std::string, int64_t> by_status;  // linked runs per runs.status
 };
 
 // Every sweep, latest first (created_at, then id, descending).
 std::vector<SweepInfo> list_sweeps(const Db& db);
 std::optional<SweepInfo> get_sweep(const Db& db, const std::string& name);
+
+// Ids of the runs carrying `tag`: their own (hcx run --tag) or a sweep's
+// they belong to (hcx sweep --tag), sorted.
+std::vector<std::string> tagged_run_ids(const Db& db, const std::string& tag);
+
+// Ids of the runs that belong to no sweep (hcx run CONFIG), sorted.
+std::vector<std::string> unswept_run_ids(const Db& db);
 
 // A runs row with its flattened config and summary.
 struct RunRecord {

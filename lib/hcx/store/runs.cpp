@@ -152,6 +152,49 @@ int64_t register_sweep(Db& db, const std::string& name, const std::string& spec_
   return id;
 }
 
+void check_tags(const std::vector<std::string>& tags) {
+  for (const auto& t : tags) {
+    if (t.empty() || t.find_first_of(", \t\n") != std::string::npos)
+      throw bad_input("--tag \"" + t + "\": a tag is one word without commas or blanks");
+  }
+}
+
+void tag_sweep(Db& db, int64_t sweep_id, const std::vector<std::string>& tags, const std::string& note) {
+  check_tags(tags);
+  write_txn(db, [&] {
+    SQLite::Statement ins(db.sql(), "INSERT OR IGNORE INTO sweep_tags (sweep_id, tag) VALUES (?, ?)");
+    for (const auto& t : tags) {
+      ins.bind(1, sweep_id);
+      ins.bind(2, t);
+      ins.exec();
+      ins.reset();
+    }
+    if (note.empty()) return;
+    SQLite::Statement up(db.sql(), "UPDATE sweeps SET note = ? WHERE id = ?");
+    up.bind(1, note);
+    up.bind(2, sweep_id);
+    up.exec();
+  });
+}
+
+void tag_run(Db& db, const std::string& run_id, const std::vector<std::string>& tags, const std::string& note) {
+  check_tags(tags);
+  write_txn(db, [&] {
+    SQLite::Statement ins(db.sql(), "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)");
+    for (const auto& t : tags) {
+      ins.bind(1, run_id);
+      ins.bind(2, t);
+      ins.exec();
+      ins.reset();
+    }
+    if (note.empty()) return;
+    SQLite::Statement up(db.sql(), "UPDATE runs SET note = ? WHERE id = ?");
+    up.bind(1, note);
+    up.bind(2, run_id);
+    up.exec();
+  });
+}
+
 std::optional<int64_t> find_sweep_id(const Db& db, const std::string& name) {
   return wrap_sql(db, [&]() -> std::optional<int64_t> {
     SQLite::Statement q(db.sql(), "SELECT id FROM sweeps WHERE name = ?");

@@ -41,12 +41,23 @@ int64_t register_sweep(Db& db, const std::string& name, const std::string& spec_
 // The id of sweep `name`, or nullopt.
 std::optional<int64_t> find_sweep_id(const Db& db, const std::string& name);
 
+// Throws Error(kBadInput) for an empty tag or one with a comma or blank.
+void check_tags(const std::vector<std::string>& tags);
+
+// Adds `tags` to sweep `sweep_id` (tags accumulate over invocations; a tag
+// of a sweep is a tag of each of its runs) and sets its note when `note` is
+// not empty. Checks the tags first (check_tags).
+void tag_sweep(Db& db, int64_t sweep_id, const std::vector<std::string>& tags, const std::string& note);
+
 // ---- runs -----------------------------------------------------------------
 
 // Creates run `run_id` as 'pending' with config_json = to_json(cfg) and
 // run_params = config::flatten(cfg), or, when it exists, refreshes config_json
 // and run_params and keeps its status, progress and results.
 void upsert_run(Db& db, const std::string& run_id, const config::RunConfig& cfg);
+
+// tag_sweep for one run (hcx run --tag/--note). The run must exist.
+void tag_run(Db& db, const std::string& run_id, const std::vector<std::string>& tags, const std::string& note);
 
 // Links a run to a sweep at `position` in the expanded grid (replaces an
 // earlier position). Both must exist; foreign keys reject anything else.

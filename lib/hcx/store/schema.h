@@ -14,7 +14,7 @@
 
 namespace hcx::store {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // kMigrations[v] brings a database from user_version v to v + 1.
 constexpr std::array<const char*, kSchemaVersion> kMigrations = {
@@ -137,6 +137,22 @@ ALTER TABLE runs ADD COLUMN proc_start TEXT;    -- start time of process `pid` (
 ALTER TABLE runs ADD COLUMN code_version TEXT;  -- hcx version of the latest start, e.g. "0.1.0"
 ALTER TABLE runs ADD COLUMN code_commit TEXT;   -- its source commit, "<sha>" or "<sha>-dirty"; "" when unknown
 ALTER TABLE runs ADD COLUMN data_id TEXT;       -- the training data it read: "<bytes>:<fnv1a-64 hex>" per file
+)sql",
+    // 3: tags and notes (hcx sweep/run --tag, --note), for `hcx sweeps` and
+    // `hcx report --tag`.
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN note TEXT NOT NULL DEFAULT '';  -- --note of the latest hcx sweep that gave one
+ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';    -- --note of the latest hcx run that gave one
+CREATE TABLE sweep_tags (             -- --tag of hcx sweep: a tag of the sweep is a tag of each of its runs
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  tag      TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, tag)
+) WITHOUT ROWID;
+CREATE TABLE run_tags (               -- --tag of hcx run (a config file, outside any sweep)
+  run_id TEXT NOT NULL,
+  tag    TEXT NOT NULL,
+  PRIMARY KEY (run_id, tag)
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -139,6 +139,10 @@ void merge_attached(Db& main, const MergeSql& q, ShardResult& r) {
       i.bind(1, id);
       r.rows += i.exec();
     }
+    SQLite::Statement tags(sql, "INSERT OR IGNORE INTO main.run_tags (run_id, tag) "
+                                "SELECT run_id, tag FROM shard.run_tags WHERE run_id = ?1");  // a union: never removed
+    tags.bind(1, id);
+    r.rows += tags.exec();
     SQLite::Statement k(sql,
                         "INSERT OR REPLACE INTO main.shard_merges (run_id, revision, updated_at, merged_at, path) "
                         "SELECT id, revision, updated_at, ?2, ?3 FROM shard.runs WHERE id = ?1");

@@ -1,8 +1,11 @@
 // `hcx status`: counts by status and one row per run (see status.h).
 #include "hcx/store/status.h"
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -120,32 +123,103 @@ void write_status_json(const StatusReport& r, std::ostream& out) {
   out << doc.dump(2) << "\n";
 }
 
+Db open_collected(const std::string& path, std::optional<CollectReport>* collected) {
+  const auto dir = shard_dir_for(path);
+  if (list_shards(dir).empty()) return open_db(path, OpenMode::kReadOnly);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {  // status never creates a database
+    throw Error(ErrorKind::kIo, path + ": no such database file");
+  }
+  Db db = open_db(path, OpenMode::kReadWrite);
+  CollectReport merged = collect(db, dir);
+  spdlog::info("collect: {} shards, {} runs merged", merged.shards.size(), merged.merged_runs());
+  if (collected) *collected = std::move(merged);
+  return db;
+}
+
 int status_command(const StatusOptions& opts, std::ostream& out) {
   if (opts.format != "table" && opts.format != "json") {
     throw Error(ErrorKind::kBadInput, "--format: expected table or json, got \"" + opts.format + "\"");
   }
-  const auto dir = shard_dir_for(opts.db);
-  std::optional<CollectReport> collected;
-  std::optional<Db> db;
-  if (!list_shards(dir).empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(opts.db, ec)) {  // status never creates a database
-      throw Error(ErrorKind::kIo, opts.db + ": no such database file");
+  if (opts.watch_s < 0) throw Error(ErrorKind::kBadInput, "--interval: expected a positive number of seconds");
+  for (int64_t prints = 1;; ++prints) {
+    std::optional<CollectReport> collected;
+    StatusReport report;
+    {
+      const Db db = open_collected(opts.db, &collected);  // closed between prints: writers are never held up
+      report = build_status(db, opts.sweep);
     }
-    db.emplace(open_db(opts.db, OpenMode::kReadWrite));
-    collected = collect(*db, dir);
-    spdlog::info("collect: {} shards, {} runs merged", collected->shards.size(), collected->merged_runs());
-  } else {
-    db.emplace(open_db(opts.db, OpenMode::kReadOnly));
+    report.collected = std::move(collected);
+    if (opts.annotate) opts.annotate(report);
+    if (opts.watch_s > 0) {
+      char every[32];
+      std::snprintf(every, sizeof every, "%g", opts.watch_s);
+      out << (opts.clear ? "\033[H\033[2J" : prints > 1 ? "\n" : "") << "every " << every << " s · hcx status"
+          << (opts.sweep.empty() ? "" : " --sweep " + opts.sweep) << " · " << utc_iso().substr(11, 8)
+          << " UTC · Ctrl-C stops\n\n";
+    }
+    if (opts.format == "json") {
+      write_status_json(report, out);
+    } else {
+      write_status_table(report, out);
+    }
+    out.flush();
+    if (opts.watch_s <= 0 || (opts.max_prints > 0 && prints >= opts.max_prints)) return 0;
+    std::this_thread::sleep_for(std::chrono::duration<double>(opts.watch_s));
   }
-  StatusReport report = build_status(*db, opts.sweep);
-  report.collected = std::move(collected);
-  if (opts.annotate) opts.annotate(report);
+}
+
+int sweeps_command(const SweepsOptions& opts, std::ostream& out) {
+  if (opts.format != "table" && opts.format != "json") {
+    throw Error(ErrorKind::kBadInput, "--format: expected table or json, got \"" + opts.format + "\"");
+  }
+  const Db db = open_collected(opts.db);
+  const std::vector<SweepInfo> sweeps = list_sweeps(db);
+  const size_t unswept = unswept_run_ids(db).size();
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
+  };
   if (opts.format == "json") {
-    write_status_json(report, out);
-  } else {
-    write_status_table(report, out);
+    using Json = nlohmann::ordered_json;
+    Json list = Json::array();
+    for (const auto& s : sweeps) {
+      Json j;
+      j["name"] = s.name;
+      j["runs"] = s.runs;
+      j["by_status"] = s.by_status;
+      j["created_at"] = s.created_at;
+      j["tags"] = s.tags;
+      j["note"] = s.note;
+      j["hcx_version"] = s.hcx_version;
+      list.push_back(std::move(j));
+    }
+    Json doc;
+    doc["sweeps"] = std::move(list);
+    doc["unswept_runs"] = unswept;
+    out << doc.dump(2) << "\n";
+    return 0;
   }
+  QueryResult t;
+  t.columns = {"sweep", "runs", "completed", "running", "pending", "failed", "other", "created", "tags", "note"};
+  for (const auto& s : sweeps) {
+    auto n = [&](const char* status) {
+      const auto it = s.by_status.find(status);
+      return static_cast<int64_t>(it == s.by_status.end() ? 0 : it->second);
+    };
+    const int64_t other = s.runs - n("completed") - n("running") - n("pending") - n("failed");
+    t.rows.push_back({s.name, s.runs, n("completed"), n("running"), n("pending"), n("failed"), other,
+                      s.created_at.substr(0, 16), join(s.tags), one_line(s.note, 60)});
+  }
+  if (sweeps.empty()) {
+    out << "no sweeps\n";
+  } else {
+    write_table(t, out);
+    out << "\n";
+  }
+  out << unswept << (unswept == 1 ? " run" : " runs") << " in no sweep (hcx run CONFIG)"
+      << (unswept ? ": hcx report --sweep :unswept" : "") << "\n";
   return 0;
 }
 

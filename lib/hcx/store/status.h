@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hcx/store/reader.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 
@@ -48,14 +49,33 @@ struct StatusOptions {
   std::string sweep;
   std::string db = "results/hcx.db";
   std::string format = "table";  // table | json
+  double watch_s = 0;            // --watch: print again every this many seconds (0: once)
+  bool clear = false;            // with watch_s: clear the terminal before each print
+  int64_t max_prints = 0;        // with watch_s: stop after this many prints (0: until a signal; tests)
   // Called on the report before it is printed (e.g. to add a Slurm column).
   std::function<void(StatusReport&)> annotate;
 };
 
-// `hcx status`: when <db dir>/shards holds shards, merges them first
-// (collect(), logged on stderr); then prints the report to `out`. The
-// database must exist (Error(kIo) naming it otherwise); it is opened
-// read-only unless there are shards to merge. Returns 0.
+// The database at `db` for reading, with <db dir>/shards merged first when
+// there are any (collect(), logged on stderr; the database is then opened
+// read-write, else read-only). The file must exist: Error(kIo) naming it.
+Db open_collected(const std::string& db, std::optional<CollectReport>* collected = nullptr);
+
+// `hcx status`: open_collected(), then the report to `out`; with watch_s,
+// again every watch_s seconds under a header line ("every 2 s · hcx status
+// · 12:00:01"), the screen cleared first when `clear`. Returns 0.
 int status_command(const StatusOptions& opts, std::ostream& out);
+
+// Options of `hcx sweeps`.
+struct SweepsOptions {
+  std::string db = "results/hcx.db";
+  std::string format = "table";  // table | json
+};
+
+// `hcx sweeps`: every sweep, latest first: name, runs, runs by status,
+// created, tags, note; then how many runs belong to no sweep. JSON: {"sweeps":
+// [{name, runs, by_status, created_at, tags, note, hcx_version}],
+// "unswept_runs"}. Returns 0.
+int sweeps_command(const SweepsOptions& opts, std::ostream& out);
 
 }  // namespace hcx::store
