@@ -16,11 +16,13 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 # Debian packages the build and the tests need. libopenblas0-pthread: without
 # it LibTorch's CPU matrix products run ~30x slower. python3-venv: the PyPI build's venv.
+# libyaml-cpp-dev: YAML experiment files. python3-torch: the export test's Python model.
+# libjs-dygraphs: the HTML report's charts. tmux: the status --watch test.
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config git \
   libtorch-dev libopenblas0-pthread libcli11-dev nlohmann-json3-dev \
   libsqlitecpp-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev \
-  googletest libgtest-dev libsentencepiece-dev sentencepiece \
-  chromium procps python3-venv
+  googletest libgtest-dev libsentencepiece-dev sentencepiece libyaml-cpp-dev \
+  chromium procps python3-venv python3-torch libjs-dygraphs tmux
 # The PyPI build's LibTorch. 2.11.0 is the release this project's GPU machines
 # carry (torch 2.11.0+cu130) and the first whose PyPI wheel is CUDA 13.0, the
 # build machines' nvcc: its cuda-toolkit pins equal that toolkit's libraries.

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "hcx/config/yaml.h"
 #include "hcx/error.h"
 
 namespace hcx::config {
@@ -559,6 +560,7 @@ Json read_json_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
+  if (is_yaml_path(path)) return Json::parse(parse_yaml(text, path).dump());
   // nlohmann 3.11 strips // and /* */ comments itself (ignore_comments).
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (j.is_discarded()) {

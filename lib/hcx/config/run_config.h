@@ -168,8 +168,9 @@ void set_dotted(Json& j, const std::string& dotted, const Json& value);
 // when a dotted key and a nested one set the same value differently.
 Json expand_dotted(const Json& j);
 
-// Reads a JSON file with // and /* */ comments. Throws Error naming the file
-// and the line on a syntax error, Error(kIo) when it cannot be read.
+// Reads a JSON file with // and /* */ comments, or a YAML file (.yaml, .yml:
+// yaml.h). Throws Error naming the file and the line on a syntax error,
+// Error(kIo) when it cannot be read.
 Json read_json_file(const std::string& path);
 
 // The nearest candidate by edit distance, or "" when none is close enough.

@@ -4,11 +4,18 @@
 #include "hcx/grid/experiment.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "hcx/config/yaml.h"
 #include "hcx/error.h"
+#include "hcx/grid/identity.h"
 #include "hcx/grid/keys.h"
 
 namespace hcx::grid {
@@ -225,7 +232,109 @@ std::vector<std::string> split_top_level(const std::string& s) {
   return parts;
 }
 
+// A number of a range(...) argument list, or a message.
+double range_number(const std::string& arg, const std::string& where) {
+  const Json v = Json::parse(arg, nullptr, /*allow_exceptions=*/false);
+  if (v.is_discarded() || !v.is_number())
+    throw bad_input(where + ": expected a number, got \"" + arg + "\"");
+  return v.get<double>();
+}
+
+// A value of a range: an integer when every argument was one, else a real
+// rounded to 12 significant digits, so that range(1e-4,1e-2,log,3) gives
+// 1e-4, 1e-3, 1e-2 exactly (the same run ids as writing them out).
+Json range_value(double v, bool integers) {
+  if (integers) return static_cast<int64_t>(std::llround(v));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return Json::parse(buf).get<double>();
+}
+
+// The values of "range(...)" or "choice(...)" (see experiment.h), or nullopt
+// when `raw` is neither.
+std::optional<std::vector<Json>> sweep_function(const std::string& raw, const std::string& where) {
+  if (raw.empty()) return std::nullopt;
+  const size_t open = raw.find('(');
+  if (open == std::string::npos || raw.back() != ')') return std::nullopt;  // raw is not empty here
+  const std::string fn = raw.substr(0, open);
+  if (fn != "range" && fn != "choice") return std::nullopt;
+  std::vector<std::string> args = split_top_level(raw.substr(open + 1, raw.size() - open - 2));
+  for (auto& a : args) {
+    a.erase(0, a.find_first_not_of(' '));
+    a.erase(a.find_last_not_of(' ') + 1);
+  }
+  const std::string at = where + ": " + raw;
+  if (args.size() == 1 && args[0].empty()) args.clear();
+  std::vector<Json> out;
+  if (fn == "choice") {
+    if (args.empty()) throw bad_input(at + ": choice() needs at least one value");
+    for (const auto& a : args) out.push_back(config::parse_value(a));
+    return out;
+  }
+  constexpr size_t kMaxValues = 10000;
+  if (args.size() == 4) {  // range(start, stop, log|lin, count): both ends included
+    const std::string& scale = args[2];
+    if (scale != "log" && scale != "lin")
+      throw bad_input(at + ": the third argument of a 4-argument range is log or lin, got \"" + scale + "\"");
+    const double a = range_number(args[0], at), b = range_number(args[1], at);
+    const Json count = Json::parse(args[3], nullptr, false);
+    if (count.is_discarded() || !count.is_number_integer() || count.get<int64_t>() < 2 ||
+        count.get<int64_t>() > static_cast<int64_t>(kMaxValues))
+      throw bad_input(at + ": the count is an integer from 2 to " + std::to_string(kMaxValues) + ", got \"" +
+                      args[3] + "\"");
+    if (scale == "log" && (a <= 0 || b <= 0))
+      throw bad_input(at + ": a log range needs start and stop above 0");
+    const int64_t n = count.get<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      const double t = static_cast<double>(i) / static_cast<double>(n - 1);
+      out.push_back(range_value(scale == "log" ? std::exp(std::log(a) + t * (std::log(b) - std::log(a)))
+                                               : a + t * (b - a),
+                                false));
+    }
+    return out;
+  }
+  if (args.empty() || args.size() > 3)
+    throw bad_input(at + ": expected range(stop), range(start,stop), range(start,stop,step) or "
+                    "range(start,stop,log|lin,count)");
+  std::vector<double> v;
+  bool integers = true;
+  for (const auto& a : args) {
+    v.push_back(range_number(a, at));
+    integers = integers && Json::parse(a).is_number_integer();
+  }
+  const double start = v.size() == 1 ? 0.0 : v[0], stop = v.size() == 1 ? v[0] : v[1];
+  const double step = v.size() == 3 ? v[2] : 1.0;
+  if (step == 0) throw bad_input(at + ": the step must not be 0");
+  // Python's and Hydra's range: stop excluded. The count is computed once so
+  // that rounding of start + i * step cannot add or drop the last value.
+  const double span = (stop - start) / step;
+  const double n = span <= 0 ? 0 : std::ceil(span - 1e-9 * std::max(1.0, std::abs(span)));
+  if (n < 1) throw bad_input(at + ": the range holds no value");
+  if (n > static_cast<double>(kMaxValues))
+    throw bad_input(at + ": the range holds more than " + std::to_string(kMaxValues) + " values");
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i)
+    out.push_back(range_value(start + static_cast<double>(i) * step, integers));
+  return out;
+}
+
 }  // namespace
+
+std::string sweep_name(const std::string& name, const std::vector<std::string>& overrides) {
+  std::string suffix;
+  for (const auto& text : overrides) {
+    const std::string key = text.substr(0, text.find('='));
+    if (key == "train.device" || key == "train.threads") continue;  // placement: the same runs
+    suffix += '@';
+    for (const char c : text) suffix += std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._=,+-", c) ? c : '_';
+  }
+  constexpr size_t kMaxSuffix = 80;
+  if (suffix.size() > kMaxSuffix) {
+    char hash[20];
+    std::snprintf(hash, sizeof hash, "~%08llx", static_cast<unsigned long long>(fnv1a64(suffix) & 0xffffffffULL));
+    suffix = suffix.substr(0, kMaxSuffix - 9) + hash;
+  }
+  return name + suffix;
+}
 
 Override parse_override(const std::string& text) {
   const size_t eq = text.find('=');
@@ -234,6 +343,10 @@ Override parse_override(const std::string& text) {
   Override o;
   o.key = text.substr(0, eq);
   const std::string raw = text.substr(eq + 1);
+  if (auto values = sweep_function(raw, "-s " + o.key)) {
+    o.values = std::move(*values);
+    return o;
+  }
   const Json whole = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
   if (!whole.is_discarded()) {
     o.values.push_back(whole);
@@ -243,21 +356,13 @@ Override parse_override(const std::string& text) {
   return o;
 }
 
-ExperimentSpec parse_experiment(const std::string& text, const std::string& source,
-                                const std::vector<std::string>& overrides) {
+namespace {
+
+ExperimentSpec parse_document(const Ordered& doc, const std::string& source,
+                              const std::vector<std::string>& overrides) {
   std::vector<std::string> errors;
   ExperimentSpec spec;
   spec.source = source;
-  const Ordered doc = Ordered::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (doc.is_discarded() || !doc.is_object()) {
-    std::string why = "expected a JSON object";
-    try {
-      const Ordered unused = Ordered::parse(text, nullptr, true, true);
-    } catch (const Ordered::parse_error& e) {
-      why = std::string("invalid JSON: ") + e.what();
-    }
-    throw bad_input(source + ": " + why);
-  }
   spec.spec_json = {{"source", source}, {"experiment", plain(doc)}, {"overrides", overrides}};
   spec.name = std::filesystem::path(source).stem().string();
 
@@ -359,6 +464,7 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& sour
       }
     }
   }
+  spec.name = sweep_name(spec.name, overrides);
   if (!seeds.empty()) {
     auto is_seed_axis = [](const Axis& a) { return a.name == "seed"; };
     if (std::any_of(spec.axes.begin(), spec.axes.end(), is_seed_axis)) {
@@ -379,12 +485,35 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& sour
   return spec;
 }
 
+}  // namespace
+
+ExperimentSpec parse_experiment(const std::string& text, const std::string& source,
+                                const std::vector<std::string>& overrides) {
+  const Ordered doc = Ordered::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (doc.is_discarded() || !doc.is_object()) {
+    std::string why = "expected a JSON object";
+    try {
+      const Ordered unused = Ordered::parse(text, nullptr, true, true);
+    } catch (const Ordered::parse_error& e) {
+      why = std::string("invalid JSON: ") + e.what();
+    }
+    throw bad_input(source + ": " + why);
+  }
+  return parse_document(doc, source, overrides);
+}
+
+ExperimentSpec parse_yaml_experiment(const std::string& text, const std::string& source,
+                                     const std::vector<std::string>& overrides) {
+  return parse_document(config::parse_yaml(text, source), source, overrides);
+}
+
 ExperimentSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path);
   if (!in) throw bad_input(path + ": cannot open experiment file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_experiment(ss.str(), path, overrides);
+  return config::is_yaml_path(path) ? parse_yaml_experiment(ss.str(), path, overrides)
+                                    : parse_experiment(ss.str(), path, overrides);
 }
 
 }  // namespace hcx::grid

@@ -1,5 +1,5 @@
-// Experiment files (README "Runs, sweeps and the database"): JSON with comments that
-// describes a grid of runs. This header parses a file plus command-line `-s`
+// Experiment files (README "Runs, sweeps and the database"): JSON with comments, or
+// the same in YAML (.yaml, .yml), that describes a grid of runs. This header parses a file plus command-line `-s`
 // overrides into axes of assignments; expand.h turns those into runs.
 //
 //   {
@@ -38,7 +38,22 @@
 // "-s key=v1,v2" replaces (or adds) the axis on key and likewise wins over
 // objects. A value that parses as JSON as a whole ("[1,2]", "{...}") is one
 // value; otherwise it is split at top-level commas. "-s seeds=3" or
-// "-s seeds=0,1,2" sets the seeds.
+// "-s seeds=0,1,2" sets the seeds. Sweep functions make the list:
+//   range(stop), range(start,stop), range(start,stop,step)   Python's and Hydra's range, stop
+//                  excluded: integers when every argument is one (range(1,9,2): 1,3,5,7)
+//   range(start,stop,log,N), range(start,stop,lin,N)        N values, both ends included, spaced
+//                  evenly in log or linear scale (range(1e-4,1e-2,log,3): 1e-4,1e-3,1e-2);
+//                  reals are rounded to 12 significant digits, so they equal the written-out values
+//   choice(a,b,c)  Hydra's spelling of a,b,c
+// At most 10,000 values; an empty range, a step of 0, a log range through 0
+// and a malformed call are errors naming the override.
+//
+// A sweep changed by -s is another sweep: its name is the file's, then
+// "@key=value" per override (characters other than letters, digits and
+// ._=,+- as '_'), so its runs are reported apart from the file's own and
+// the same command again resumes it. Overrides of train.device and
+// train.threads (placement, not identity) keep the name. `hcx sweep --name`
+// chooses another name, the file's own to merge on purpose.
 //
 // Torch-free and DB-free.
 #pragma once
@@ -79,6 +94,9 @@ struct ExperimentSpec {
   config::Json spec_json;            // {"source", "experiment", "overrides"}: stored in sweeps.spec_json
 };
 
+// The name of the sweep `name` changed by `overrides`, as described above.
+std::string sweep_name(const std::string& name, const std::vector<std::string>& overrides);
+
 // Parses "key=value" as described above. Throws Error(kBadInput) naming the
 // text when there is no '=' or the key is empty. Does not check the key.
 Override parse_override(const std::string& text);
@@ -92,8 +110,14 @@ Override parse_override(const std::string& text);
 ExperimentSpec parse_experiment(const std::string& text, const std::string& source,
                                 const std::vector<std::string>& overrides = {});
 
-// Reads `path` (comments allowed) and calls parse_experiment. Throws
-// Error(kBadInput) when the file cannot be read or is not JSON.
+// The same for a YAML document (config/yaml.h: the JSON it spells, so the
+// same checks and messages; a syntax error names the line and column).
+ExperimentSpec parse_yaml_experiment(const std::string& text, const std::string& source,
+                                     const std::vector<std::string>& overrides = {});
+
+// Reads `path` (comments allowed) and calls parse_experiment, or
+// parse_yaml_experiment for a .yaml or .yml file. Throws Error(kBadInput)
+// when the file cannot be read or does not parse.
 ExperimentSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace hcx::grid
