@@ -2,13 +2,13 @@
 // into lib/hcx/report; colour only on a terminal without NO_COLOR.
 #include <unistd.h>
 
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "hcx/error.h"
 #include "hcx/report/report.h"
+#include "hcx/terminal.h"
 
 namespace hcx::cli {
 
@@ -19,7 +19,11 @@ void add_report_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "report", "Compare runs: mean ± std over seeds, Δ vs a baseline with 95% CI, speed-up, spikes, downstream");
   cmd->add_option("--db", opts->db, "Results database")->capture_default_str();
-  cmd->add_option("--sweep", opts->selection.sweep, "Sweep to report (default: the latest)");
+  cmd->add_option("--sweep", opts->selection.sweep,
+                  "Sweep to report (default: the latest); :all every run, :unswept the runs of hcx run CONFIG");
+  cmd->add_option("--tag", opts->selection.tag, "Only runs with this tag (hcx run/sweep --tag), from every sweep");
+  cmd->add_option("--runs", opts->selection.runs, "Only these runs, comma-separated ids (or unique prefixes)")
+      ->delimiter(',');
   cmd->add_option("--where", *where, "Only runs whose config has key=value (repeatable)");
   cmd->add_option("--group-by", opts->options.group_by,
                   "Group by these keys, comma-separated (default: every key that varies, except seed)")
@@ -48,7 +52,9 @@ void add_report_command(CLI::App& app, int& exit_code) {
       "Groups are compared with the baseline group by paired seeds; shards in <db dir>/shards are merged first.\n"
       "Examples:\n"
       "  hcx report                                        the latest sweep on the terminal\n"
-      "  hcx report --sweep paper_ablation --group-by residual.kind,residual.n\n"
+      "  hcx report --sweep paper-ablation --group-by residual.kind,residual.n\n"
+      "  hcx report --tag lr-scan                          the runs tagged lr-scan, in any sweep\n"
+      "  hcx report --sweep :unswept                       runs of hcx run CONFIG, outside any sweep\n"
       "  hcx report --where train.lr=0.003 --baseline residual.kind=post_norm --format md\n"
       "  hcx report --format html -o results/report.html   charts and tables, one offline file\n"
       "  hcx report --best-of train.lr --select-seeds 0 --report-seeds 1,2   each variant at its best lr\n"
@@ -61,8 +67,7 @@ void add_report_command(CLI::App& app, int& exit_code) {
     if (opts->format == "html" && opts->output.empty() && tty) {
       throw bad_input("--format html writes a file: add -o report.html");
     }
-    const char* no_color = std::getenv("NO_COLOR");
-    opts->color = tty && opts->output.empty() && !(no_color && *no_color);
+    opts->color = opts->output.empty() && color_allowed(STDOUT_FILENO);
     exit_code = report::run_report(*opts, std::cout);
   });
 }

@@ -21,6 +21,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"auto", "plain", "live", "none"}))
       ->capture_default_str();
   cmd->add_flag("--fresh", opts->fresh, "Discard the run's checkpoint and results and train it from step 0");
+  cmd->add_option("--tag", opts->tags, "Tag the run (repeatable; one word each): hcx report --tag TAG selects it")
+      ->allow_extra_args(false);
+  cmd->add_option("--note", opts->note, "A note on the run, kept in runs.note");
   cmd->footer(
       "Exit status: 0 completed, 1 failed or diverged, 2 bad input, 3 interrupted (run again to resume),\n"
       "4 another live process is training this run (or took it over: this one wrote nothing more).\n"
@@ -30,7 +33,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       "the final one alone after completion; only this database's own checkpoints are resumed.\n"
       "Examples:\n"
       "  hcx run experiments/examples/tiny.json\n"
-      "  hcx run experiments/examples/tiny.json -s residual.kind=hc -s residual.n=4\n"
+      "  hcx run experiments/examples/tiny.json -s residual.kind=hc -s residual.n=4 --tag probe\n"
+      "  hcx report --sweep :unswept                 runs trained by hcx run CONFIG, outside any sweep\n"
       "  hcx query \"SELECT step, value FROM metrics WHERE name = 'val/loss'\"");
   cmd->callback([opts, &exit_code] { exit_code = run::run_command(*opts); });
 }

@@ -47,11 +47,17 @@ std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, exec::SlurmOptions& s) 
 void add_sweep_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<exec::SweepOptions>();
   auto* cmd = app.add_subcommand("sweep", "Expand an experiment grid and train every run not trained yet");
-  cmd->add_option("experiment", opts->experiment, "Experiment file (JSON with comments; see experiments/)")
+  cmd->add_option("experiment", opts->experiment, "Experiment file: JSON with comments, or YAML (.yaml, .yml); see experiments/")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-s,--set", opts->overrides,
-                  "key=v1,v2 adds or replaces an axis; key=v pins a value in every run (repeatable)");
+                  "key=v1,v2 adds or replaces an axis; key=v pins a value in every run; key=range(...) (below)")
+      ->allow_extra_args(false);
+  cmd->add_option("--name", opts->name,
+                  "The sweep's name (default: the file's; with -s, the file's plus @key=value per override)");
+  cmd->add_option("--tag", opts->tags, "Tag the sweep and its runs (repeatable; one word each): hcx report --tag TAG")
+      ->allow_extra_args(false);
+  cmd->add_option("--note", opts->note, "A note on the sweep, shown by hcx sweeps");
   cmd->add_option("-j,--jobs", opts->jobs, "Runs at once (default: one per CUDA device; on CPU, cores / threads)");
   cmd->add_option("--devices", opts->devices, "auto, cpu, cuda, or cuda:0,1,... (indices of visible devices)")
       ->capture_default_str();
@@ -80,11 +86,25 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       "a completed one trained by another hcx build or on other data is stale and waits for --retrain-stale.\n"
       "Ctrl-C stops the running runs at a checkpoint; the same command again resumes them.\n"
       "Exit status: 0 every run completed, 1 a run failed or diverged, 2 bad input, 130/143 interrupted.\n"
+      "Overrides (-s, repeatable; a later one on the same key wins):\n"
+      "  key=v                  pins key to v in every run (the grid's axis on key goes)\n"
+      "  key=v1,v2,...          an axis on key (replaces the file's); JSON values as a whole: key=[1,2]\n"
+      "  key=range(stop)  range(start,stop)  range(start,stop,step)\n"
+      "                         Python's and Hydra's range, stop excluded: range(1,9,2) is 1,3,5,7\n"
+      "  key=range(start,stop,log,N)  range(start,stop,lin,N)\n"
+      "                         N values from start to stop, both included: range(1e-4,1e-2,log,3) is 1e-4,1e-3,1e-2\n"
+      "  key=choice(a,b,c)      the same as a,b,c\n"
+      "  seeds=N  seeds=0,1,2   the seed axis (seeds=range(3,6) is 3,4,5)\n"
+      "A sweep changed by -s is its own sweep: quickstart.json -s train.steps=100 is 'quickstart@train.steps=100',\n"
+      "reported apart from 'quickstart' (train.device and train.threads keep the name). --name NAME chooses,\n"
+      "the file's own name to add the runs to that sweep on purpose.\n"
       "Examples:\n"
       "  hcx sweep experiments/quickstart.json --dry-run\n"
       "  hcx sweep experiments/quickstart.json --jobs 2\n"
       "  hcx sweep experiments/paper-ablation.json --devices cuda:0,1 -s seeds=1\n"
       "  hcx sweep experiments/quickstart.json -s train.lr=1e-3,3e-3 -s train.steps=100\n"
+      "  hcx sweep experiments/quickstart.json -s 'train.lr=range(1e-4,1e-2,log,5)' --tag lr-scan\n"
+      "  hcx sweep experiments/paper-ablation.json -s seeds=3,4 --name paper-ablation   more seeds, same sweep\n"
       "  hcx sweep experiments/quickstart.json --retry-failed\n"
       "  hcx sweep experiments/quickstart.json --retrain-stale\n"
       "Slurm: --executor slurm submits the runs to train as one job array (files in <results>/slurm/<sweep>/)\n"

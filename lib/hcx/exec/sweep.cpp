@@ -29,6 +29,7 @@
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
+#include "hcx/terminal.h"
 #include "hcx/version.h"
 
 namespace hcx::exec {
@@ -200,7 +201,14 @@ std::string self_executable() {
 
 int run_sweep(const SweepOptions& o) {
   // 1. The whole grid, validated, before anything is written.
-  const grid::Expansion ex = grid::expand(grid::load_experiment(o.experiment, o.overrides));
+  grid::ExperimentSpec spec = grid::load_experiment(o.experiment, o.overrides);
+  if (!o.name.empty()) {
+    if (o.name.size() > 200 || o.name.find_first_of("/\\ \t\n") != std::string::npos)
+      throw bad_input("--name \"" + o.name + "\": a sweep name is at most 200 characters, without '/' or blanks");
+    spec.name = o.name;
+  }
+  const grid::Expansion ex = grid::expand(spec);
+  store::check_tags(o.tags);
   const bool slurm = o.executor == "slurm";
   if (slurm) validate(o.slurm);
   if (o.executor != "local" && !slurm) throw bad_input("--executor: expected local or slurm, got \"" + o.executor + "\"");
@@ -230,8 +238,7 @@ int run_sweep(const SweepOptions& o) {
     if (o.format == "json") {
       std::cout << grid::plan_json(ex, plan).dump(2) << "\n";
     } else {
-      const char* no_color = std::getenv("NO_COLOR");
-      std::cout << grid::render_plan(ex, plan, isatty(STDOUT_FILENO) && !(no_color && *no_color));
+      std::cout << grid::render_plan(ex, plan, color_allowed(STDOUT_FILENO));
     }
     return 0;
   }
@@ -251,6 +258,7 @@ int run_sweep(const SweepOptions& o) {
   std::vector<store::RunEntry> entries;
   for (const auto& run : ex.runs) entries.push_back({run.id, grid::normalized(run.config)});
   store::register_runs(db, sweep_id, entries);
+  store::tag_sweep(db, sweep_id, o.tags, o.note);
   const grid::Plan plan =
       grid::make_plan(ex, with_provenance(with_slurm_queue(db_lookup(&db, host), in_slurm), &db), plan_opts);
 

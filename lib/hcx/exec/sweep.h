@@ -46,6 +46,9 @@ constexpr double kDefaultHeartbeatTimeoutS = 30 * 60;
 struct SweepOptions {
   std::string experiment;                // experiment file
   std::vector<std::string> overrides;    // "-s key=v1,v2"
+  std::string name;                      // --name: the sweep's name (default: grid::sweep_name of file and -s)
+  std::vector<std::string> tags;         // --tag, added to the sweep's
+  std::string note;                      // --note: replaces the sweep's note
   std::string executor = "local";        // local | slurm
   int jobs = 0;                          // slots; 0: see devices.h
   std::string devices = "auto";          // auto | cpu | cuda | cuda:0,1

@@ -19,9 +19,55 @@
 namespace hcx::report {
 namespace {
 
+// Keeps the runs of `runs` whose id is in `ids` (sorted).
+void keep_ids(std::vector<store::RunRecord>& runs, const std::vector<std::string>& ids) {
+  auto unwanted = [&](const store::RunRecord& r) { return !std::binary_search(ids.begin(), ids.end(), r.id); };
+  runs.erase(std::remove_if(runs.begin(), runs.end(), unwanted), runs.end());
+}
+
+// The ids of `runs` that `wanted` names (whole ids, or unique prefixes of 4
+// or more digits), sorted. An id that names none or several is bad input.
+std::vector<std::string> resolve_ids(const std::vector<store::RunRecord>& runs, const std::vector<std::string>& wanted,
+                                     const std::string& scope) {
+  std::vector<std::string> ids;
+  for (const auto& w : wanted) {
+    std::vector<std::string> hits;
+    for (const auto& r : runs) {
+      if (r.id == w) {
+        hits = {r.id};
+        break;
+      }
+      if (w.size() >= 4 && r.id.compare(0, w.size(), w) == 0) hits.push_back(r.id);
+    }
+    if (hits.size() > 1)
+      throw bad_input("--runs " + w + ": " + std::to_string(hits.size()) + " runs start so; give more digits");
+    if (hits.empty()) throw bad_input("--runs " + w + ": no such run in " + scope + " (hcx status lists the runs)");
+    ids.push_back(hits.front());
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 std::vector<store::RunRecord> selected_runs(const store::Db& db, const Selection& sel, std::string* sweep) {
-  *sweep = resolve_sweep(db, sel.sweep);
-  std::vector<store::RunRecord> runs = store::list_runs(db, *sweep);
+  std::vector<store::RunRecord> runs;
+  if (sel.sweep == kAllRuns || sel.sweep == kUnswept) {
+    *sweep = sel.sweep == kAllRuns ? "" : sel.sweep;
+    runs = store::list_runs(db, "");
+    if (sel.sweep == kUnswept) keep_ids(runs, store::unswept_run_ids(db));
+  } else if (sel.sweep.empty() && (!sel.tag.empty() || !sel.runs.empty())) {
+    *sweep = sel.tag.empty() ? "" : "tag:" + sel.tag;  // every run, then the tag and the ids choose
+    runs = store::list_runs(db, "");
+  } else {
+    *sweep = resolve_sweep(db, sel.sweep);
+    runs = store::list_runs(db, *sweep);
+  }
+  if (!sel.runs.empty()) keep_ids(runs, resolve_ids(runs, sel.runs, sweep->empty() ? "the database" : *sweep));
+  if (!sel.tag.empty()) {
+    const std::vector<std::string> tagged = store::tagged_run_ids(db, sel.tag);
+    if (tagged.empty())
+      throw bad_input("--tag " + sel.tag + ": no run or sweep carries this tag (hcx sweeps lists the tags)");
+    keep_ids(runs, tagged);
+  }
   std::set<std::string> keys;
   for (const auto& r : runs) {
     for (const auto& [k, v] : r.params) keys.insert(k);

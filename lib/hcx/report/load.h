@@ -12,9 +12,17 @@
 
 namespace hcx::report {
 
+// Pseudo-sweeps of --sweep: every run of the database, and the runs of no
+// sweep (trained by hcx run CONFIG).
+inline constexpr const char* kAllRuns = ":all";
+inline constexpr const char* kUnswept = ":unswept";
+
 struct Selection {
-  std::string sweep;                // "" = the latest sweep; every run when there is no sweep at all
+  std::string sweep;                // "" = the latest sweep (every run when there is no sweep at all,
+                                    //   or when tag or runs is given); or kAllRuns, kUnswept
   std::vector<Assignment> where;    // --where key=value, all must hold
+  std::string tag;                  // --tag: only runs carrying it (their own or their sweep's)
+  std::vector<std::string> runs;    // --runs: only these ids (whole, or unique prefixes of 4+ digits)
 };
 
 struct LoadScope {

@@ -186,9 +186,11 @@ int run_command(const RunCommandOptions& opts) {
   const fs::path run_db_path = opts.shard ? store::shard_path(results, id) : db_path;
   store::Db db = opts.shard ? store::open_shard(run_db_path) : store::open_db(run_db_path);
   const fs::path ckpt_dir = results / "checkpoints" / id;
+  store::check_tags(opts.tags);
   if (!opts.fresh) {
     if (auto st = store::run_state(db, id); st && st->status == "completed") {
       spdlog::info("run {} is already completed ({} steps); use --fresh to train it again", id, st->step);
+      store::tag_run(db, id, opts.tags, opts.note);
       return kExitCompleted;
     }
   }
@@ -216,6 +218,7 @@ int run_command(const RunCommandOptions& opts) {
   }
   set_claimed(run_db_path, opts.shard, id, attempt);
   store::set_provenance(db, id, prov);
+  store::tag_run(db, id, opts.tags, opts.note);
   if (opts.fresh) {
     std::error_code ec;
     fs::remove_all(ckpt_dir, ec);  // ours now: the claim succeeded

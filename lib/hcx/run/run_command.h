@@ -29,6 +29,8 @@ struct RunCommandOptions {
   int64_t threads = -1;                // overrides train.threads when >= 0
   std::string progress = "auto";       // "auto" | "plain" | "live" | "none"
   bool fresh = false;                  // discard the checkpoint and earlier rows; train from step 0
+  std::vector<std::string> tags;       // --tag: added to the run's (hcx report --tag)
+  std::string note;                    // --note: replaces the run's note
 };
 
 // Trains one run and records it: status running -> completed, failed,
