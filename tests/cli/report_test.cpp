@@ -112,7 +112,7 @@ TEST_F(CliReport, HtmlFileAndExports) {
   EXPECT_NE(r.err.find("wrote " + html), std::string::npos) << r.err;
   std::ifstream f(html);
   const std::string page((std::istreambuf_iterator<char>(f)), {});
-  EXPECT_NE(page.find("<svg class=\"chart\" id=\"chart-val-loss\""), std::string::npos);
+  EXPECT_NE(page.find("id=\"chart-val-loss\""), std::string::npos);
 
   const Out m = hcx_report(dir_, "--db '" + db_ + "' --where residual.kind=hc --export metrics");
   ASSERT_EQ(m.code, 0) << m.err;

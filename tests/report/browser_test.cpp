@@ -1,8 +1,10 @@
 // The HTML report in a real browser: Debian's chromium (installed by `make
-// setup`), headless and offline, loads the file; the test asserts no console
-// message, every chart's SVG present and drawn in the rendered DOM, and saves
-// a screenshot under the build folder (test-artifacts/report/known.png).
-// Installs nothing: a missing chromium fails the test with what to do.
+// setup`), headless and offline, loads the file; the tests assert no console
+// message, every dygraphs chart drawn (canvases in the rendered DOM), what
+// the page's own self-test (#hcx-selftest, dygraphs.h) saw when it hovered
+// and toggled a series, the static SVG fallback without dygraphs, and save a
+// screenshot under the build folder (test-artifacts/report/known.png).
+// Installs nothing: a missing chromium or dygraphs fails with what to do.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +15,9 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "hcx/report/dygraphs.h"
 #include "hcx/report/html.h"
 #include "report/fixture.h"
 
@@ -54,7 +58,7 @@ struct BrowserRun {
 // Runs headless chromium, offline (every host name fails to resolve), on
 // `page` with `mode` ("--dump-dom" or "--screenshot=..."), in a fresh profile.
 BrowserRun run_chromium(const std::string& chromium, const fs::path& work, const fs::path& page,
-                        const std::string& mode) {
+                        const std::string& mode, const std::string& fragment = "") {
   static int n = 0;  // ctest runs tests as parallel processes: names carry the pid
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++n);
   const fs::path profile = work / ("profile-" + tag);
@@ -64,7 +68,7 @@ BrowserRun run_chromium(const std::string& chromium, const fs::path& work, const
                           "--disable-background-networking --disable-component-update --disable-sync "
                           "--hide-scrollbars --host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir='" +
                           profile.string() + "' --enable-logging=stderr --v=0 --window-size=1400,2000 " + mode +
-                          " 'file://" + page.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
+                          " 'file://" + page.string() + fragment + "' >'" + out.string() + "' 2>'" + err.string() + "'";
   BrowserRun r;
   const int raw = std::system(cmd.c_str());
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -73,6 +77,12 @@ BrowserRun run_chromium(const std::string& chromium, const fs::path& work, const
   std::error_code ec;
   for (const auto& p : {profile, out, err}) fs::remove_all(p, ec);
   return r;
+}
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
 }
 
 // Lines of chromium's log that carry a page's console message or error.
@@ -87,13 +97,32 @@ std::vector<std::string> console_lines(const std::string& log) {
   return found;
 }
 
-// The <svg ...>...</svg> element with id `id` in `dom`, or "".
-std::string svg_by_id(const std::string& dom, const std::string& id) {
+// The element <tag ...>...</tag> with id `id` in `dom`, or "".
+std::string element_by_id(const std::string& dom, const std::string& tag, const std::string& id) {
   const size_t at = dom.find("id=\"" + id + "\"");
   if (at == std::string::npos) return "";
-  const size_t start = dom.rfind("<svg", at), end = dom.find("</svg>", at);
-  return start == std::string::npos || end == std::string::npos ? "" : dom.substr(start, end + 6 - start);
+  const size_t start = dom.rfind("<" + tag, at), end = dom.find("</" + tag + ">", at);
+  return start == std::string::npos || end == std::string::npos ? "" : dom.substr(start, end + tag.size() + 3 - start);
 }
+
+// Text as the DOM serializer escapes it, unescaped.
+std::string unescape(std::string s) {
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"&lt;", "<"}, {"&gt;", ">"}, {"&nbsp;", "\u00a0"},
+                                 {"&amp;", "&"}}) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  }
+  return s;
+}
+
+void write_report(const fs::path& page, const ReportInput& in) {
+  std::ofstream f(page);
+  render_html(compute_report(in, ReportOptions{}), in, f);
+}
+
+const char* const kCurveCharts[] = {"chart-train-loss", "chart-val-loss", "chart-gap", "chart-collapse",
+                                    "chart-layer-grad-norm"};
+const char* const kHeatmaps[] = {"heatmap-1-unfolded--1", "heatmap-1-hc-0", "heatmap-1-hc-1", "heatmap-1-hc-2",
+                                 "heatmap-1-hc-3"};
 
 class Browser : public ::testing::Test {
  protected:
@@ -123,28 +152,39 @@ TEST_F(Browser, ConsoleScanCatchesAPageError) {
 }
 
 TEST_F(Browser, ReportRendersWithoutErrors) {
+  ASSERT_TRUE(load_dygraphs()) << dygraphs_dir() << "/dygraph.min.js is missing: run `make setup` or "
+                               << "`apt-get install libjs-dygraphs`.";
   const fs::path page = work_ / "known.html";
-  {
-    const ReportInput in = fixture::known_input();
-    std::ofstream f(page);
-    render_html(compute_report(in, ReportOptions{}), in, f);
-  }
+  write_report(page, fixture::known_input_with_running());
   const BrowserRun dom = run_chromium(chromium_, work_, page, "--dump-dom");
   ASSERT_EQ(dom.status, 0) << dom.log;
   EXPECT_TRUE(console_lines(dom.log).empty()) << dom.log;
   ASSERT_NE(dom.out.find("<h1>hcx report · known</h1>"), std::string::npos) << dom.out.substr(0, 400);
-  // Every chart, as the browser parsed it: present and drawn.
-  for (const char* id :
-       {"chart-train-loss", "chart-val-loss", "chart-gap", "chart-collapse", "chart-layer-grad-norm"}) {
-    const std::string svg = svg_by_id(dom.out, id);
-    ASSERT_FALSE(svg.empty()) << id << " missing from the rendered page";
-    EXPECT_NE(svg.find("<polyline class=\"line\""), std::string::npos) << id;
-    EXPECT_NE(svg.find("<path class=\"band\""), std::string::npos) << id;
-    EXPECT_EQ(svg.find("no data"), std::string::npos) << id;
+  // Every curve chart, as the page's script left it: dygraphs drew its two
+  // canvases (plot and overlay), the legend, the toggles and the controls.
+  for (const char* id : kCurveCharts) {
+    const std::string fig = element_by_id(dom.out, "figure", id);
+    ASSERT_FALSE(fig.empty()) << id << " missing from the rendered page";
+    EXPECT_NE(fig.find("data-drawn=\"2\""), std::string::npos) << id << ": " << fig.substr(0, 300);
+    EXPECT_EQ(count_of(fig, "<canvas"), 2u) << id;
+    // Below the plot: the series toggles (the key), then dygraphs' legend, empty until a hover.
+    EXPECT_LT(fig.find("<div class=\"plot\">"), fig.find("<div class=\"toggles\"><label><input type=\"checkbox\" class=\"series\""))
+        << id;
+    EXPECT_NE(fig.find("<div class=\"legend\"><span class=\"hint\">hover over the chart for values</span></div>"),
+              std::string::npos)
+        << id;
+    EXPECT_NE(fig.find("<input type=\"checkbox\" class=\"series\""), std::string::npos) << id;
+    EXPECT_NE(fig.find("<input type=\"number\" class=\"roll\""), std::string::npos) << id;
   }
-  for (const char* id : {"heatmap-1-unfolded--1", "heatmap-1-hc-0", "heatmap-1-hc-1", "heatmap-1-hc-2",
-                         "heatmap-1-hc-3"}) {
-    const std::string svg = svg_by_id(dom.out, id);
+  // The spike, and the running run's series with its toggle.
+  const std::string train = element_by_id(dom.out, "figure", "chart-train-loss");
+  EXPECT_EQ(count_of(train, "dygraph-annotation"), 1u) << train;
+  EXPECT_NE(train.find("title=\"seed 0, step 3: 4 (6.5σ)\""), std::string::npos) << train;
+  EXPECT_NE(train.find("DHC×2 seed 3 (running, step 200)"), std::string::npos);
+  EXPECT_EQ(count_of(train, "class=\"series\""), 3u);
+  EXPECT_EQ(count_of(train, "<button"), 0u);  // all/none only from four series on
+  for (const char* id : kHeatmaps) {
+    const std::string svg = element_by_id(dom.out, "svg", id);
     ASSERT_FALSE(svg.empty()) << id << " missing from the rendered page";
     EXPECT_NE(svg.find("<rect "), std::string::npos) << id;
   }
@@ -167,6 +207,55 @@ TEST_F(Browser, ReportRendersWithoutErrors) {
   EXPECT_EQ(be32(20), 2000u);  // IHDR height
   // A blank page of this size compresses to ~13 KB; tables, curves and heatmaps do not.
   EXPECT_GT(png.size(), 60000u) << "the screenshot looks empty: " << shot;
+}
+
+TEST_F(Browser, HoverShowsValuesAndTogglingHidesASeries) {
+  ASSERT_TRUE(load_dygraphs()) << dygraphs_dir() << "/dygraph.min.js is missing: run `make setup`.";
+  const fs::path page = work_ / "selftest.html";
+  write_report(page, fixture::known_input_with_running());
+  const BrowserRun dom = run_chromium(chromium_, work_, page, "--dump-dom", "#hcx-selftest");
+  ASSERT_EQ(dom.status, 0) << dom.log;
+  EXPECT_TRUE(console_lines(dom.log).empty()) << dom.log;
+  const std::string pre = element_by_id(dom.out, "pre", "hcx-selftest");
+  ASSERT_FALSE(pre.empty()) << "the page's self-test wrote nothing";
+  const size_t from = pre.find('>') + 1;
+  const nlohmann::json r = nlohmann::json::parse(unescape(pre.substr(from, pre.rfind("</pre>") - from)));
+  EXPECT_EQ(r["charts"], nlohmann::json::array({"chart-train-loss:2", "chart-val-loss:2", "chart-gap:2",
+                                                "chart-collapse:2", "chart-layer-grad-norm:2"}));
+  // The mouse over step 2 (32 tokens) of the training loss: the legend shows each series' EMA there.
+  EXPECT_EQ(r["hover"]["row"], 1);
+  EXPECT_EQ(r["hover"]["x"], 32);
+  EXPECT_EQ(r["hover"]["legend"],
+            "32: Pre-Norm:\u00a02.95 DHC×2:\u00a02.9 DHC×2 seed 3 (running, step 200):\u00a03.45");
+  EXPECT_EQ(r["annotations"], 1);  // the pre_norm spike on the first chart, before its series is hidden
+  // Unticking Pre-Norm's box hides it: dygraphs' visibility and the legend agree.
+  EXPECT_EQ(r["toggle"]["visibility"], nlohmann::json::array({false, true, true}));
+  EXPECT_EQ(r["toggle"]["legend"], "32: DHC×2:\u00a02.9 DHC×2 seed 3 (running, step 200):\u00a03.45");
+  EXPECT_EQ(r["log_x"], true);
+  EXPECT_EQ(r["roll"], 2);
+}
+
+TEST_F(Browser, WithoutDygraphsTheStaticCurvesRender) {
+  const fs::path empty = work_ / ("no-dygraphs-" + std::to_string(::getpid()));
+  fs::create_directories(empty);
+  ::setenv("HCX_DYGRAPHS_DIR", empty.string().c_str(), 1);
+  const fs::path page = work_ / "static.html";
+  write_report(page, fixture::known_input_with_running());
+  ::unsetenv("HCX_DYGRAPHS_DIR");
+  fs::remove_all(empty);
+  const BrowserRun dom = run_chromium(chromium_, work_, page, "--dump-dom");
+  ASSERT_EQ(dom.status, 0) << dom.log;
+  EXPECT_TRUE(console_lines(dom.log).empty()) << dom.log;
+  EXPECT_NE(dom.out.find("id=\"no-dygraphs\""), std::string::npos);
+  for (const char* id : kCurveCharts) {
+    const std::string svg = element_by_id(dom.out, "svg", id);
+    ASSERT_FALSE(svg.empty()) << id << " missing from the rendered page";
+    EXPECT_NE(svg.find("<polyline class=\"line\""), std::string::npos) << id;
+    EXPECT_NE(svg.find("<path class=\"band\""), std::string::npos) << id;
+    EXPECT_EQ(svg.find("no data"), std::string::npos) << id;
+  }
+  EXPECT_NE(element_by_id(dom.out, "svg", "chart-val-loss").find("<polyline class=\"line dashed\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -98,6 +98,30 @@ inline ReportInput known_input() {
   return in;
 }
 
+// The known sweep with a seventh run still training: hc seed 3 (status
+// running) at step 200, val/loss {4.2, 2.3} at steps 100, 200 and train/loss
+// {3.5, 2.5} at steps 1, 2 (EMA(0.05) {3.5, 3.45}). Statistics stay those of
+// known_input(); the HTML report draws its partial curves dashed.
+inline ReportInput known_input_with_running() {
+  ReportInput in = known_input();
+  RunData r = in.runs.back();  // hc seed 2: same config but the seed
+  r.id = "hc-seed3";
+  r.status = "running";
+  r.params["seed"] = "3";
+  r.step = 200;
+  r.tokens = 3200;
+  r.curves.clear();
+  r.curves["val/loss"] = {{100, 200}, {4.2, 2.3}};
+  r.curves["train/loss"] = {{1, 2}, {3.5, 2.5}};
+  r.summary.clear();
+  r.spikes.clear();
+  r.evals.clear();
+  r.layer_stats.clear();
+  r.matrices.clear();
+  in.runs.push_back(std::move(r));
+  return in;
+}
+
 // The known sweep as `hcx report --format table` prints it without colour.
 inline const char* known_table() {
   return

@@ -1,5 +1,10 @@
-// SVG charts: ticks, spikes kept through reduction, heatmap cells, escaping.
+// SVG charts: ticks and their labels, the palette, spikes kept through
+// reduction, the legend below the plot, heatmap cells, escaping.
 #include "hcx/report/svg.h"
+
+#include <cmath>
+#include <regex>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -19,6 +24,66 @@ TEST(Svg, NiceTicks) {
   for (size_t i = 0; i < t.size(); ++i) EXPECT_NEAR(t[i], 2.0 + 0.2 * static_cast<double>(i), 1e-12);
   EXPECT_EQ(nice_ticks(0, 6400, 6), (std::vector<double>{0, 2000, 4000, 6000}));
   EXPECT_EQ(nice_ticks(0, 6400, 10), (std::vector<double>{0, 1000, 2000, 3000, 4000, 5000, 6000}));
+}
+
+TEST(Svg, TickLabelsAreDistinct) {
+  const struct {
+    std::vector<double> ticks;
+    std::vector<std::string> labels;
+  } cases[] = {
+      {{0, 5e5, 1e6, 1.5e6, 2e6}, {"0", "0.5M", "1M", "1.5M", "2M"}},  // never "2e+06" twice
+      {{0, 2000, 4000, 6000}, {"0", "2000", "4000", "6000"}},
+      {{10000, 20000, 30000}, {"10k", "20k", "30k"}},
+      {{1.9, 2.1, 2.3}, {"1.9", "2.1", "2.3"}},
+      {{1e-4, 1.5e-4, 2e-4}, {"1e-4", "1.5e-4", "2e-4"}},
+      {{1e6, 1.000001e6}, {"1M", "1.000001M"}},
+      {{-0.5, 0, 0.5}, {"-0.5", "0", "0.5"}},
+      {{2e9, 4e9}, {"2B", "4B"}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(tick_labels(c.ticks), c.labels) << c.labels.front();
+}
+
+TEST(Svg, AxisOverTwoMillionTokensHasDistinctLabels) {
+  LineChart c;
+  c.id = "chart-tokens";
+  Series s;
+  s.name = "hc";
+  s.color = "#123456";
+  for (int i = 0; i <= 100; ++i) s.line.push_back({2e4 * i, 3.0 - 0.01 * i});
+  c.series.push_back(s);
+  const std::string svg = render_line_chart(c);
+  // x tick labels sit at y = 350 (16 below the plot).
+  const std::regex label(R"re(<text x="[0-9.]+" y="350" text-anchor="middle">([^<]*)</text>)re");
+  std::vector<std::string> xs;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator(); ++it) {
+    xs.push_back((*it)[1]);
+  }
+  EXPECT_EQ(xs, (std::vector<std::string>{"0", "0.5M", "1M", "1.5M", "2M"})) << svg;
+}
+
+// WCAG relative luminance of "#RRGGBB".
+double luminance(const std::string& hex) {
+  double channel[3];
+  for (int i = 0; i < 3; ++i) {
+    const double v = std::stoi(hex.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
+    channel[i] = v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
+  }
+  return 0.2126 * channel[0] + 0.7152 * channel[1] + 0.0722 * channel[2];
+}
+
+TEST(Svg, PaletteIsReadableOnWhite) {
+  EXPECT_NEAR(luminance("#F0E442"), 0.744, 1e-3);  // the old yellow: 1.3:1 on white
+  std::set<std::string> distinct;
+  for (size_t i = 0; i < 8; ++i) {
+    const std::string& c = palette(i);
+    ASSERT_EQ(c.size(), 7u) << c;
+    // Contrast with white (1.05) / (L + 0.05) of at least 3:1, WCAG's bar for graphical objects.
+    EXPECT_GE(1.05 / (luminance(c) + 0.05), 3.0) << c;
+    distinct.insert(c);
+  }
+  EXPECT_EQ(distinct.size(), 8u);
+  EXPECT_EQ(palette(0), "#0072B2");
+  EXPECT_EQ(palette(8), palette(0));  // cycles
 }
 
 TEST(Svg, ReferenceLineIsInsideTheYRange) {
@@ -65,24 +130,59 @@ TEST(Svg, LineChartKeepsASpikeAmongTenThousandPoints) {
   EXPECT_GE(count(points, ","), 100u);
 }
 
-TEST(Svg, LegendWrapsAndSaysHowManyItLeftOut) {
+TEST(Svg, LegendWrapsBelowThePlotAndSaysHowManyItLeftOut) {
   LineChart c;
   c.id = "chart-many";
   for (int i = 0; i < 100; ++i) {
-    c.series.push_back(Series{"kind=hc, lr=" + std::to_string(i), palette(i), {{0, 1.0 * i}, {1, 2.0}}, {}, {}, {}, {}});
+    Series s;
+    s.name = "kind=hc, lr=" + std::to_string(i);
+    s.color = palette(i);
+    s.line = {{0, 1.0 * i}, {1, 2.0}};
+    c.series.push_back(s);
   }
   const std::string svg = render_line_chart(c);
   EXPECT_EQ(count(svg, "<polyline"), 100u);  // every series is drawn
   const size_t shown = count(svg, "height=\"4\"");  // legend swatches
   EXPECT_GT(shown, 10u);
-  EXPECT_LT(shown, 40u);  // three rows at most
+  EXPECT_LT(shown, 50u);  // four rows at most
   EXPECT_NE(svg.find("+" + std::to_string(100 - shown) + " more"), std::string::npos);
+  // Below the plot (which ends at y = 334), not over the data; the view box grows to hold it.
+  const std::string legend = svg.substr(svg.find("<g class=\"legend\">"));
+  const std::regex swatch_y(R"re(<rect x="[0-9.]+" y="([0-9.]+)" width="12" height="4")re");
+  size_t rows_seen = 0;
+  for (auto it = std::sregex_iterator(legend.begin(), legend.end(), swatch_y); it != std::sregex_iterator(); ++it) {
+    EXPECT_GE(std::stod((*it)[1]), 382.0);
+    ++rows_seen;
+  }
+  EXPECT_EQ(rows_seen, shown);
+  EXPECT_NE(svg.find("viewBox=\"0 0 720 458\""), std::string::npos);  // 380 + 8 + 14 × (4 rows + the "more" row)
+  Series one;
+  one.name = "a";
+  one.color = "#000";
+  one.line = {{0, 1}, {1, 2}};
+  c.series = {one};
+  EXPECT_NE(render_line_chart(c).find("viewBox=\"0 0 720 402\""), std::string::npos);  // one row
+}
+
+TEST(Svg, RunningSeriesIsDashed) {
+  LineChart c;
+  c.id = "chart-dash";
+  Series s;
+  s.name = "hc seed 3 (running, step 200)";
+  s.color = "#D55E00";
+  s.line = {{0, 1}, {1, 2}};
+  s.dashed = true;
+  c.series.push_back(s);
+  EXPECT_NE(render_line_chart(c).find("<polyline class=\"line dashed\" stroke=\"#D55E00\""), std::string::npos);
 }
 
 TEST(Svg, EmptyChartSaysSo) {
   LineChart c;
   c.id = "chart-empty";
-  c.series.push_back(Series{"a", "#000", {}, {}, {}, {}, {}});
+  Series a;
+  a.name = "a";
+  a.color = "#000";
+  c.series.push_back(a);
   const std::string svg = render_line_chart(c);
   EXPECT_NE(svg.find(">no data</text>"), std::string::npos);
   EXPECT_EQ(count(svg, "<polyline"), 0u);

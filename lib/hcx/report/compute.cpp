@@ -358,6 +358,7 @@ Report compute_report(const ReportInput& in, const ReportOptions& opt) {
       const RunData& r = in.runs[i];
       const std::string seed = param(r, "seed");
       if (r.status != "completed") {
+        if (r.status == "running") g.running.push_back(RunRef{i, r.id, seed, r.status, ""});
         not_done[seed].push_back(r.id + ":" + r.status);
         continue;
       }

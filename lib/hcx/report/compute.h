@@ -74,6 +74,8 @@ struct GroupResult {
   bool is_baseline = false;
   std::optional<size_t> baseline_group;       // index into Report::groups; nullopt: none found
   std::vector<RunRef> runs;                   // completed runs used for statistics
+  std::vector<RunRef> running;                // runs still training (status running): their partial
+                                              // curves are drawn (html.h), never used in a statistic
   std::vector<MissingSeed> missing;
   metrics::Summary final_metric, best_metric;  // headline metric
   metrics::Summary final_val, best_val;        // val/loss

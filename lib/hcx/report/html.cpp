@@ -5,8 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
+
+#include <spdlog/spdlog.h>
 
 #include "hcx/metrics/convergence.h"
+#include "hcx/report/dygraphs.h"
 #include "hcx/report/gap.h"
 #include "hcx/report/svg.h"
 #include "hcx/report/table.h"
@@ -22,7 +26,8 @@ h3 { font-size: 15px; margin: 16px 0 6px; }
 .meta { color: #555; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; white-space: nowrap; }
-th { text-align: left; background: #f6f6f6; } td.num, th.num { text-align: right; }
+th { text-align: left; background: #f6f6f6; white-space: normal; vertical-align: bottom; min-width: 4em; }
+td.num, th.num { text-align: right; }
 .good { color: #1a7f37; } .bad { color: #cf222e; } .weak { color: #888; } .head { font-weight: 600; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 18px; }
 svg.chart { width: 100%; height: auto; background: #fff; font-size: 11px; }
@@ -30,11 +35,12 @@ svg.heatmap { width: auto; max-width: 100%; }
 svg .title { font-size: 14px; font-weight: 600; } svg .subtitle { fill: #666; }
 svg .frame { fill: none; stroke: #bbb; } svg .axis line { stroke: #eee; } svg .axis text { fill: #444; }
 svg .ref { stroke: #444; stroke-width: 1; stroke-dasharray: 5 4; }
-svg .line { fill: none; stroke-width: 1.6; } svg .band { fill-opacity: 0.18; stroke: none; }
+svg .line { fill: none; stroke-width: 1.6; } svg .line.dashed { stroke-dasharray: 6 3; } svg .band { fill-opacity: 0.18; stroke: none; }
 svg .spike { stroke: #fff; stroke-width: 0.8; } svg .cell { font-size: 10px; } svg .empty { fill: #999; font-size: 16px; }
 .heatmaps { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 ul.notes { color: #444; padding-left: 20px; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
+p.note { background: #fff8e1; border: 1px solid #e0c36b; padding: 6px 10px; }
 )css";
 
 const char* tone_class(Tone t) {
@@ -107,6 +113,18 @@ double group_tokens_per_step(const GroupResult& g, const ReportInput& in) {
   return g.runs.empty() ? 0.0 : sum / static_cast<double>(g.runs.size());
 }
 
+// Marks run `r`'s spikes of `metric` on `s`, with a note naming seed and step.
+void add_spikes(Series& s, const RunRef& ref, const RunData& r, const std::string& metric) {
+  for (const auto& sp : r.spikes) {
+    if (sp.metric != metric) continue;
+    s.markers.push_back({static_cast<double>(sp.step) * tokens_per_step(r), sp.value});
+    char note[160];
+    std::snprintf(note, sizeof note, "seed %s, step %lld: %.4g (%.1f\u03c3)", ref.seed.c_str(),
+                  static_cast<long long>(sp.step), sp.value, sp.score);
+    s.marker_notes.push_back(note);
+  }
+}
+
 LineChart curve_chart(const Report& rep, const ReportInput& in, const std::string& metric, const std::string& id,
                       const std::string& title, bool spikes) {
   const double alpha = smoothing_alpha(metric);
@@ -127,21 +145,36 @@ LineChart curve_chart(const Report& rep, const ReportInput& in, const std::strin
     }
     const double per_step = group_tokens_per_step(g, in);
     Band b = seed_band(curves, alpha, per_step > 0 ? per_step : 1.0);
-    Series s{g.label, palette(gi), std::move(b.mean), std::move(b.low), std::move(b.high), {}, {}};
+    Series s;
+    s.name = g.label;
+    s.color = palette(gi);
+    s.line = std::move(b.mean);
+    s.band_low = std::move(b.low);
+    s.band_high = std::move(b.high);
     if (spikes) {
-      for (const auto& ref : g.runs) {
-        const RunData& r = in.runs[ref.index];
-        for (const auto& sp : r.spikes) {
-          if (sp.metric != metric) continue;
-          s.markers.push_back({static_cast<double>(sp.step) * tokens_per_step(r), sp.value});
-          char note[160];
-          std::snprintf(note, sizeof note, "seed %s, step %lld: %.4g (%.1f\u03c3)", ref.seed.c_str(),
-                        static_cast<long long>(sp.step), sp.value, sp.score);
-          s.marker_notes.push_back(note);
-        }
-      }
+      for (const auto& ref : g.runs) add_spikes(s, ref, in.runs[ref.index], metric);
     }
     c.series.push_back(std::move(s));
+  }
+  // Runs still training: each its own dashed partial curve, smoothed the same
+  // way, in its group's colour; never in a band or a table (compute.h).
+  for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
+    const GroupResult& g = rep.groups[gi];
+    for (const auto& ref : g.running) {
+      const RunData& r = in.runs[ref.index];
+      const auto it = r.curves.find(metric);
+      if (it == r.curves.end() || it->second.steps.empty()) continue;
+      const double per_step = tokens_per_step(r);
+      Band b = seed_band({&it->second}, alpha, per_step > 0 ? per_step : 1.0);
+      Series s;
+      s.name = g.label + " seed " + ref.seed + " (running, step " + std::to_string(r.step) + ")";
+      s.color = palette(gi);
+      s.line = std::move(b.mean);
+      s.dashed = true;
+      if (spikes) add_spikes(s, ref, r, metric);
+      c.series.push_back(std::move(s));
+      if (c.subtitle.find("; dashed") == std::string::npos) c.subtitle += "; dashed: runs still training";
+    }
   }
   return c;
 }
@@ -203,9 +236,9 @@ void write_table(const TextTable& t, std::ostream& o) {
   for (const auto& row : t.rows) {
     o << "<tr>";
     for (size_t c = 0; c < row.size(); ++c) {
-      const std::string cls = std::string(t.numeric[c] ? "num " : "") + tone_class(row[c].tone);
-      o << "<td" << (cls.empty() || cls == " " ? "" : " class=\"" + cls + "\"") << ">" << html_escape(row[c].text)
-        << "</td>";
+      std::string cls = std::string(t.numeric[c] ? "num " : "") + tone_class(row[c].tone);
+      if (!cls.empty() && cls.back() == ' ') cls.pop_back();
+      o << "<td" << (cls.empty() ? "" : " class=\"" + cls + "\"") << ">" << html_escape(row[c].text) << "</td>";
     }
     o << "</tr>\n";
   }
@@ -253,12 +286,34 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
 }  // namespace
 
 void render_html(const Report& rep, const ReportInput& in, std::ostream& o) {
+  const std::optional<DygraphsAssets> dygraphs = load_dygraphs();
+  if (!dygraphs) {
+    spdlog::warn("dygraphs not found in {}: the HTML report's curves are static (apt-get install libjs-dygraphs, "
+                 "or set HCX_DYGRAPHS_DIR)",
+                 dygraphs_dir());
+  }
+  auto chart = [&](const LineChart& c) { o << (dygraphs ? render_dygraphs_chart(c) : render_line_chart(c)); };
+
   const std::string title = "hcx report \u00b7 " + (rep.sweep.empty() ? std::string("all runs") : rep.sweep);
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
-    << html_escape(title) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+    << html_escape(title) << "</title>\n<style>" << kStyle << "</style>\n";
+  if (dygraphs) {
+    o << "<style>/* dygraph.css, from " << html_escape(dygraphs->dir) << " */\n" << dygraphs->css << "\n"
+      << dygraphs_page_style() << "</style>\n<script>/* dygraphs 2.2.1, MIT licence, from "
+      << html_escape(dygraphs->dir) << "/dygraph.min.js */\n" << dygraphs->js << "\n</script>\n";
+  }
+  o << "</head>\n<body>\n";
   o << "<h1>" << html_escape(title) << "</h1>\n<p class=\"meta\">" << html_escape(report_title(rep))
     << " \u00b7 hcx " << kVersion << "</p>\n";
+  if (!dygraphs) {
+    o << "<p class=\"note\" id=\"no-dygraphs\">These curves are static pictures: the interactive charts (hover "
+         "values, zoom, series toggles, log x, smoothing) need dygraphs, which hcx inlines from "
+      << html_escape(dygraphs_dir())
+      << "/dygraph.min.js when it writes the report. Install Debian's package <code>libjs-dygraphs</code> "
+         "(<code>apt-get install libjs-dygraphs</code>), or set <code>HCX_DYGRAPHS_DIR</code> to a folder "
+         "holding dygraph.min.js and dygraph.css, and run <code>hcx report</code> again.</p>\n";
+  }
 
   o << "<h2 id=\"comparison\">Results</h2>\n";
   for (const auto& t : report_tables(rep)) write_table(t, o);
@@ -266,28 +321,33 @@ void render_html(const Report& rep, const ReportInput& in, std::ostream& o) {
   for (const auto& line : report_footnotes(rep)) o << "<li>" << html_escape(line) << "</li>\n";
   o << "</ul>\n";
 
-  o << "<h2 id=\"curves\">Loss curves</h2>\n<div class=\"charts\">\n";
-  o << render_line_chart(curve_chart(rep, in, "train/loss", "chart-train-loss", "Training loss", true));
-  o << render_line_chart(curve_chart(rep, in, "val/loss", "chart-val-loss", "Validation loss", false));
-  const std::string& m = rep.options.metric;
-  if (m != "train/loss" && m != "val/loss") {
-    o << render_line_chart(curve_chart(rep, in, m, "chart-metric", m, false));
+  o << "<h2 id=\"curves\">Loss curves</h2>\n";
+  if (dygraphs) {
+    o << "<p class=\"meta\">Hover for values; drag to zoom (shift-drag pans, double-click resets); the boxes "
+         "show or hide a series; smoothing averages that many points (bands too). Dashed: runs still "
+         "training, not in the tables.</p>\n";
   }
+  o << "<div class=\"charts\">\n";
+  chart(curve_chart(rep, in, "train/loss", "chart-train-loss", "Training loss", true));
+  chart(curve_chart(rep, in, "val/loss", "chart-val-loss", "Validation loss", false));
+  const std::string& m = rep.options.metric;
+  if (m != "train/loss" && m != "val/loss") chart(curve_chart(rep, in, m, "chart-metric", m, false));
   o << "</div>\n";
 
-  o << "<h2 id=\"gap\">Gap to the baseline</h2>\n<div class=\"charts\">\n"
-    << render_line_chart(gap_chart(rep, in, m)) << "</div>\n";
+  o << "<h2 id=\"gap\">Gap to the baseline</h2>\n<div class=\"charts\">\n";
+  chart(gap_chart(rep, in, m));
+  o << "</div>\n";
 
   o << "<h2 id=\"diagnostics\">Per-layer diagnostics</h2>\n<div class=\"charts\">\n";
-  o << render_line_chart(layer_chart(rep, in, "chart-collapse", "Representation collapse",
-                                     "cosine similarity of consecutive sublayer inputs h0 over validation tokens: "
-                                     "median (line), p5\u2013p95 (band); seed mean",
-                                     "cos/median", "cos/p5", "cos/p95", false));
-  o << render_line_chart(layer_chart(rep, in, "chart-layer-grad-norm", "Gradient norm per layer",
-                                     "seed mean (line), min\u2013max over seeds (band); log scale", "grad_norm", "", "",
-                                     true));
+  chart(layer_chart(rep, in, "chart-collapse", "Representation collapse",
+                    "cosine similarity of consecutive sublayer inputs h0 over validation tokens: "
+                    "median (line), p5\u2013p95 (band); seed mean",
+                    "cos/median", "cos/p5", "cos/p95", false));
+  chart(layer_chart(rep, in, "chart-layer-grad-norm", "Gradient norm per layer",
+                    "seed mean (line), min\u2013max over seeds (band); log scale", "grad_norm", "", "", true));
   o << "</div>\n";
   write_matrices(rep, in, o);
+  if (dygraphs) o << "<script>" << dygraphs_page_script() << "</script>\n";
   o << "</body>\n</html>\n";
 }
 

@@ -29,15 +29,16 @@ std::string num(double v) {
   return out;
 }
 
-std::string tick_label(double v) {
-  char buf[32];
-  const double a = std::abs(v);
-  if (a != 0 && (a >= 1e5 || a < 1e-3)) {
-    std::snprintf(buf, sizeof buf, "%.0e", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%g", v);
+// `v` with `decimals` decimals, trailing zeros and a bare point dropped.
+std::string fixed_trimmed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  std::string t(buf);
+  if (t.find('.') != std::string::npos) {
+    while (t.back() == '0') t.pop_back();
+    if (t.back() == '.') t.pop_back();
   }
-  return buf;
+  return t == "-0" ? "0" : t;
 }
 
 struct Scale {
@@ -71,8 +72,35 @@ std::string html_escape(const std::string& text) {
 
 const std::string& palette(size_t i) {
   static const std::vector<std::string> kColors = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                                   "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+                                                   "#AD7A00", "#7B3294", "#666666", "#882255"};
   return kColors[i % kColors.size()];
+}
+
+std::vector<std::string> tick_labels(const std::vector<double>& ticks) {
+  double top = 0;
+  for (double t : ticks) top = std::max(top, std::abs(t));
+  static const char* kSuffix[] = {"", "k", "M", "B", "T"};
+  const int thousands = top >= 1e4 ? std::min(4, static_cast<int>(std::floor(std::log10(top) / 3))) : 0;
+  const int exponent = top > 0 && top < 1e-3 ? static_cast<int>(std::floor(std::log10(top))) : 0;
+  std::vector<std::string> labels;
+  for (int decimals = 0; decimals <= 12; ++decimals) {
+    labels.clear();
+    for (double t : ticks) {
+      if (t == 0) {
+        labels.push_back("0");
+      } else if (thousands > 0) {
+        labels.push_back(fixed_trimmed(t / std::pow(1000.0, thousands), decimals) + kSuffix[thousands]);
+      } else if (exponent < 0) {
+        labels.push_back(fixed_trimmed(t / std::pow(10.0, exponent), decimals) + "e" + std::to_string(exponent));
+      } else {
+        labels.push_back(fixed_trimmed(t, decimals));
+      }
+    }
+    std::vector<std::string> sorted = labels;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) break;
+  }
+  return labels;
 }
 
 std::vector<double> nice_ticks(double lo, double hi, int count) {
@@ -91,8 +119,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   return ticks;
 }
 
-std::string render_line_chart(const LineChart& c) {
-  // Data ranges (markers excluded: a huge spike must not flatten the curves).
+std::optional<ChartRange> chart_range(const LineChart& c) {
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
   for (const auto& s : c.series) {
     for (const auto* pts : {&s.line, &s.band_low, &s.band_high}) {
@@ -114,23 +141,10 @@ std::string render_line_chart(const LineChart& c) {
       }
     }
   }
-  if (c.ref_y && usable(*c.ref_y, c.log_y) && y_hi >= y_lo) {  // only with data: no data stays "no data"
+  if (!(x_hi >= x_lo) || !(y_hi >= y_lo)) return std::nullopt;  // a reference line alone is not data
+  if (c.ref_y && usable(*c.ref_y, c.log_y)) {
     y_lo = std::min(y_lo, *c.ref_y);
     y_hi = std::max(y_hi, *c.ref_y);
-  }
-  std::ostringstream o;
-  o << "<svg class=\"chart\" id=\"" << html_escape(c.id) << "\" viewBox=\"0 0 " << kW << " " << kH
-    << "\" role=\"img\" aria-label=\"" << html_escape(c.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
-  o << "<title>" << html_escape(c.title) << "</title>\n";
-  o << "<text class=\"title\" x=\"" << kLeft << "\" y=\"18\">" << html_escape(c.title) << "</text>\n";
-  o << "<text class=\"subtitle\" x=\"" << kLeft << "\" y=\"34\">" << html_escape(c.subtitle) << "</text>\n";
-  const double px_l = kLeft, px_r = kW - kRight, px_t = kTop, px_b = kH - kBottom;
-  o << "<rect class=\"frame\" x=\"" << px_l << "\" y=\"" << px_t << "\" width=\"" << px_r - px_l
-    << "\" height=\"" << px_b - px_t << "\"/>\n";
-  if (!(x_hi >= x_lo) || !(y_hi >= y_lo)) {
-    o << "<text class=\"empty\" x=\"" << (px_l + px_r) / 2 << "\" y=\"" << (px_t + px_b) / 2
-      << "\" text-anchor=\"middle\">no data</text>\n</svg>\n";
-    return o.str();
   }
   if (x_hi == x_lo) x_hi = x_lo + 1;
   if (y_hi == y_lo) {
@@ -146,6 +160,67 @@ std::string render_line_chart(const LineChart& c) {
     y_lo = std::pow(10.0, std::floor(std::log10(y_lo) * 4) / 4);
     y_hi = std::pow(10.0, std::ceil(std::log10(y_hi) * 4) / 4);
   }
+  return ChartRange{x_lo, x_hi, y_lo, y_hi};
+}
+
+namespace {
+
+// The legend: rows of swatch and name below the plot, wrapped to its width;
+// at most kLegendRows rows, then "+N more". Returns the rows used.
+constexpr int kLegendRows = 4;
+constexpr double kLegendRow = 14;
+int write_legend(const LineChart& c, double top, std::ostream& o) {
+  const double left = kLeft, right = kW - kRight;
+  double lx = left, ly = top;
+  int rows = c.series.empty() ? 0 : 1;
+  o << "<g class=\"legend\">\n";
+  for (size_t i = 0; i < c.series.size(); ++i) {
+    const auto& s = c.series[i];
+    const double w = 28 + 6.5 * static_cast<double>(s.name.size());
+    if (lx + w > right && lx > left) {
+      lx = left;
+      ly += kLegendRow;
+      if (++rows > kLegendRows) {
+        rows = kLegendRows + 1;
+        o << "<text x=\"" << num(lx) << "\" y=\"" << ly + 6 << "\">+" << c.series.size() - i
+          << " more (colours repeat; narrow the selection with --where)</text>\n";
+        break;
+      }
+    }
+    o << "<rect x=\"" << num(lx) << "\" y=\"" << ly << "\" width=\"12\" height=\"4\" fill=\"" << s.color << "\"/>";
+    if (s.dashed) {  // a gap in the swatch, as in the line
+      o << "<rect x=\"" << num(lx + 5) << "\" y=\"" << ly - 0.5 << "\" width=\"2\" height=\"5\" fill=\"#fff\"/>";
+    }
+    o << "<text x=\"" << num(lx + 16) << "\" y=\"" << ly + 6 << "\">" << html_escape(s.name) << "</text>\n";
+    lx += w;
+  }
+  o << "</g>\n";
+  return rows;
+}
+
+}  // namespace
+
+std::string render_line_chart(const LineChart& c) {
+  std::ostringstream legend;
+  const int legend_rows = write_legend(c, kH + 2, legend);
+  const double height = kH + 8 + kLegendRow * legend_rows;
+  std::ostringstream o;
+  o << "<svg class=\"chart\" id=\"" << html_escape(c.id) << "\" viewBox=\"0 0 " << kW << " " << height
+    << "\" role=\"img\" aria-label=\"" << html_escape(c.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  o << "<title>" << html_escape(c.title) << "</title>\n";
+  o << "<text class=\"title\" x=\"" << kLeft << "\" y=\"18\">" << html_escape(c.title) << "</text>\n";
+  o << "<text class=\"subtitle\" x=\"" << kLeft << "\" y=\"34\">" << html_escape(c.subtitle) << "</text>\n";
+  const double px_l = kLeft, px_r = kW - kRight, px_t = kTop, px_b = kH - kBottom;
+  o << "<rect class=\"frame\" x=\"" << px_l << "\" y=\"" << px_t << "\" width=\"" << px_r - px_l
+    << "\" height=\"" << px_b - px_t << "\"/>\n";
+  const std::optional<ChartRange> range = chart_range(c);
+  if (!range) {
+    o << "<text class=\"empty\" x=\"" << (px_l + px_r) / 2 << "\" y=\"" << (px_t + px_b) / 2
+      << "\" text-anchor=\"middle\">no data</text>\n"
+      << legend.str() << "</svg>\n";
+    return o.str();
+  }
+  const auto [x_lo, x_hi, y_lo, y_hi] = *range;
   const Scale sx{x_lo, x_hi, px_l, px_r, false};
   const Scale sy{y_lo, y_hi, px_b, px_t, c.log_y};
 
@@ -159,18 +234,21 @@ std::string render_line_chart(const LineChart& c) {
   } else {
     yt = nice_ticks(y_lo, y_hi, 5);
   }
+  const std::vector<std::string> xl = tick_labels(xt), yl = tick_labels(yt);
   o << "<g class=\"axis\">\n";
-  for (double t : xt) {
+  for (size_t i = 0; i < xt.size(); ++i) {
+    const double t = xt[i];
     o << "<line x1=\"" << num(sx(t)) << "\" x2=\"" << num(sx(t)) << "\" y1=\"" << px_t << "\" y2=\"" << px_b
-      << "\"/><text x=\"" << num(sx(t)) << "\" y=\"" << px_b + 16 << "\" text-anchor=\"middle\">" << tick_label(t)
+      << "\"/><text x=\"" << num(sx(t)) << "\" y=\"" << px_b + 16 << "\" text-anchor=\"middle\">" << xl[i]
       << "</text>\n";
   }
-  for (double t : yt) {
+  for (size_t i = 0; i < yt.size(); ++i) {
+    const double t = yt[i];
     o << "<line x1=\"" << px_l << "\" x2=\"" << px_r << "\" y1=\"" << num(sy(t)) << "\" y2=\"" << num(sy(t))
-      << "\"/><text x=\"" << px_l - 6 << "\" y=\"" << num(sy(t) + 4) << "\" text-anchor=\"end\">"
-      << tick_label(t) << "</text>\n";
+      << "\"/><text x=\"" << px_l - 6 << "\" y=\"" << num(sy(t) + 4) << "\" text-anchor=\"end\">" << yl[i]
+      << "</text>\n";
   }
-  o << "<text x=\"" << (px_l + px_r) / 2 << "\" y=\"" << kH - 8 << "\" text-anchor=\"middle\">"
+  o << "<text x=\"" << (px_l + px_r) / 2 << "\" y=\"" << kH - 12 << "\" text-anchor=\"middle\">"
     << html_escape(c.x_label) << "</text>\n";
   o << "<text transform=\"translate(14," << (px_t + px_b) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
     << html_escape(c.y_label) << "</text>\n</g>\n";
@@ -199,7 +277,10 @@ std::string render_line_chart(const LineChart& c) {
   for (const auto& s : c.series) {
     std::string pts;
     auto flush = [&] {
-      if (!pts.empty()) o << "<polyline class=\"line\" stroke=\"" << s.color << "\" points=\"" << pts << "\"/>\n";
+      if (!pts.empty()) {
+        o << "<polyline class=\"line" << (s.dashed ? " dashed" : "") << "\" stroke=\"" << s.color << "\" points=\""
+          << pts << "\"/>\n";
+      }
       pts.clear();
     };
     for (const auto& p : metrics::minmax_reduce(s.line, c.max_buckets)) {
@@ -222,27 +303,7 @@ std::string render_line_chart(const LineChart& c) {
       o << "</path>\n";
     }
   }
-  // Legend along the top of the plot, wrapped; at most three rows.
-  double lx = px_l + 6, ly = px_t + 6;
-  int row = 0;
-  o << "<g class=\"legend\">\n";
-  for (size_t i = 0; i < c.series.size(); ++i) {
-    const auto& s = c.series[i];
-    const double w = 28 + 6.5 * static_cast<double>(s.name.size());
-    if (lx + w > px_r && lx > px_l + 6) {
-      lx = px_l + 6;
-      ly += 13;
-      if (++row == 3) {
-        o << "<text x=\"" << num(lx) << "\" y=\"" << ly + 6 << "\">+" << c.series.size() - i
-          << " more (colours repeat; narrow the selection with --where)</text>\n";
-        break;
-      }
-    }
-    o << "<rect x=\"" << num(lx) << "\" y=\"" << ly << "\" width=\"12\" height=\"4\" fill=\"" << s.color
-      << "\"/><text x=\"" << num(lx + 16) << "\" y=\"" << ly + 6 << "\">" << html_escape(s.name) << "</text>\n";
-    lx += w;
-  }
-  o << "</g>\n</svg>\n";
+  o << legend.str() << "</svg>\n";
   return o.str();
 }
 
