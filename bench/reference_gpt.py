@@ -1,8 +1,17 @@
-"""The PyTorch reference of hcx's model and training step, for the speed comparison of bench/train_bench.
+"""The PyTorch reference of hcx's model and training step: the speed comparison of bench/train_bench, and
+the loader of `hcx export` folders.
 
-It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connections.cpp) with the
+It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connections.cpp, mhc.cpp) with the
 same parameter names, shapes and order, and trains it the way lib/hcx/train/trainer.cpp does (AdamW in
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
+load(DIR) rebuilds the model of an `hcx export` folder (config.json, model.safetensors) and loads its
+weights, reading safetensors with json, struct and torch only: Pre-Norm, Post-Norm, SHC, DHC and mHC, with
+layernorm or rmsnorm, swiglu or gelu, tied or untied embeddings, sum or mean reduction of the streams.
+
+  import sys; sys.path.insert(0, "bench"); import reference_gpt
+  model = reference_gpt.load("export-3f2a9c0d11e4b7a2")   # eval mode, on the CPU
+  logits = model(torch.tensor([[72, 105]]))               # (B, T, V)
+
 Runs on the Python torch of the LibTorch hcx links: Debian's python3-torch 1.13.1 for the Debian build, the
 wheel's torch for the PyPI build. Attention is what hcx computes on that version: the explicit masked softmax on
 1.x, F.scaled_dot_product_attention on 2.x. RoPE and the HC/mHC mixing are written the plain way: hcx fuses some
@@ -16,6 +25,9 @@ float32, as lib/hcx/train does.
   reference_gpt.py check DIR
       reads the weights, batch and losses train_bench --check wrote to DIR, recomputes them, and prints
       the differences (one JSON line); exit 1 when they disagree.
+  reference_gpt.py logits DIR [--tol 1e-5]
+      loads the export DIR, recomputes the logits hcx wrote to DIR/logits.json (hcx export --logits-for),
+      and prints the largest difference (one JSON line); exit 1 when it is above --tol.
 
 Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab.
 """
@@ -23,6 +35,7 @@ import argparse
 import json
 import math
 import os
+import struct
 import sys
 import time
 
@@ -37,25 +50,57 @@ class Config:
     def __init__(self, **kw):
         self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
         self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
-        self.variant, self.n, self.use_tanh = "pre_norm", 4, True  # variant: "pre_norm" | "dhc" | "shc" | "mhc"
+        self.norm, self.ffn, self.tie_embeddings = "layernorm", "swiglu", True  # "layernorm" | "rmsnorm"; "swiglu" | "gelu"
+        # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc"; reduce: "sum" | "mean" of the streams
+        self.variant, self.n, self.use_tanh, self.reduce = "pre_norm", 4, True, "sum"
         self.sinkhorn_iters = 20
         self.lr, self.warmup_steps, self.min_lr_ratio, self.steps = 1e-3, 20, 0.1, 200
         self.beta1, self.beta2, self.weight_decay, self.grad_clip = 0.9, 0.95, 0.1, 1.0
         self.__dict__.update(kw)
+
+    @classmethod
+    def from_hcx(cls, rc):
+        """The Config of an hcx run config (the nested JSON of config::to_json, as config.json of an export holds)."""
+        m, r, t = rc["model"], rc["residual"], rc.get("train", {})
+        variant = ("dhc" if r["dynamic"] else "shc") if r["kind"] == "hc" else r["kind"]
+        return cls(d_model=m["d_model"], n_layers=m["n_layers"], n_heads=m["n_heads"], seq_len=m["seq_len"],
+                   vocab_size=m["vocab_size"], norm_eps=m["norm_eps"], init_std=m["init_std"],
+                   rope_theta=m["rope_theta"], norm=m["norm"], ffn=m["ffn"], tie_embeddings=m["tie_embeddings"],
+                   variant=variant, n=r["n"], use_tanh=r["tanh"], reduce=r["reduce"],
+                   sinkhorn_iters=r["sinkhorn_iters"], **{k: t[k] for k in (
+                       "lr", "warmup_steps", "min_lr_ratio", "steps", "beta1", "beta2", "weight_decay",
+                       "grad_clip") if k in t})
 
     @property
     def mixers(self):
         return self.variant in ("dhc", "shc", "mhc")
 
 
-def ffn_hidden(d):
-    """SwiGLU hidden width: ceil(8d/3) rounded up to a multiple of 8 (param_specs.cpp)."""
-    return ((8 * d + 2) // 3 + 7) // 8 * 8
+def ffn_hidden(d, ffn="swiglu"):
+    """FFN hidden width (param_specs.cpp): swiglu ceil(8d/3) rounded up to a multiple of 8; gelu 4d."""
+    return 4 * d if ffn == "gelu" else ((8 * d + 2) // 3 + 7) // 8 * 8
 
 
 def norm(x, eps):
     """LayerNorm over the last dimension without affine parameters, in float32."""
     return F.layer_norm(x.float(), (x.size(-1),), eps=eps)
+
+
+class Norm(nn.Module):
+    """layers.cpp's Norm over the last dimension, float32 out: LayerNorm without parameters, or RMSNorm with a
+    gain `weight` (dim)."""
+
+    def __init__(self, cfg, dim):
+        super().__init__()
+        self.rms, self.eps = cfg.norm == "rmsnorm", cfg.norm_eps
+        if self.rms:
+            self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        if not self.rms:
+            return norm(x, self.eps)
+        x = x.float()
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight.float()
 
 
 def rope_tables(T, hs, theta):
@@ -109,11 +154,14 @@ class Attention(nn.Module):
 class Mlp(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        h = ffn_hidden(cfg.d_model)
-        self.c_fc = nn.Linear(cfg.d_model, 2 * h, bias=False)  # [gate | up]
+        self.swiglu = cfg.ffn == "swiglu"
+        h = ffn_hidden(cfg.d_model, cfg.ffn)
+        self.c_fc = nn.Linear(cfg.d_model, 2 * h if self.swiglu else h, bias=False)  # swiglu: [gate | up]
         self.c_proj = nn.Linear(h, cfg.d_model, bias=False)
 
     def forward(self, x):  # (B, T, d)
+        if not self.swiglu:
+            return self.c_proj(F.gelu(self.c_fc(x)))  # (B, T, h) inside
         gate, up = self.c_fc(x).chunk(2, -1)  # 2 x (B, T, h)
         return self.c_proj(F.silu(gate) * up)
 
@@ -135,12 +183,13 @@ class HyperConnection(nn.Module):
             self.dynamic_beta_fn = nn.Parameter(torch.zeros(d))
             self.dynamic_alpha_scale = nn.Parameter(torch.full((1,), 0.01))
             self.dynamic_beta_scale = nn.Parameter(torch.full((1,), 0.01))
+            self.norm = Norm(cfg, d)  # the stream norm; a gain norm.weight (d) with rmsnorm
 
     def weights(self, H):
         """alpha (.., n, n+1) = A(H), beta (.., n) = B(H); static: the parameters themselves."""
         if not self.dynamic:
             return self.static_alpha, self.static_beta
-        Hn = norm(H, self.eps)                # (B, T, n, d): each stream normalised over d
+        Hn = self.norm(H)                     # (B, T, n, d): each stream normalised over d
         wc = Hn @ self.dynamic_alpha_fn       # (B, T, n, n+1)
         dc = Hn @ self.dynamic_beta_fn        # (B, T, n)
         if self.use_tanh:
@@ -199,7 +248,9 @@ class Block(nn.Module):
     def __init__(self, cfg, i):
         super().__init__()
         self.cfg = cfg
-        self.attn = Attention(cfg)  # ln_1 and ln_2 are LayerNorms without parameters
+        self.ln_1 = Norm(cfg, cfg.d_model)  # registration order as gpt.cpp: ln_1, attn, ln_2, mlp, hc_attn, hc_ffn
+        self.attn = Attention(cfg)
+        self.ln_2 = Norm(cfg, cfg.d_model)
         self.mlp = Mlp(cfg)
         if cfg.mixers:
             mixer = ManifoldHyperConnection if cfg.variant == "mhc" else HyperConnection
@@ -207,26 +258,31 @@ class Block(nn.Module):
             self.hc_ffn = mixer(cfg, 2 * i + 1)
 
     def forward(self, x):
-        eps = self.cfg.norm_eps
-        attn_f = lambda h0: self.attn(norm(h0, eps))
-        ffn_f = lambda h0: self.mlp(norm(h0, eps))
+        attn_f = lambda h0: self.attn(self.ln_1(h0))
+        ffn_f = lambda h0: self.mlp(self.ln_2(h0))
         if self.cfg.mixers:
             return self.hc_ffn(self.hc_attn(x, attn_f), ffn_f)
+        if self.cfg.variant == "post_norm":  # x <- norm(x + F(x))
+            x = self.ln_1(x + self.attn(x))
+            return self.ln_2(x + self.mlp(x))
         x = x + attn_f(x)
         return x + ffn_f(x)
 
 
 class Gpt(nn.Module):
-    """hcx's GPT: embedding, L blocks, (HC: sum of streams), final norm, tied unembedding."""
+    """hcx's GPT: embedding, L blocks, (HC: sum or mean of streams), final norm (none for Post-Norm),
+    unembedding (tied to wte unless tie_embeddings is false)."""
 
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg.n_layers)])
+        self.ln_f = None if cfg.variant == "post_norm" else Norm(cfg, cfg.d_model)
+        self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         out_std = cfg.init_std / math.sqrt(2 * cfg.n_layers)
         for name, p in self.named_parameters():
-            if name == "wte.weight" or ".attn." in name or ".mlp." in name:
+            if name in ("wte.weight", "lm_head.weight") or ".attn." in name or ".mlp." in name:
                 nn.init.normal_(p, 0.0, out_std if name.endswith(".c_proj.weight") else cfg.init_std)
 
     def forward(self, idx):  # (B, T) -> logits (B, T, V)
@@ -237,8 +293,10 @@ class Gpt(nn.Module):
         for block in self.h:
             x = block(x)
         if self.cfg.mixers:
-            x = x.sum(2)                                                        # (B, T, d)
-        return F.linear(norm(x, self.cfg.norm_eps), self.wte.weight)
+            x = x.mean(2) if self.cfg.reduce == "mean" else x.sum(2)           # (B, T, d)
+        if self.ln_f is not None:
+            x = self.ln_f(x)
+        return self.lm_head(x) if self.lm_head is not None else F.linear(x, self.wte.weight)
 
     def loss(self, idx, targets):
         logits = self.forward(idx)
@@ -371,6 +429,66 @@ def check(args):
     return 0 if ok else 1
 
 
+# ---------------------------------------------------------------------------- hcx export folders
+
+SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                      "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+                      "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def read_safetensors(path):
+    """{name: tensor} of a safetensors file, in the header's order; __metadata__ is skipped.
+    The format: u64 little-endian header length N, N bytes of JSON, then the tensors' bytes."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = bytearray(f.read())
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = e["data_offsets"]
+        dtype = SAFETENSORS_DTYPES[e["dtype"]]
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        if end > begin:
+            t = torch.frombuffer(data, dtype=dtype, count=(end - begin) // itemsize, offset=begin)
+        else:
+            t = torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(e["shape"]).clone()
+    return out
+
+
+def load(export_dir, device="cpu"):
+    """The model of an `hcx export` folder with its weights, in eval mode on `device`."""
+    with open(os.path.join(export_dir, "config.json")) as f:
+        info = json.load(f)
+    model = Gpt(Config.from_hcx(info["config"]))
+    weights = read_safetensors(os.path.join(export_dir, info.get("weights", "model.safetensors")))
+    names = [n for n, _ in model.named_parameters()]
+    if sorted(names) != sorted(weights):
+        raise ValueError(f"{export_dir}: the weights do not fit the model of its config.json: "
+                         f"missing {sorted(set(names) - set(weights))}, unexpected {sorted(set(weights) - set(names))}")
+    model.load_state_dict(weights, strict=True)
+    return model.to(device).eval()
+
+
+def logits(args):
+    """Recomputes the logits `hcx export --logits-for` wrote to DIR/logits.json; prints the largest difference."""
+    torch.set_num_threads(1)
+    model = load(args.dir)
+    with open(os.path.join(args.dir, "logits.json")) as f:
+        ref = json.load(f)
+    idx = torch.tensor(ref["tokens"], dtype=torch.int64)
+    want = torch.tensor(ref["logits"], dtype=torch.float32)
+    with torch.no_grad():
+        got = model(idx).float()
+    diff = float((got - want).abs().max()) if got.shape == want.shape else float("inf")
+    ok = diff <= args.tol
+    print(json.dumps({"ok": ok, "variant": model.cfg.variant, "shape": list(got.shape),
+                      "max_abs_diff": diff, "max_abs_logit": float(want.abs().max()), "torch": torch.__version__}))
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -392,11 +510,14 @@ def main():
     t.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("check", help="compare with the losses train_bench --check wrote")
     c.add_argument("dir")
+    g = sub.add_parser("logits", help="compare with the logits hcx export --logits-for wrote")
+    g.add_argument("dir")
+    g.add_argument("--tol", type=float, default=1e-5)
     args = ap.parse_args()
     if args.cmd == "time":
         time_training(args)
         return 0
-    return check(args)
+    return logits(args) if args.cmd == "logits" else check(args)
 
 
 if __name__ == "__main__":

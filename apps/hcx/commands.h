@@ -15,6 +15,8 @@ void add_sweeps_command(CLI::App& app, int& exit_code);
 void add_query_command(CLI::App& app, int& exit_code);
 void add_collect_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
+void add_export_command(CLI::App& app, int& exit_code);
+void add_sample_command(CLI::App& app, int& exit_code);
 void add_slurm_task_command(CLI::App& app, int& exit_code);  // internal: a Slurm array task
 
 }  // namespace hcx::cli

@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   hcx::cli::add_query_command(app, exit_code);
   hcx::cli::add_collect_command(app, exit_code);
   hcx::cli::add_report_command(app, exit_code);
+  hcx::cli::add_export_command(app, exit_code);
+  hcx::cli::add_sample_command(app, exit_code);
   hcx::cli::add_slurm_task_command(app, exit_code);
 
   try {

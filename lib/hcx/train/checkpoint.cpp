@@ -17,6 +17,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -246,12 +247,18 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
 
 namespace {
 
-// Opens the checkpoint at `path` into `root` and returns its format version
-// and meta record. Throws Error(kIo) for a format this hcx does not read; the
-// archive's own exceptions pass through.
+// Opens the checkpoint at `path` into `root` (its tensors mapped to `device`
+// when given) and returns its format version and meta record. Throws
+// Error(kIo) for a format this hcx does not read; the archive's own
+// exceptions pass through.
 std::pair<int64_t, nlohmann::json> open_checkpoint(const std::filesystem::path& path,
-                                                   torch::serialize::InputArchive& root) {
-  root.load_from(path.string());
+                                                   torch::serialize::InputArchive& root,
+                                                   const c10::Device* device = nullptr) {
+  if (device != nullptr) {
+    root.load_from(path.string(), *device);  // e.g. a CUDA run's weights read on a CPU
+  } else {
+    root.load_from(path.string());
+  }
   torch::Tensor version;
   root.read("format_version", version);
   const int64_t format = version.item<int64_t>();
@@ -320,6 +327,45 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   state.db_id = meta.value("db_id", std::string());
   state.attempt = meta.value("attempt", int64_t{0});
   return true;
+}
+
+CheckpointMeta load_model_weights(const std::filesystem::path& path, torch::nn::Module& model,
+                                  const std::string& config_hash) {
+  if (!std::filesystem::exists(path)) throw io_error(path.string() + ": no such checkpoint");
+  std::string writer = "an unknown LibTorch";  // known once the meta record is read
+  try {
+    torch::serialize::InputArchive root, model_ar;
+    const c10::Device cpu(c10::kCPU);
+    const nlohmann::json meta = open_checkpoint(path, root, &cpu).second;
+    if (meta.contains("libtorch")) writer = "LibTorch " + meta.at("libtorch").get<std::string>();
+    if (meta.at("config_hash") != config_hash) {
+      throw io_error(path.string() + ": checkpoint of another run (" + meta.at("config_hash").get<std::string>() +
+                     "), expected " + config_hash);
+    }
+    root.read("model", model_ar);
+    // Module::load replaces a parameter of another shape instead of refusing it: compare afterwards.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+    for (const auto& p : model.named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
+    model.load(model_ar);
+    const auto loaded = model.named_parameters();
+    for (const auto& [name, shape] : shapes) {
+      if (loaded[name].sizes().vec() != shape)
+        throw std::runtime_error("its " + name + " has shape " + c10::str(loaded[name].sizes()) + ", the model's is " +
+                                 c10::str(c10::IntArrayRef(shape)));
+    }
+    CheckpointMeta m;
+    m.step = meta.at("step").get<int64_t>();
+    m.config_hash = meta.at("config_hash").get<std::string>();
+    m.db_id = meta.value("db_id", std::string());
+    m.attempt = meta.value("attempt", int64_t{0});
+    m.libtorch = meta.value("libtorch", std::string());
+    return m;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io_error(path.string() + ": cannot read the checkpoint's weights (written by " + writer +
+                   ", read by LibTorch " + kLibTorch + "): " + message_of(e));
+  }
 }
 
 }  // namespace hcx::train

@@ -87,4 +87,14 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
                      torch::optim::Optimizer& optimizer, TrainState& state,
                      const std::string& config_hash);
 
+// Reads only the weights of the checkpoint at `path` into `model` (whose
+// parameters are on the CPU: tensors written from another device are mapped
+// to it), for `hcx export` and `hcx sample`; the optimizer state is not read.
+// Returns the file's meta record (its step is the real one, also for the
+// legacy checkpoint.pt). Throws Error(kIo) naming the path when the file is
+// missing, unreadable, of another format version, of another run than
+// `config_hash`, or does not fit the model.
+CheckpointMeta load_model_weights(const std::filesystem::path& path, torch::nn::Module& model,
+                                  const std::string& config_hash);
+
 }  // namespace hcx::train
