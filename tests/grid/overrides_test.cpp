@@ -95,7 +95,7 @@ TEST(Overrides, ASweepChangedBySetHasItsOwnName) {
   EXPECT_EQ(parse_experiment(exp, "e.json", {"train.lr=1e-3,3e-3", "seeds=3"}).name,
             "quick@train.lr=1e-3,3e-3@seeds=3");
   EXPECT_EQ(parse_experiment(exp, "e.json", {"train.lr=range(1e-4,1e-2,log,5)"}).name,
-            "quick@train.lr=range_1e-4,1e-2,log,5_");
+            "quick@train.lr=range(1e-4,1e-2,log,5)");
   EXPECT_EQ(parse_experiment(exp, "e.json", {"data.path=/data/a b.txt"}).name, "quick@data.path=_data_a_b.txt");
   // Placement is not identity: the same runs, the same sweep.
   EXPECT_EQ(parse_experiment(exp, "e.json", {"train.device=cuda", "train.threads=4"}).name, "quick");

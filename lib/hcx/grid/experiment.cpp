@@ -325,7 +325,7 @@ std::string sweep_name(const std::string& name, const std::vector<std::string>& 
     const std::string key = text.substr(0, text.find('='));
     if (key == "train.device" || key == "train.threads") continue;  // placement: the same runs
     suffix += '@';
-    for (const char c : text) suffix += std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._=,+-", c) ? c : '_';
+    for (const char c : text) suffix += std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._=,+-()", c) ? c : '_';
   }
   constexpr size_t kMaxSuffix = 80;
   if (suffix.size() > kMaxSuffix) {

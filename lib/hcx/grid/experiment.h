@@ -50,7 +50,7 @@
 //
 // A sweep changed by -s is another sweep: its name is the file's, then
 // "@key=value" per override (characters other than letters, digits and
-// ._=,+- as '_'), so its runs are reported apart from the file's own and
+// ._=,+-() as '_'), so its runs are reported apart from the file's own and
 // the same command again resumes it. Overrides of train.device and
 // train.threads (placement, not identity) keep the name. `hcx sweep --name`
 // chooses another name, the file's own to merge on purpose.
