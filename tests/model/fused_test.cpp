@@ -260,7 +260,9 @@ void expect_mixer_matches(const config::RunConfig& cfg) {
   ASSERT_EQ(fused.size(), ref.size());
   for (size_t i = 0; i < fused.size(); ++i) {
     ASSERT_EQ(fused[i].defined(), ref[i].defined()) << i;
-    if (fused[i].defined()) EXPECT_LT(max_abs_diff(fused[i], ref[i]), 1e-10) << "output, d H, parameter " << i;
+    if (fused[i].defined()) {
+      EXPECT_LT(max_abs_diff(fused[i], ref[i]), 1e-10) << "output, d H, parameter " << i;
+    }
   }
 }
 
