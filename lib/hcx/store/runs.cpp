@@ -159,40 +159,39 @@ void check_tags(const std::vector<std::string>& tags) {
   }
 }
 
-void tag_sweep(Db& db, int64_t sweep_id, const std::vector<std::string>& tags, const std::string& note) {
+namespace {
+
+// Adds `tags` to the row `id` of `row_table` (through `tag_table`, keyed by
+// `id_column`) and sets its note unless `note` is empty, in one transaction.
+template <class Id>
+void add_tags(Db& db, const char* row_table, const char* tag_table, const char* id_column, const Id& id,
+              const std::vector<std::string>& tags, const std::string& note) {
   check_tags(tags);
   write_txn(db, [&] {
-    SQLite::Statement ins(db.sql(), "INSERT OR IGNORE INTO sweep_tags (sweep_id, tag) VALUES (?, ?)");
+    SQLite::Statement ins(db.sql(), std::string("INSERT OR IGNORE INTO ") + tag_table + " (" + id_column +
+                                        ", tag) VALUES (?, ?)");
     for (const auto& t : tags) {
-      ins.bind(1, sweep_id);
+      ins.bind(1, id);
       ins.bind(2, t);
       ins.exec();
       ins.reset();
     }
     if (note.empty()) return;
-    SQLite::Statement up(db.sql(), "UPDATE sweeps SET note = ? WHERE id = ?");
+    SQLite::Statement up(db.sql(), std::string("UPDATE ") + row_table + " SET note = ? WHERE id = ?");
     up.bind(1, note);
-    up.bind(2, sweep_id);
+    up.bind(2, id);
     up.exec();
   });
 }
 
+}  // namespace
+
+void tag_sweep(Db& db, int64_t sweep_id, const std::vector<std::string>& tags, const std::string& note) {
+  add_tags(db, "sweeps", "sweep_tags", "sweep_id", sweep_id, tags, note);
+}
+
 void tag_run(Db& db, const std::string& run_id, const std::vector<std::string>& tags, const std::string& note) {
-  check_tags(tags);
-  write_txn(db, [&] {
-    SQLite::Statement ins(db.sql(), "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)");
-    for (const auto& t : tags) {
-      ins.bind(1, run_id);
-      ins.bind(2, t);
-      ins.exec();
-      ins.reset();
-    }
-    if (note.empty()) return;
-    SQLite::Statement up(db.sql(), "UPDATE runs SET note = ? WHERE id = ?");
-    up.bind(1, note);
-    up.bind(2, run_id);
-    up.exec();
-  });
+  add_tags(db, "runs", "run_tags", "run_id", run_id, tags, note);
 }
 
 std::optional<int64_t> find_sweep_id(const Db& db, const std::string& name) {

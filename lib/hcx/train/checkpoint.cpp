@@ -271,19 +271,24 @@ std::pair<int64_t, nlohmann::json> open_checkpoint(const std::filesystem::path& 
   return {format, nlohmann::json::parse(meta_value.toStringRef())};
 }
 
+// The meta record's fields (the keys written by save_checkpoint; older files lack the optional ones).
+CheckpointMeta meta_of(const nlohmann::json& meta) {
+  CheckpointMeta m;
+  m.step = meta.at("step").get<int64_t>();
+  m.config_hash = meta.at("config_hash").get<std::string>();
+  m.db_id = meta.value("db_id", std::string());
+  m.attempt = meta.value("attempt", int64_t{0});
+  m.libtorch = meta.value("libtorch", std::string());
+  return m;
+}
+
 }  // namespace
 
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path) {
   try {
     torch::serialize::InputArchive root;
     const nlohmann::json meta = open_checkpoint(path, root).second;
-    CheckpointMeta m;
-    m.step = meta.at("step").get<int64_t>();
-    m.config_hash = meta.at("config_hash").get<std::string>();
-    m.db_id = meta.value("db_id", std::string());
-    m.attempt = meta.value("attempt", int64_t{0});
-    m.libtorch = meta.value("libtorch", std::string());
-    return m;
+    return meta_of(meta);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -353,13 +358,7 @@ CheckpointMeta load_model_weights(const std::filesystem::path& path, torch::nn::
         throw std::runtime_error("its " + name + " has shape " + c10::str(loaded[name].sizes()) + ", the model's is " +
                                  c10::str(c10::IntArrayRef(shape)));
     }
-    CheckpointMeta m;
-    m.step = meta.at("step").get<int64_t>();
-    m.config_hash = meta.at("config_hash").get<std::string>();
-    m.db_id = meta.value("db_id", std::string());
-    m.attempt = meta.value("attempt", int64_t{0});
-    m.libtorch = meta.value("libtorch", std::string());
-    return m;
+    return meta_of(meta);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
