@@ -134,13 +134,5 @@ TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
   }
 }
 
-TEST(TextHelpers, CsvQuotingAndWidth) {
-  EXPECT_EQ(csv_field("plain"), "plain");
-  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
-  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-  EXPECT_EQ(display_width("2.0 \u00b1 0.1"), 9u);
-  EXPECT_EQ(display_width("\u0394"), 1u);
-}
-
 }  // namespace
 }  // namespace hcx::report

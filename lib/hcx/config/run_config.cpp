@@ -8,8 +8,10 @@
 #include <set>
 #include <sstream>
 
+#include "hcx/config/json_text.h"
 #include "hcx/config/yaml.h"
 #include "hcx/error.h"
+#include "hcx/util/text.h"
 
 namespace hcx::config {
 namespace {
@@ -176,8 +178,7 @@ struct Reader {
       for (const auto& [k, unused] : j[i].items()) {
         if (std::find(names.begin(), names.end(), k) == names.end()) {
           std::string msg = item_key + "." + k + ": unknown key";
-          const std::string near = nearest(k, names);
-          if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+          msg += util::did_you_mean(nearest(k, names));
           errors.push_back(msg);
         }
       }
@@ -238,8 +239,7 @@ void check_unknown(const Json& j, const std::string& prefix, const std::set<std:
     for (const auto& name : known) candidates.push_back(name);
     for (const auto& name : prefixes) candidates.push_back(name);
     std::string msg = key + ": unknown key";
-    const std::string near = nearest(key, candidates);
-    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    msg += util::did_you_mean(nearest(key, candidates));
     errors.push_back(msg);
   }
 }
@@ -425,8 +425,7 @@ std::vector<std::string> validate(const RunConfig& c) {
     if (!one_of(v, options)) {
       std::vector<std::string> names(options.begin(), options.end());
       std::string msg = std::string(key) + ": expected one of " + quoted_list(options) + ", got \"" + v + "\"";
-      const std::string near = nearest(v, names);
-      if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+      msg += util::did_you_mean(nearest(v, names));
       e.push_back(msg);
     }
   };
@@ -560,18 +559,8 @@ Json read_json_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
-  if (is_yaml_path(path)) return Json::parse(parse_yaml(text, path).dump());
-  // nlohmann 3.11 strips // and /* */ comments itself (ignore_comments).
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (j.is_discarded()) {
-    try {
-      Json unused = Json::parse(text, nullptr, true, true);
-    } catch (const Json::parse_error& e) {
-      throw bad_input(path + ": invalid JSON: " + e.what());
-    }
-    throw bad_input(path + ": invalid JSON");
-  }
-  return j;
+  if (is_yaml_path(path)) return Json(parse_yaml(text, path));
+  return parse_json_text<Json>(text, path);
 }
 
 }  // namespace hcx::config

@@ -30,6 +30,7 @@
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 #include "hcx/terminal.h"
+#include "hcx/util/text.h"
 #include "hcx/version.h"
 
 namespace hcx::exec {
@@ -149,10 +150,7 @@ class Monitor : public ExecObserver {
 // of the grid failed or diverged.
 bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::map<std::string, double>& seconds,
                    double wall_s) {
-  struct Row {
-    std::string cells[7];
-  };
-  std::vector<Row> rows = {{{"#", "id", "variant", "status", "steps", "loss", "time"}}};
+  std::vector<std::vector<std::string>> rows = {{"#", "id", "variant", "status", "steps", "loss", "time"}};
   std::map<std::string, size_t> counts;
   for (size_t i = 0; i < ex.runs.size(); ++i) {
     const auto& run = ex.runs[i];
@@ -160,32 +158,17 @@ bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::ma
     const std::string status = s ? s->status : "missing";
     ++counts[status];
     auto t = seconds.find(run.id);
-    rows.push_back({{std::to_string(i + 1), run.id, job_name(run, ex.varying_keys), status,
-                     (s ? std::to_string(s->step) : "0") + "/" + std::to_string(run.config.train.steps),
-                     s && s->last_loss ? fixed(*s->last_loss, 4) : "-",
-                     t == seconds.end() ? "-" : format_duration(t->second)}});
+    rows.push_back({std::to_string(i + 1), run.id, job_name(run, ex.varying_keys), status,
+                    (s ? std::to_string(s->step) : "0") + "/" + std::to_string(run.config.train.steps),
+                    s && s->last_loss ? fixed(*s->last_loss, 4) : "-",
+                    t == seconds.end() ? "-" : format_duration(t->second)});
   }
-  size_t width[7] = {};
-  auto shown = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-    return n;
-  };
-  for (const auto& r : rows)
-    for (int c = 0; c < 7; ++c) width[c] = std::max(width[c], shown(r.cells[c]));
+  const std::vector<size_t> widths = util::column_widths(rows);
+  const std::vector<bool> right = {true, false, false, false, true, true, true};  // #, steps, loss, time
   std::string out = "\nsweep " + ex.name + ": " + std::to_string(ex.runs.size()) + " runs";
   for (const auto& [status, n] : counts) out += ", " + std::to_string(n) + " " + status;
   out += " (" + format_duration(wall_s) + ")\n";
-  for (const auto& r : rows) {
-    std::string line;
-    for (int c = 0; c < 7; ++c) {
-      const std::string& cell = r.cells[c];
-      const std::string padding(width[c] - shown(cell), ' ');
-      line += (c ? "  " : "") + (c == 0 || c >= 4 ? padding + cell : cell + padding);
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
+  for (const auto& r : rows) out += util::aligned_line(r, widths, right) + "\n";
   std::cout << out << std::flush;
   return counts["failed"] + counts["diverged"] > 0;
 }

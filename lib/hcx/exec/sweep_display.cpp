@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hcx/util/text.h"
+
 namespace hcx::exec {
 namespace {
 
@@ -20,12 +22,6 @@ constexpr const char* kDim = "\x1b[2m";
 constexpr const char* kBold = "\x1b[1m";
 
 std::string short_id(const std::string& id) { return id.substr(0, 8); }
-
-size_t width(const std::string& s) {  // UTF-8 code points: "DHC×2" is 5 wide
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
-}
 
 std::string fixed(double v, int digits) {
   char buf[32];
@@ -216,13 +212,13 @@ void SweepDisplay::draw_block() {
   block_lines_ = 1;
   size_t name_width = 0, slot_width = 0;
   for (const auto& id : order_) {
-    name_width = std::max(name_width, width(active_[id].name));
-    slot_width = std::max(slot_width, width(active_[id].slot));
+    name_width = std::max(name_width, util::display_width(active_[id].name));
+    slot_width = std::max(slot_width, util::display_width(active_[id].slot));
   }
   for (const auto& id : order_) {
     const Active& a = active_[id];
-    std::string line = "  " + a.name + std::string(name_width - width(a.name), ' ') + "  " + paint(short_id(id), kDim) +
-                       "  " + a.slot + std::string(slot_width - width(a.slot), ' ') + "  ";
+    std::string line = "  " + util::pad(a.name, name_width) + "  " + paint(short_id(id), kDim) + "  " +
+                       util::pad(a.slot, slot_width) + "  ";
     if (a.have_progress) {
       line += "step " + std::to_string(a.last.step) + "/" + std::to_string(a.total);
       if (!std::isnan(a.last.loss)) line += "  loss " + fixed(a.last.loss, 4);

@@ -13,10 +13,12 @@
 #include <optional>
 #include <sstream>
 
+#include "hcx/config/json_text.h"
 #include "hcx/config/yaml.h"
 #include "hcx/error.h"
 #include "hcx/grid/identity.h"
 #include "hcx/grid/keys.h"
+#include "hcx/util/text.h"
 
 namespace hcx::grid {
 namespace {
@@ -369,8 +371,7 @@ ExperimentSpec parse_document(const Ordered& doc, const std::string& source,
   for (const auto& [key, value] : doc.items()) {
     if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), key) != kTopLevelKeys.end()) continue;
     std::string msg = key + ": unknown key";
-    const std::string near = config::nearest(key, kTopLevelKeys);
-    if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+    msg += util::did_you_mean(config::nearest(key, kTopLevelKeys));
     errors.push_back(msg);
   }
   if (doc.contains("name")) {
@@ -489,16 +490,8 @@ ExperimentSpec parse_document(const Ordered& doc, const std::string& source,
 
 ExperimentSpec parse_experiment(const std::string& text, const std::string& source,
                                 const std::vector<std::string>& overrides) {
-  const Ordered doc = Ordered::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (doc.is_discarded() || !doc.is_object()) {
-    std::string why = "expected a JSON object";
-    try {
-      const Ordered unused = Ordered::parse(text, nullptr, true, true);
-    } catch (const Ordered::parse_error& e) {
-      why = std::string("invalid JSON: ") + e.what();
-    }
-    throw bad_input(source + ": " + why);
-  }
+  const Ordered doc = config::parse_json_text<Ordered>(text, source);
+  if (!doc.is_object()) throw bad_input(source + ": expected a JSON object");
   return parse_document(doc, source, overrides);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hcx/config/run_config.h"
+#include "hcx/util/text.h"
 
 namespace hcx::grid {
 namespace {
@@ -47,8 +48,7 @@ bool is_list_key(const std::string& key) { return key_sets().lists.count(key) > 
 
 std::string unknown_key_message(const std::string& key) {
   std::string msg = key + ": unknown key";
-  const std::string near = config::nearest(key, key_sets().all);
-  if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+  msg += util::did_you_mean(config::nearest(key, key_sets().all));
   return msg;
 }
 

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+
+#include "hcx/util/text.h"
 
 namespace hcx::grid {
 namespace {
@@ -26,19 +29,6 @@ std::string state_text(const PlannedRun& p) {
   if (p.state == RunState::kFailed && p.status == "diverged") return "diverged";
   if (p.state == RunState::kDone && !p.stale.empty()) return "stale";
   return to_string(p.state);
-}
-
-std::string pad(const std::string& s, size_t width) {
-  // Display width: count UTF-8 code points, not bytes ("DHC×4").
-  size_t shown = 0;
-  for (unsigned char ch : s) shown += (ch & 0xC0) != 0x80;
-  return s + std::string(width > shown ? width - shown : 0, ' ');
-}
-
-size_t shown_width(const std::string& s) {
-  size_t shown = 0;
-  for (unsigned char ch : s) shown += (ch & 0xC0) != 0x80;
-  return shown;
 }
 
 }  // namespace
@@ -157,23 +147,17 @@ std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
                      human_count(static_cast<double>(run_tokens(run.config)))},
                     p.state});
   }
-  size_t width[7] = {};
-  for (const auto& r : rows)
-    for (int c = 0; c < 7; ++c) width[c] = std::max(width[c], shown_width(r.cells[c]));
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& r : rows) cells.emplace_back(std::begin(r.cells), std::end(r.cells));
+  const std::vector<size_t> widths = util::column_widths(cells);
+  const std::vector<bool> right = {true, false, false, false, false, true, true};  // #, steps, tokens
 
   std::string out = "sweep " + ex.name + " (" + ex.source + "): " + std::to_string(ex.runs.size()) + " runs\n";
   for (size_t r = 0; r < rows.size(); ++r) {
-    std::string line;
-    for (int c = 0; c < 7; ++c) {
-      std::string cell = rows[r].cells[c];
-      const bool right = c == 0 || c >= 5;
-      if (right) cell = std::string(width[c] - shown_width(cell), ' ') + cell;
-      else if (c < 6) cell = pad(cell, width[c]);
-      if (color && r > 0 && c == 2) cell = color_of(rows[r].state) + cell + "\x1b[0m";
-      line += (c ? "  " : "") + cell;
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+    const util::CellStyle state_colour = [&](size_t c, const std::string& text) {
+      return color && r > 0 && c == 2 ? color_of(rows[r].state) + text + "\x1b[0m" : text;
+    };
+    out += util::aligned_line(cells[r], widths, right, state_colour) + "\n";
   }
 
   out += "\n" + std::to_string(ex.runs.size()) + " runs: " + std::to_string(plan.n_new) + " new, " +

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "hcx/error.h"
-#include "hcx/report/text.h"
 #include "hcx/store/reader.h"
 #include "hcx/store/report_queries.h"
+#include "hcx/util/text.h"
 
 namespace hcx::report {
 namespace {
@@ -47,7 +47,7 @@ void write_table(const std::vector<std::string>& head, const std::vector<std::ve
     out << arr.dump(1) << "\n";
     return;
   }
-  for (size_t i = 0; i < head.size(); ++i) out << (i ? "," : "") << csv_field(head[i]);
+  for (size_t i = 0; i < head.size(); ++i) out << (i ? "," : "") << util::csv_field(head[i]);
   out << "\n";
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) {
@@ -59,7 +59,7 @@ void write_table(const std::vector<std::string>& head, const std::vector<std::ve
       } else if (!row[i].is_null()) {
         cell = row[i].dump();
       }
-      out << (i ? "," : "") << csv_field(cell);
+      out << (i ? "," : "") << util::csv_field(cell);
     }
     out << "\n";
   }
@@ -89,7 +89,7 @@ void export_metrics(const store::Db& db, const std::vector<std::string>& ids, co
       fmt::format_to(std::back_inserter(buf), ",\"step\":{},\"value\":{}}}", step,
                      value && std::isfinite(*value) ? exact_number(*value) : "null");
     } else {
-      const std::string n = csv_field(std::string(name));
+      const std::string n = util::csv_field(std::string(name));
       fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", run, n, step, csv_number(value));
     }
     first = false;

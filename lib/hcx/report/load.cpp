@@ -15,6 +15,7 @@
 #include "hcx/error.h"
 #include "hcx/store/reader.h"
 #include "hcx/store/runs.h"
+#include "hcx/util/text.h"
 
 namespace hcx::report {
 namespace {
@@ -142,9 +143,8 @@ std::string resolve_sweep(const store::Db& db, const std::string& sweep) {
     if (s.name == sweep) return sweep;
     names.push_back(s.name);
   }
-  const std::string near = config::nearest(sweep, names);
   throw bad_input("--sweep " + sweep + ": no such sweep in " + db.path().string() +
-                  (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+                  util::did_you_mean(config::nearest(sweep, names)));
 }
 
 std::vector<std::string> select_run_ids(const store::Db& db, const Selection& sel, std::string* sweep_name) {

@@ -7,6 +7,7 @@
 
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
+#include "hcx/util/text.h"
 
 namespace hcx::report {
 namespace {
@@ -54,8 +55,7 @@ void check_keys(const std::vector<Assignment>& where, const std::vector<std::str
                 const std::string& flag) {
   for (const auto& [key, value] : where) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    const std::string near = config::nearest(key, known);
-    throw bad_input(flag + " " + key + ": unknown key" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    throw bad_input(flag + " " + key + ": unknown key" + util::did_you_mean(config::nearest(key, known)));
   }
 }
 

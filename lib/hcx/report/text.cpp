@@ -5,8 +5,11 @@
 #include <cstdio>
 
 #include "hcx/report/table.h"
+#include "hcx/util/text.h"
 
 namespace hcx::report {
+using util::csv_field;
+
 namespace {
 
 const char* ansi(Tone t) {
@@ -20,35 +23,23 @@ const char* ansi(Tone t) {
   return "";
 }
 
-void pad(std::ostream& out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out << ' ';
-}
-
 void write_aligned(const TextTable& t, std::ostream& out, bool color) {
-  std::vector<size_t> width(t.header.size(), 0);
-  for (size_t c = 0; c < t.header.size(); ++c) width[c] = display_width(t.header[c]);
+  std::vector<std::vector<std::string>> texts = {t.header};
   for (const auto& row : t.rows) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], display_width(row[c].text));
+    texts.emplace_back();
+    for (const auto& cell : row) texts.back().push_back(cell.text);
   }
-  auto cell = [&](size_t c, const std::string& text, Tone tone) {
-    const size_t gap = width[c] - display_width(text);
-    if (c) out << "  ";
-    if (t.numeric[c]) pad(out, gap);
-    const bool styled = color && tone != Tone::kPlain;
-    if (styled) out << ansi(tone);
-    out << text;
-    if (styled) out << "\033[0m";
-    if (!t.numeric[c] && c + 1 < t.header.size()) pad(out, gap);
-  };
+  const std::vector<size_t> widths = util::column_widths(texts);
   if (color) out << "\033[1m";
   out << t.title;
   if (color) out << "\033[0m";
   out << "\n";
-  for (size_t c = 0; c < t.header.size(); ++c) cell(c, t.header[c], Tone::kHead);
-  out << "\n";
-  for (const auto& row : t.rows) {
-    for (size_t c = 0; c < row.size(); ++c) cell(c, row[c].text, row[c].tone);
-    out << "\n";
+  for (size_t r = 0; r < texts.size(); ++r) {
+    const util::CellStyle tone_of = [&](size_t c, const std::string& text) {
+      const Tone tone = r == 0 ? Tone::kHead : t.rows[r - 1][c].tone;
+      return color && tone != Tone::kPlain ? ansi(tone) + text + "\033[0m" : text;
+    };
+    out << util::aligned_line(texts[r], widths, t.numeric, tone_of) << "\n";
   }
 }
 
@@ -69,22 +60,6 @@ std::string md_escape(const std::string& s) {
 }
 
 }  // namespace
-
-size_t display_width(const std::string& text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;  // count lead bytes only
-  return n;
-}
-
-std::string csv_field(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 void render_terminal(const Report& report, std::ostream& out, bool color) {
   if (color) out << "\033[1m";

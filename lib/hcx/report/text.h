@@ -23,10 +23,4 @@ void render_markdown(const Report& report, std::ostream& out);
 // empty where there is none. RFC 4180 quoting.
 void render_csv(const Report& report, std::ostream& out);
 
-// RFC 4180: quotes `field` when it holds a comma, quote or line break.
-std::string csv_field(const std::string& field);
-
-// Columns of UTF-8 `text` on a terminal: code points (hcx prints no wide characters).
-size_t display_width(const std::string& text);
-
 }  // namespace hcx::report

@@ -15,6 +15,7 @@
 
 #include "hcx/error.h"
 #include "hcx/store/schema.h"
+#include "hcx/util/text.h"
 
 namespace hcx::store {
 namespace {
@@ -74,32 +75,6 @@ std::string table_text(const Cell& c) {
 
 bool is_number(const Cell& c) {
   return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c);
-}
-
-// Characters, not bytes, so that "µ" or "→" in a value keeps columns aligned.
-std::size_t width(const std::string& s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
-}
-
-std::string pad(const std::string& s, std::size_t w, bool right) {
-  const std::string fill(w - std::min(w, width(s)), ' ');
-  return right ? fill + s : s + fill;
-}
-
-void write_line(std::ostream& out, std::string line) {
-  line.erase(line.find_last_not_of(' ') + 1);
-  out << line << "\n";
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char ch : s) {
-    if (ch == '"') q += '"';
-    q += ch;
-  }
-  return q + "\"";
 }
 
 // The comments of schema.h's migrations: (table, column) -> text, and
@@ -191,39 +166,35 @@ QueryResult run_sql(const Db& db, const std::string& sql) {
 
 void write_table(const QueryResult& r, std::ostream& out) {
   const std::size_t n = r.columns.size();
-  std::vector<std::size_t> widths(n);
-  std::vector<bool> numeric(n, false);
+  std::vector<std::vector<std::string>> texts = {r.columns};
+  std::vector<bool> numeric(n, false);  // a column of numbers (NULLs aside) is right-aligned, its header too
+  for (const auto& row : r.rows) {
+    texts.emplace_back();
+    for (const auto& cell : row) texts.back().push_back(table_text(cell));
+  }
   for (std::size_t c = 0; c < n; ++c) {
-    widths[c] = width(r.columns[c]);
     bool any = false, all = true;
     for (const auto& row : r.rows) {
-      widths[c] = std::max(widths[c], width(table_text(row[c])));
       if (std::holds_alternative<std::monostate>(row[c])) continue;
       any = true;
       all = all && is_number(row[c]);
     }
     numeric[c] = any && all;
   }
-  std::string header, rule;
-  for (std::size_t c = 0; c < n; ++c) {
-    const std::string sep = c ? "  " : "";
-    header += sep + pad(r.columns[c], widths[c], numeric[c]);
-    rule += sep + std::string(widths[c], '-');
-  }
-  write_line(out, header);
-  write_line(out, rule);
-  for (const auto& row : r.rows) {
-    std::string line;
-    for (std::size_t c = 0; c < n; ++c) {
-      line += (c ? "  " : "") + pad(table_text(row[c]), widths[c], is_number(row[c]));
-    }
-    write_line(out, line);
+  const std::vector<std::size_t> widths = util::column_widths(texts);
+  std::vector<std::string> rule;
+  for (std::size_t w : widths) rule.emplace_back(w, '-');
+  out << util::aligned_line(r.columns, widths, numeric) << "\n" << util::aligned_line(rule, widths, {}) << "\n";
+  for (std::size_t i = 0; i < r.rows.size(); ++i) {
+    std::vector<bool> right;  // each number right-aligned, in whatever column
+    for (const auto& cell : r.rows[i]) right.push_back(is_number(cell));
+    out << util::aligned_line(texts[i + 1], widths, right) << "\n";
   }
 }
 
 void write_csv(const QueryResult& r, std::ostream& out) {
   auto line = [&](const std::vector<std::string>& fields) {
-    for (std::size_t c = 0; c < fields.size(); ++c) out << (c ? "," : "") << csv_field(fields[c]);
+    for (std::size_t c = 0; c < fields.size(); ++c) out << (c ? "," : "") << util::csv_field(fields[c]);
     out << "\n";
   };
   line(r.columns);

@@ -11,6 +11,7 @@
 #include "hcx/error.h"
 #include "hcx/store/sql_util.h"
 #include "hcx/store/timestamp.h"
+#include "hcx/util/text.h"
 
 namespace hcx::store {
 namespace {
@@ -115,7 +116,7 @@ int64_t sweep_id_or_throw(const Db& db, const std::string& sweep) {
   std::string msg = db.path().string() + ": unknown sweep '" + sweep + "'";
   const std::string near = config::nearest(sweep, names);
   if (!near.empty()) {
-    msg += " (did you mean '" + near + "'?)";
+    msg += util::did_you_mean(near);
   } else if (names.empty()) {
     msg += " (the database holds no sweeps)";
   }
