@@ -13,9 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "hcx/data/process.h"
 #include "hcx/data/rng.h"
 #include "hcx/error.h"
+#include "hcx/util/process.h"
 
 namespace hcx::data {
 
@@ -113,9 +113,9 @@ std::string find_spm_helper() {
 std::string run_spm_helper(const std::vector<std::string>& args, const std::string& what) {
   std::vector<std::string> argv{find_spm_helper()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const ProcessResult r = run_process(argv);
-  if (r.exit_code == 0) return r.output;
-  std::string msg = r.output;
+  const util::ProcessResult r = util::run_process(argv);
+  if (r.exit_code == 0) return r.out;
+  std::string msg = r.out;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
   const std::string prefix = "hcx-spm: ";
   if (const auto at = msg.rfind(prefix); at != std::string::npos) msg = msg.substr(at + prefix.size());

@@ -1,18 +1,14 @@
 // Slurm's client commands and their output (see slurm_client.h).
 #include "hcx/exec/slurm_client.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "hcx/error.h"
+#include "hcx/util/process.h"
 
 namespace hcx::exec {
 namespace {
@@ -76,16 +72,6 @@ std::string field(const std::string& line, const std::string& key) {
   return line.substr(start, line.find(' ', start) - start);
 }
 
-void drain(int fd, std::string& into, bool& open) {
-  char buf[4096];
-  const ssize_t n = read(fd, buf, sizeof buf);
-  if (n > 0) {
-    into.append(buf, static_cast<size_t>(n));
-  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-    open = false;
-  }
-}
-
 }  // namespace
 
 std::string find_tool(const std::string& tool) {
@@ -104,50 +90,10 @@ ToolResult run_tool(const std::vector<std::string>& argv) {
   if (exe.empty())
     throw io_error(argv[0] + ": not found on PATH; hcx needs the Slurm client commands (sbatch, squeue, scontrol) "
                              "of the cluster: run on a login node, or load Slurm's module");
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw io_error("pipe: " + std::string(strerror(errno)));
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    throw io_error("pipe: " + std::string(strerror(errno)));
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    execv(exe.c_str(), args.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (pid < 0) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    throw io_error(argv[0] + ": cannot start: " + strerror(errno));
-  }
-  ToolResult r;
-  bool out_open = true, err_open = true;
-  while (out_open || err_open) {
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(out_pipe[0], r.out, out_open);
-    if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) drain(err_pipe[0], r.err, err_open);
-  }
-  close(out_pipe[0]);
-  close(err_pipe[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  std::vector<std::string> full = argv;
+  full[0] = exe;
+  util::ProcessResult p = util::run_process(full, util::StderrTo::kSeparate);
+  return {p.exit_code, std::move(p.out), std::move(p.err)};
 }
 
 bool is_active_state(const std::string& s) {

@@ -1,0 +1,97 @@
+// A program run to completion through posix_spawn, its output read from one
+// or two pipes with poll (process.h).
+#include "hcx/util/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hcx/error.h"
+
+extern char** environ;
+
+namespace hcx::util {
+namespace {
+
+// One pipe: [0] read by us, [1] the child's end.
+struct Pipe {
+  int fd[2] = {-1, -1};
+  void close_read() {
+    if (fd[0] >= 0) close(fd[0]);
+    fd[0] = -1;
+  }
+  void close_write() {
+    if (fd[1] >= 0) close(fd[1]);
+    fd[1] = -1;
+  }
+};
+
+// Reads what is there; false once the pipe is closed (end of file or error).
+bool drain(int fd, std::string& into) {
+  char buf[4096];
+  const ssize_t n = read(fd, buf, sizeof buf);
+  if (n > 0) {
+    into.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  return n < 0 && (errno == EINTR || errno == EAGAIN);
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, StderrTo stderr_to) {
+  if (argv.empty()) throw Error(ErrorKind::kIo, "cannot run an empty command");
+  const bool separate = stderr_to == StderrTo::kSeparate;
+  Pipe out, err;
+  auto fail = [&](int code) {
+    out.close_read();
+    out.close_write();
+    err.close_read();
+    err.close_write();
+    throw Error(ErrorKind::kIo, "cannot run " + argv[0] + ": " + std::strerror(code));
+  };
+  if (pipe2(out.fd, O_CLOEXEC) != 0) fail(errno);
+  if (separate && pipe2(err.fd, O_CLOEXEC) != 0) fail(errno);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out.fd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, separate ? err.fd[1] : out.fd[1], STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) fail(rc);
+  out.close_write();
+  err.close_write();
+
+  ProcessResult r;
+  bool out_open = true, err_open = separate;
+  while (out_open || err_open) {
+    pollfd fds[2] = {{out.fd[0], static_cast<short>(out_open ? POLLIN : 0), 0},
+                     {err.fd[0], static_cast<short>(err_open ? POLLIN : 0), 0}};
+    if (poll(fds, separate ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) out_open = drain(out.fd[0], r.out);
+    if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) err_open = drain(err.fd[0], r.err);
+  }
+  out.close_read();
+  err.close_read();
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace hcx::util
