@@ -1,5 +1,6 @@
-// Helpers of the end-to-end tests: temporary folders, running the hcx binary
-// (HCX_BINARY) as a child process, and reading the results database.
+// Helpers of the end-to-end tests: temporary folders (TempDir, from
+// common/temp_dir.h), running the hcx binary (HCX_BINARY) as a child process,
+// and reading the results database.
 #pragma once
 
 #include <signal.h>
@@ -20,22 +21,11 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "common/temp_dir.h"  // TempDir (this namespace): tmp.path(), tmp / "name"
+
 namespace hcx::test {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("hcx_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 struct Result {
   int code = -1;       // exit status, or 128 + signal

@@ -37,8 +37,8 @@ std::string table_dump(const std::string& db) {
 
 TEST(CliCollect, MergesShardsAndIsIdempotent) {
   TempDir dir;
-  write_shard(dir.path, "r1", 3);
-  write_shard(dir.path, "r2", 5);
+  write_shard(dir.path(), "r1", 3);
+  write_shard(dir.path(), "r2", 5);
   const std::string db = dir / "hcx.db";
   Result r = run_hcx("collect --db " + db);
   EXPECT_EQ(r.code, 0) << r.output;
@@ -63,19 +63,19 @@ TEST(CliCollect, ShardsFolderOptionAndNothingToDo) {
   const std::string db = dir / "results/hcx.db";
   Result r = run_hcx("collect --db " + db);
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.output, "collect: no shards in " + dir / "results/shards" + "\n");
-  r = run_hcx("collect --db " + db + " --shards " + dir / "elsewhere/shards");
+  EXPECT_EQ(r.output, "collect: no shards in " + (dir / "results/shards").string() + "\n");
+  r = run_hcx("collect --db " + db + " --shards " + (dir / "elsewhere/shards").string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(query1(db, "SELECT count(*) FROM metrics WHERE run_id = 'r1'"), "2");
 }
 
 TEST(CliCollect, ABadShardFailsTheCommandButNotTheOthers) {
   TempDir dir;
-  write_shard(dir.path, "good", 2);
+  write_shard(dir.path(), "good", 2);
   write_file(dir / "shards/bad.db", "not a database at all, just text");
-  const Result r = run_hcx("collect --db " + dir / "hcx.db");
+  const Result r = run_hcx("collect --db " + (dir / "hcx.db").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find("skipped " + dir / "shards/bad.db" + ": "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("skipped " + (dir / "shards/bad.db").string() + ": "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("collect: 2 shards, 1 runs merged, 0 unchanged, 1 skipped"), std::string::npos) << r.output;
   EXPECT_EQ(query1(dir / "hcx.db", "SELECT status FROM runs WHERE id = 'good'"), "completed");
 }

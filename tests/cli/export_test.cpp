@@ -50,7 +50,7 @@ std::string tiny_run(const std::string& residual, const std::string& model_extra
 // Trains `config` in `dir` (database r/hcx.db) and returns the run id.
 std::string train(const TempDir& dir, const std::string& config) {
   write_file(dir / "run.json", config);
-  const Result r = run_hcx("run run.json --db r/hcx.db --progress none", dir.path.string());
+  const Result r = run_hcx("run run.json --db r/hcx.db --progress none", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   return query1(dir / "r/hcx.db", "SELECT id FROM runs");
 }
@@ -115,7 +115,7 @@ TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
     const std::string id = train(dir, tiny_run(v.residual, v.model_extra));
     ASSERT_EQ(id.size(), 16u);
     write_tokens(dir / "tokens.json");
-    const Result e = run_hcx("export " + id + " --db r/hcx.db -o out --logits-for tokens.json", dir.path.string());
+    const Result e = run_hcx("export " + id + " --db r/hcx.db -o out --logits-for tokens.json", dir.path().string());
     ASSERT_EQ(e.code, 0) << e.output;
     EXPECT_NE(e.output.find("exported run " + id + " step 8"), std::string::npos) << e.output;
 
@@ -134,7 +134,8 @@ TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
     EXPECT_EQ(names.front(), "wte.weight");
 
     const auto [code, out] =
-        capture("'" + torch_python() + "' '" HCX_SOURCE_DIR "/bench/reference_gpt.py' logits '" + (dir / "out") + "'");
+        capture("'" + torch_python() + "' '" HCX_SOURCE_DIR "/bench/reference_gpt.py' logits '" +
+                (dir / "out").string() + "'");
     EXPECT_EQ(code, 0) << out;
     const auto j = nlohmann::json::parse(out.substr(0, out.find('\n')), nullptr, /*allow_exceptions=*/false);
     ASSERT_TRUE(j.is_object()) << out;
@@ -149,16 +150,16 @@ TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
 TEST(Export, DefaultFolderPrefixIdReplaceAndNoTemporaryLeft) {
   TempDir dir;
   const std::string id = train(dir, tiny_run(R"({"kind": "pre_norm"})"));
-  const Result e = run_hcx("export " + id.substr(0, 6) + " --db r/hcx.db", dir.path.string());
+  const Result e = run_hcx("export " + id.substr(0, 6) + " --db r/hcx.db", dir.path().string());
   ASSERT_EQ(e.code, 0) << e.output;
   const std::string folder = dir / ("export-" + id);
   EXPECT_TRUE(fs::exists(folder + "/model.safetensors"));
   EXPECT_TRUE(fs::exists(folder + "/config.json"));
   EXPECT_FALSE(fs::exists(folder + "/logits.json"));
   // again into the same folder: the earlier export is replaced, nothing else is left beside it
-  const Result again = run_hcx("export " + id + " --db r/hcx.db --step 8", dir.path.string());
+  const Result again = run_hcx("export " + id + " --db r/hcx.db --step 8", dir.path().string());
   ASSERT_EQ(again.code, 0) << again.output;
-  for (const auto& entry : fs::directory_iterator(dir.path))
+  for (const auto& entry : fs::directory_iterator(dir.path()))
     EXPECT_NE(entry.path().filename().string().rfind(".export-", 0), 0u) << entry.path();
   const auto config = nlohmann::json::parse(read_file(folder + "/config.json"));
   EXPECT_EQ(config.at("hcx_version").get<std::string>().empty(), false);
@@ -169,33 +170,33 @@ TEST(Export, DefaultFolderPrefixIdReplaceAndNoTemporaryLeft) {
 
 TEST(Export, ErrorsNameTheRunAndTheSteps) {
   TempDir dir;
-  const Result no_db = run_hcx("export 0123456789abcdef --db r/hcx.db", dir.path.string());
+  const Result no_db = run_hcx("export 0123456789abcdef --db r/hcx.db", dir.path().string());
   EXPECT_EQ(no_db.code, 2) << no_db.output;
   EXPECT_NE(no_db.output.find("no results database"), std::string::npos) << no_db.output;
 
   const std::string id = train(dir, tiny_run(R"({"kind": "hc", "n": 2})"));
-  const Result unknown = run_hcx("export 0123456789abcdef --db r/hcx.db", dir.path.string());
+  const Result unknown = run_hcx("export 0123456789abcdef --db r/hcx.db", dir.path().string());
   EXPECT_EQ(unknown.code, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("no run 0123456789abcdef in r/hcx.db"), std::string::npos) << unknown.output;
 
-  const Result step = run_hcx("export " + id + " --db r/hcx.db --step 5", dir.path.string());
+  const Result step = run_hcx("export " + id + " --db r/hcx.db --step 5", dir.path().string());
   EXPECT_EQ(step.code, 2) << step.output;
   EXPECT_NE(step.output.find("--step 5: run " + id + " has no checkpoint of that step; it has step 8"),
             std::string::npos)
       << step.output;
 
-  fs::create_directories(dir.path / "taken");
+  fs::create_directories(dir.path() / "taken");
   write_file(dir / "taken/notes.txt", "mine");
-  const Result taken = run_hcx("export " + id + " --db r/hcx.db -o taken", dir.path.string());
+  const Result taken = run_hcx("export " + id + " --db r/hcx.db -o taken", dir.path().string());
   EXPECT_EQ(taken.code, 2) << taken.output;
   EXPECT_NE(taken.output.find("is not an hcx export"), std::string::npos) << taken.output;
   EXPECT_EQ(read_file(dir / "taken/notes.txt"), "mine");
 
-  fs::remove_all(dir.path / "r/checkpoints" / id);
-  const Result none = run_hcx("export " + id + " --db r/hcx.db", dir.path.string());
+  fs::remove_all(dir.path() / "r/checkpoints" / id);
+  const Result none = run_hcx("export " + id + " --db r/hcx.db", dir.path().string());
   EXPECT_EQ(none.code, 2) << none.output;
   EXPECT_NE(none.output.find("run " + id + " has no checkpoint in"), std::string::npos) << none.output;
-  EXPECT_FALSE(fs::exists(dir.path / ("export-" + id)));
+  EXPECT_FALSE(fs::exists(dir.path() / ("export-" + id)));
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ struct Organize : ::testing::Test {
     store::upsert_run(d, "loose0000000001", {});
   }
   json report_json(const std::string& args) {
-    const ReportOutput r = run_hcx_report(dir.path, "--db " + db + " --format json " + args);
+    const ReportOutput r = run_hcx_report(dir.path(), "--db " + db + " --format json " + args);
     EXPECT_EQ(r.code, 0) << r.err;
     return r.code == 0 ? json::parse(r.out) : json();
   }
@@ -86,18 +86,18 @@ TEST_F(Organize, ReportSelectsByTagRunIdsAndPseudoSweeps) {
   EXPECT_EQ(report_json("--tag pair")["runs"], 2);
   EXPECT_EQ(query1(db, "SELECT note FROM runs WHERE id = 'hc-seed0'"), "the first seed");
 
-  const ReportOutput none = run_hcx_report(dir.path, "--db " + db + " --tag nosuch");
+  const ReportOutput none = run_hcx_report(dir.path(), "--db " + db + " --tag nosuch");
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("--tag nosuch: no run or sweep carries this tag (hcx sweeps lists the tags)"),
             std::string::npos)
       << none.err;
-  const ReportOutput unknown = run_hcx_report(dir.path, "--db " + db + " --runs pn-seed0,zzzz");
+  const ReportOutput unknown = run_hcx_report(dir.path(), "--db " + db + " --runs pn-seed0,zzzz");
   EXPECT_EQ(unknown.code, 2);
   EXPECT_NE(unknown.err.find("--runs zzzz: no such run in the database"), std::string::npos) << unknown.err;
-  const ReportOutput ambiguous = run_hcx_report(dir.path, "--db " + db + " --runs pn-s");
+  const ReportOutput ambiguous = run_hcx_report(dir.path(), "--db " + db + " --runs pn-s");
   EXPECT_EQ(ambiguous.code, 2);
   EXPECT_NE(ambiguous.err.find("--runs pn-s: 3 runs start so; give more digits"), std::string::npos) << ambiguous.err;
-  const ReportOutput loose = run_hcx_report(dir.path, "--db " + db + " --sweep :unswept");
+  const ReportOutput loose = run_hcx_report(dir.path(), "--db " + db + " --sweep :unswept");
   EXPECT_EQ(loose.code, 2);  // its one run has not trained: nothing to compare, said so
   EXPECT_NE(loose.err.find("--metric val/loss: no selected run recorded it (no curves recorded yet)"),
             std::string::npos)
@@ -140,8 +140,8 @@ TEST(SweepName, SetMakesItsOwnSweepAndNameMergesOnPurpose) {
     "model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16, "vocab_size": 64},
     "data": {"synthetic_tokens": 5000}, "train": {"steps": 2, "batch_size": 2, "log_every": 1},
     "eval": {"every": 2, "batches": 1}}})");
-  ASSERT_EQ(run_hcx("sweep one.json --db r/hcx.db --tag base --note 'first try'", dir.path.string()).code, 0);
-  const Result changed = run_hcx("sweep one.json --db r/hcx.db -s train.steps=3 --tag longer", dir.path.string());
+  ASSERT_EQ(run_hcx("sweep one.json --db r/hcx.db --tag base --note 'first try'", dir.path().string()).code, 0);
+  const Result changed = run_hcx("sweep one.json --db r/hcx.db -s train.steps=3 --tag longer", dir.path().string());
   ASSERT_EQ(changed.code, 0) << changed.output;
   EXPECT_NE(changed.output.find("sweep one@train.steps=3: 1 runs"), std::string::npos) << changed.output;
   const std::string db = dir / "r/hcx.db";
@@ -154,22 +154,22 @@ TEST(SweepName, SetMakesItsOwnSweepAndNameMergesOnPurpose) {
                        "WHERE s.name = 'one@train.steps=3'"),
             "longer");
   // --name merges on purpose, and a name with a slash is refused before anything is written.
-  ASSERT_EQ(run_hcx("sweep one.json --db r/hcx.db -s train.steps=3 --name one", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("sweep one.json --db r/hcx.db -s train.steps=3 --name one", dir.path().string()).code, 0);
   EXPECT_EQ(query1(db, "SELECT count(*) FROM sweep_runs sr JOIN sweeps s ON s.id = sr.sweep_id WHERE s.name = 'one'"),
             "2");
-  const Result bad = run_hcx("sweep one.json --db r/hcx.db --name a/b", dir.path.string());
+  const Result bad = run_hcx("sweep one.json --db r/hcx.db --name a/b", dir.path().string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.output.find("--name \"a/b\": a sweep name is at most 200 characters, without '/' or blanks"),
             std::string::npos)
       << bad.output;
-  const Result tag = run_hcx("sweep one.json --db r/hcx.db --tag 'a b'", dir.path.string());
+  const Result tag = run_hcx("sweep one.json --db r/hcx.db --tag 'a b'", dir.path().string());
   EXPECT_EQ(tag.code, 2);
   EXPECT_NE(tag.output.find("--tag \"a b\": a tag is one word without commas or blanks"), std::string::npos)
       << tag.output;
   // hcx run --tag: a run outside any sweep, found by its tag.
   write_file(dir / "run.json", R"({"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16,
     "vocab_size": 64}, "data": {"synthetic_tokens": 5000}, "train": {"steps": 2, "batch_size": 2}, "seed": 7})");
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db --tag solo --note 'by hand'", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db --tag solo --note 'by hand'", dir.path().string()).code, 0);
   EXPECT_EQ(query1(db, "SELECT r.note FROM runs r JOIN run_tags t ON t.run_id = r.id WHERE t.tag = 'solo'"),
             "by hand");
   const Output sweeps = run_hcx_output("sweeps --db " + db);
@@ -213,7 +213,7 @@ TEST_F(Organize, StatusWatchRefreshesUnderTmux) {
 // Log lines on a terminal are coloured, except under NO_COLOR.
 TEST(NoColor, SilencesTheLogColoursOnATerminal) {
   TempDir dir;
-  const std::string cmd = std::string(HCX_BINARY) + " status --db " + (dir / "missing.db");
+  const std::string cmd = std::string(HCX_BINARY) + " status --db " + (dir / "missing.db").string();
   const auto coloured = capture("script -qec \"" + cmd + "\" /dev/null");
   const auto plain = capture("NO_COLOR=1 script -qec \"" + cmd + "\" /dev/null");
   EXPECT_NE(coloured.second.find("missing.db: no such database file"), std::string::npos) << coloured.second;

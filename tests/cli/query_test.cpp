@@ -46,7 +46,7 @@ TEST_F(CliQuery, TableCsvJson) {
 }
 
 TEST_F(CliQuery, DefaultDatabaseIsResultsHcxDb) {
-  const Result r = run_hcx("query \"SELECT count(*) AS n FROM runs\" --format csv", dir.path.string());
+  const Result r = run_hcx("query \"SELECT count(*) AS n FROM runs\" --format csv", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "n\n2\n");
 }

@@ -24,7 +24,7 @@ using Out = hcx::test::ReportOutput;
 
 // Runs `hcx report args` without colour (stdout not a terminal, stderr apart).
 Out hcx_report(const TempDir& dir, const std::string& args) {
-  return hcx::test::run_hcx_report(dir.path, args, "NO_COLOR=");
+  return hcx::test::run_hcx_report(dir.path(), args, "NO_COLOR=");
 }
 
 class CliReportBestOf : public ::testing::Test {

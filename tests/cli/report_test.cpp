@@ -24,7 +24,7 @@ using Out = hcx::test::ReportOutput;
 
 // Runs `hcx report args` (stdout not a terminal, stderr apart).
 Out hcx_report(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  return hcx::test::run_hcx_report(dir.path, args, env);
+  return hcx::test::run_hcx_report(dir.path(), args, env);
 }
 
 class CliReport : public ::testing::Test {
@@ -183,7 +183,7 @@ TEST_F(CliReport, BadInputExitsTwo) {
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
     EXPECT_EQ(r.out, "") << c.args;
   }
-  const Out missing = hcx_report(dir_, "--db '" + (dir_ / "none.db") + "'");
+  const Out missing = hcx_report(dir_, "--db '" + (dir_ / "none.db").string() + "'");
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.err.find("no results database here"), std::string::npos) << missing.err;
 }

@@ -66,18 +66,18 @@ int64_t step_of(const std::string& db) {
 TEST(RunReliability, FreshDatabaseDoesNotAdoptAnOldCheckpoint) {
   TempDir dir;
   write_file(dir / "run.json", kRun);
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
   const auto first = train_losses(db);
   ASSERT_EQ(first.size(), 40u);
   remove_db(db);
-  const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  const Result again = run_hcx("run run.json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(again.code, 0) << again.output;
   EXPECT_EQ(again.output.find("resumed from the checkpoint"), std::string::npos) << again.output;
   EXPECT_NE(again.output.find("not resumed: it belongs to another database"), std::string::npos) << again.output;
   EXPECT_EQ(train_losses(db), first);  // trained again, value for value
   EXPECT_EQ(query1(db, "SELECT status || ' ' || step FROM runs"), "completed 40");
-  EXPECT_TRUE(fs::exists(checkpoint_dir(dir.path) / "set-aside" / "step-00000040.pt"));
+  EXPECT_TRUE(fs::exists(checkpoint_dir(dir.path()) / "set-aside" / "step-00000040.pt"));
 }
 
 // Killed mid-run (past step 17: checkpoints of steps 10 and 15 or later),
@@ -87,15 +87,15 @@ TEST(RunReliability, TruncatedLatestCheckpointOfAKilledRunFallsBackToThePrevious
   TempDir ref, dir;
   write_file(ref / "run.json", kRun);
   write_file(dir / "run.json", kRun);
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", ref.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", ref.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
-  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "first.log", dir.path.string());
+  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "first.log", dir.path().string());
   ASSERT_TRUE(wait_until([&] { return step_of(db) >= 17; }, 120));
   ::kill(pid, SIGKILL);
   ASSERT_EQ(wait_exit(pid), 128 + SIGKILL);
   // The two kept checkpoints (the kill may land anywhere, even mid-write: a
   // writer's temporary file is not a checkpoint).
-  const fs::path ckpts = checkpoint_dir(dir.path);
+  const fs::path ckpts = checkpoint_dir(dir.path());
   std::vector<std::string> kept;
   for (const auto& name : files_in(ckpts))
     if (name.rfind("step-", 0) == 0) kept.push_back(name);
@@ -103,7 +103,7 @@ TEST(RunReliability, TruncatedLatestCheckpointOfAKilledRunFallsBackToThePrevious
   const std::string newest = kept[1];
   const int previous = std::stoi(kept[0].substr(5, 8));
   fs::resize_file(ckpts / newest, fs::file_size(ckpts / newest) / 2);
-  const Result resumed = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  const Result resumed = run_hcx("run run.json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find(newest + ": cannot read checkpoint"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("falling back to the previous checkpoint"), std::string::npos) << resumed.output;
@@ -119,7 +119,7 @@ TEST(RunReliability, TruncatedLatestCheckpointOfAKilledRunFallsBackToThePrevious
 TEST(RunReliability, NoSpaceForACheckpointEndsInterruptedAndKeepsTheEarlierOnes) {
   TempDir dir;
   write_file(dir / "run.json", kRun);
-  ASSERT_EQ(run_hcx("run run.json --db size/hcx.db", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db size/hcx.db", dir.path().string()).code, 0);
   uintmax_t bytes = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir / "size/checkpoints"))
     if (e.is_regular_file()) bytes = e.file_size();
@@ -129,7 +129,7 @@ TEST(RunReliability, NoSpaceForACheckpointEndsInterruptedAndKeepsTheEarlierOnes)
                              "k tmpfs ck || exit 77; " + HCX_BINARY +
                              " run run.json --db r/hcx.db --results ck; echo \"exit=$?\"; "
                              "ls -A ck/checkpoints/*/";
-  const auto [code, out] = capture("cd " + dir.path.string() + " && unshare -m sh -c '" + script + "' 2>&1");
+  const auto [code, out] = capture("cd " + dir.path().string() + " && unshare -m sh -c '" + script + "' 2>&1");
   if (code == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << out;
   EXPECT_NE(out.find("exit=3"), std::string::npos) << out;  // interrupted
   EXPECT_NE(out.find("cannot write checkpoint: no space left on"), std::string::npos) << out;
@@ -149,7 +149,7 @@ TEST(RunReliability, RacingProcessesTrainARunExactlyOnce) {
   std::vector<pid_t> pids;
   for (int i = 0; i < 4; ++i)
     pids.push_back(spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / ("p" + std::to_string(i) + ".log"),
-                             dir.path.string()));
+                             dir.path().string()));
   ::unsetenv("HCX_TEST_CLAIM_DELAY_MS");
   std::map<int, int> codes;
   for (pid_t p : pids) ++codes[wait_exit(p)];
@@ -177,17 +177,17 @@ void hold(const std::string& db, pid_t pid, const std::string& start) {
 TEST(RunReliability, ExitFourChangesNothingAndFreshChecksOwnershipFirst) {
   TempDir dir;
   write_file(dir / "run.json", kRun);
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db -s train.steps=12", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db -s train.steps=12", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
   hold(db, ::getpid(), exec::process_start_token(::getpid()));  // this test process: alive
   const std::string before = row_of(db);
-  const auto ckpts = files_in(checkpoint_dir(dir.path));
+  const auto ckpts = files_in(checkpoint_dir(dir.path()));
   for (const char* extra : {"", " --fresh"}) {
-    const Result r = run_hcx(std::string("run run.json --db r/hcx.db -s train.steps=12") + extra, dir.path.string());
+    const Result r = run_hcx(std::string("run run.json --db r/hcx.db -s train.steps=12") + extra, dir.path().string());
     EXPECT_EQ(r.code, 4) << extra << r.output;
     EXPECT_NE(r.output.find("is being trained by pid " + std::to_string(::getpid())), std::string::npos) << r.output;
     EXPECT_EQ(row_of(db), before) << extra;
-    EXPECT_EQ(files_in(checkpoint_dir(dir.path)), ckpts) << extra;
+    EXPECT_EQ(files_in(checkpoint_dir(dir.path())), ckpts) << extra;
   }
 }
 
@@ -196,7 +196,7 @@ TEST(RunReliability, ExitFourChangesNothingAndFreshChecksOwnershipFirst) {
 TEST(RunReliability, ReusedPidIsNotALiveRun) {
   TempDir dir;
   write_file(dir / "run.json", kRun);
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db -s train.steps=12", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db -s train.steps=12", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
   const pid_t imposter = ::fork();
   if (imposter == 0) {
@@ -205,7 +205,7 @@ TEST(RunReliability, ReusedPidIsNotALiveRun) {
   }
   ASSERT_TRUE(wait_until([&] { return exec::hcx_process_alive(imposter); }, 10));
   hold(db, imposter, "1");  // started at tick 1 of the boot: not this process
-  const Result r = run_hcx("run run.json --db r/hcx.db -s train.steps=12 --fresh", dir.path.string());
+  const Result r = run_hcx("run run.json --db r/hcx.db -s train.steps=12 --fresh", dir.path().string());
   ::kill(imposter, SIGKILL);
   wait_exit(imposter);
   EXPECT_EQ(r.code, 0) << r.output;
@@ -231,7 +231,7 @@ TEST(RunReliability, SizesBeyondTheMachineAreRefusedInAMomentWritingNothing) {
   };
   for (const auto& c : cases) {
     const auto start = std::chrono::steady_clock::now();
-    const Result r = run_hcx(std::string("run run.json --db r/hcx.db ") + c.overrides, dir.path.string());
+    const Result r = run_hcx(std::string("run run.json --db r/hcx.db ") + c.overrides, dir.path().string());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(r.code, 2) << c.overrides << ": " << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.overrides << ": " << r.output;
@@ -249,7 +249,7 @@ TEST(RunReliability, SigtermDuringSetupEndsTheProcessAtOnceAsInterrupted) {
   write_file(dir / "run.json", R"({"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16},
       "data": {"synthetic_tokens": 200000000}, "train": {"steps": 2, "batch_size": 2}})");
   const std::string db = dir / "r/hcx.db";
-  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "run.log", dir.path.string());
+  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "run.log", dir.path().string());
   ASSERT_TRUE(wait_until([&] {
     try {
       return fs::exists(db) && query1(db, "SELECT status FROM runs") == "running";
@@ -277,7 +277,7 @@ TEST(RunReliability, SecondSignalSoonAfterTheFirstExitsThreeAndRecordsInterrupte
     write_file(dir / "run.json", kRun);
     const std::string db = dir / "r/hcx.db";
     const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db", "-s", "train.steps=5000"}, dir / "run.log",
-                                dir.path.string());
+                                dir.path().string());
     ASSERT_TRUE(wait_until([&] { return step_of(db) >= 5; }, 120));
     ::kill(pid, SIGUSR1);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));

@@ -28,7 +28,7 @@ constexpr const char* kTinyRun = R"({
 TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   TempDir dir;
   write_file(dir / "run.json", kTinyRun);
-  const Result r = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run run.json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string db = dir / "r/hcx.db";
   EXPECT_EQ(query1(db, "SELECT status || ' ' || step || ' ' || tokens FROM runs"), "completed 40 3840");
@@ -42,7 +42,7 @@ TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   EXPECT_EQ(query1(db, "SELECT code_version || '|' || code_commit || '|' || data_id FROM runs"),
             std::string(hcx::kVersion) + "|" + hcx::build_commit() + "|synthetic");
   // a second invocation finds the run completed and trains nothing
-  const Result again = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  const Result again = run_hcx("run run.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(again.code, 0);
   EXPECT_NE(again.output.find("already completed"), std::string::npos) << again.output;
 }
@@ -57,7 +57,7 @@ std::string read_file(const std::string& path) {
 // at all, and then gone. The shard stays in the rollback journal.
 TEST(RunCommand, ShardRunTrainsFromItsShardWithoutOpeningTheMainDatabase) {
   TempDir dir;
-  const Result none = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  const Result none = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path().string());
   EXPECT_EQ(none.code, 2) << none.output;
   EXPECT_NE(none.output.find("--run-id tiny --shard: no shard r/shards/tiny.db (hcx sweep --executor slurm writes it"),
             std::string::npos)
@@ -71,7 +71,7 @@ TEST(RunCommand, ShardRunTrainsFromItsShardWithoutOpeningTheMainDatabase) {
   for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm"}) fs::remove(dir / f);
   write_file(dir / "r/hcx.db", "not a database\n");
 
-  const Result r = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string shard = dir / "r/shards/tiny.db";
   EXPECT_EQ(query1(shard, "SELECT status || ' ' || step || ' ' || tokens FROM runs"), "completed 40 3840");
@@ -82,7 +82,7 @@ TEST(RunCommand, ShardRunTrainsFromItsShardWithoutOpeningTheMainDatabase) {
   for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm", "r/hcx.db-journal"}) EXPECT_FALSE(fs::exists(dir / f)) << f;
 
   fs::remove(dir / "r/hcx.db");
-  const Result again = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path.string());
+  const Result again = run_hcx("run --run-id tiny --shard --db r/hcx.db", dir.path().string());
   EXPECT_EQ(again.code, 0) << again.output;
   EXPECT_NE(again.output.find("run tiny is already completed"), std::string::npos) << again.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
@@ -94,7 +94,7 @@ TEST(RunCommand, EveryMeasurementLandsInTheDatabase) {
   write_file(dir / "run.json", kTinyRun);
   // A touchy spike rule (3-value window, 0.5 sigma) so that the tiny run has spikes to record.
   const Result r = run_hcx("run run.json --db r/hcx.db -s spikes.window=3 -s spikes.sigma=0.5 -s eval.diagnostics_every=20",
-                           dir.path.string());
+                           dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string db = dir / "r/hcx.db";
   auto count = [&](const std::string& sql) { return std::atoll(query1(db, sql).c_str()); };
@@ -117,12 +117,12 @@ TEST(RunCommand, EveryMeasurementLandsInTheDatabase) {
 TEST(RunCommand, BadConfigExitsTwoAndWritesNothing) {
   TempDir dir;
   write_file(dir / "bad.json", R"({"train": {"lr": -3, "stpes": 10}})");
-  const Result r = run_hcx("run bad.json --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run bad.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("bad.json: train.lr: expected a positive number, got -3"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("bad.json: train.stpes: unknown key (did you mean 'train.steps'?)"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
-  const Result o = run_hcx("run bad.json -s train.lr", dir.path.string());
+  const Result o = run_hcx("run bad.json -s train.lr", dir.path().string());
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.output.find("-s train.lr: expected key=value"), std::string::npos) << o.output;
 }
@@ -135,7 +135,7 @@ TEST(RunCommand, MissingInputFileExitsTwoBeforeTheRunStarts) {
       "data": {"source": "text", "path": "corpus.txt"}, "train": {"steps": 2, "batch_size": 2},
       "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}})");
   write_file(dir / "corpus.txt", std::string(4000, 'a'));
-  const Result r = run_hcx("run text.json --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run text.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   const std::string db = dir / "r/hcx.db";
   const size_t at = r.output.find("error run ");
@@ -150,7 +150,7 @@ TEST(RunCommand, TokensWithByteTokenizedTasksAreRefused) {
   TempDir dir;
   write_file(dir / "tok.json", R"({"model": {"vocab_size": 4096}, "data": {"source": "tokens", "path": "c.bin"},
       "eval": {"tasks": [{"name": "hs", "kind": "choice", "path": "hs.jsonl"}]}})");
-  const Result r = run_hcx("run tok.json --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run tok.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("tok.json: data.tokenizer: \"bytes\" would encode eval.tasks[0] (hs) as bytes"),
             std::string::npos)
@@ -161,7 +161,7 @@ TEST(RunCommand, TokensWithByteTokenizedTasksAreRefused) {
 TEST(RunCommand, DivergedRunExitsOneWithStatusDiverged) {
   TempDir dir;
   write_file(dir / "run.json", kTinyRun);
-  const Result r = run_hcx("run run.json -s train.inject_nan_at=7 --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("run run.json -s train.inject_nan_at=7 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 1) << r.output;
   const std::string db = dir / "r/hcx.db";
   EXPECT_EQ(query1(db, "SELECT status || ' ' || step FROM runs"), "diverged 6");
@@ -173,10 +173,10 @@ void interrupt_and_resume(int sig, int64_t step) {
   TempDir ref, dir;
   write_file(ref / "run.json", kTinyRun);
   write_file(dir / "run.json", kTinyRun);
-  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", ref.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("run run.json --db r/hcx.db", ref.path().string()).code, 0);
 
   const std::string db = dir / "r/hcx.db";
-  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "first.log", dir.path.string());
+  const pid_t pid = spawn_hcx({"run", "run.json", "--db", "r/hcx.db"}, dir / "first.log", dir.path().string());
   ASSERT_TRUE(wait_until([&] {
     try {
       return fs::exists(db) && std::atoll(query1(db, "SELECT coalesce(max(step), 0) FROM runs").c_str()) >= step;
@@ -192,7 +192,7 @@ void interrupt_and_resume(int sig, int64_t step) {
     EXPECT_EQ(code, 3);  // interrupted
     EXPECT_EQ(query1(db, "SELECT status FROM runs"), "interrupted");
   }
-  const Result resumed = run_hcx("run run.json --db r/hcx.db", dir.path.string());
+  const Result resumed = run_hcx("run run.json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from the checkpoint at step"), std::string::npos) << resumed.output;
 

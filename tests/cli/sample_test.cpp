@@ -20,7 +20,7 @@ constexpr const char* kBytesRun = R"({"model": {"d_model": 16, "n_layers": 2, "n
 // Trains `config` in `dir` (database r/hcx.db) and returns the run id.
 std::string train(const TempDir& dir, const std::string& config) {
   write_file(dir / "run.json", config);
-  const Result r = run_hcx("run run.json --db r/hcx.db --progress none", dir.path.string());
+  const Result r = run_hcx("run run.json --db r/hcx.db --progress none", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   return query1(dir / "r/hcx.db", "SELECT id FROM runs");
 }
@@ -37,7 +37,7 @@ class Sample : public ::testing::Test {
   }
   // `hcx sample <id> args` in the run's folder: stdout only, or with stderr.
   static Output sample(const std::string& args, bool merge_stderr = false) {
-    return run_hcx_output("sample " + id_ + " --db '" + (*dir_ / "r/hcx.db") + "' " + args, merge_stderr);
+    return run_hcx_output("sample " + id_ + " --db '" + (*dir_ / "r/hcx.db").string() + "' " + args, merge_stderr);
   }
   static TempDir* dir_;
   static std::string id_;
@@ -93,7 +93,8 @@ TEST_F(Sample, BadOptionsExit2NamingTheFlag) {
     EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.out;
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << ": " << r.out;
   }
-  const Output unknown = run_hcx_output("sample 0123456789abcdef --prompt x --db '" + (*dir_ / "r/hcx.db") + "'", true);
+  const Output unknown =
+      run_hcx_output("sample 0123456789abcdef --prompt x --db '" + (*dir_ / "r/hcx.db").string() + "'", true);
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("no run 0123456789abcdef"), std::string::npos) << unknown.out;
 }
@@ -126,13 +127,13 @@ TEST(SampleSentencePiece, DecodesPiecesToText) {
                          "fortune, must be in want of a wife."};
   for (int i = 0; i < 300; ++i) text += std::string(lines[i % 3]) + "\n";
   write_file(dir / "corpus.txt", text);
-  ASSERT_EQ(run_hcx("data tokenizer train corpus.txt --vocab 60 -o sp", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("data tokenizer train corpus.txt --vocab 60 -o sp", dir.path().string()).code, 0);
   const std::string id = train(dir, R"({"model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "seq_len": 16, "vocab_size": 64},
     "data": {"source": "text", "path": "corpus.txt", "tokenizer": "sp.model", "val_fraction": 0.2},
     "train": {"steps": 30, "batch_size": 8, "lr": 1e-2, "warmup_steps": 2, "log_every": 10, "threads": 1},
     "eval": {"every": 0, "batches": 1}})");
   // data.tokenizer is stored as written ("sp.model"), relative to where the run was started
-  const std::string cmd = "cd '" + dir.path.string() + "' && " HCX_BINARY " sample " + id +
+  const std::string cmd = "cd '" + dir.path().string() + "' && " HCX_BINARY " sample " + id +
                           " --db r/hcx.db --prompt 'It is a' --tokens 12 --greedy";
   const auto [code, out] = capture(cmd + " 2>/dev/null");
   ASSERT_EQ(code, 0) << capture(cmd + " 2>&1").second;

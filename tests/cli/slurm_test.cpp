@@ -195,12 +195,12 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   TempDir local, slurm;
   write_file(local / "exp.json", sweep_file("trio", 30, kThreeVariants));
   write_file(slurm / "exp.json", sweep_file("trio", 30, kThreeVariants));
-  const Result ref = run_hcx("sweep exp.json --db r/hcx.db --jobs 2", local.path.string());
+  const Result ref = run_hcx("sweep exp.json --db r/hcx.db --jobs 2", local.path().string());
   ASSERT_EQ(ref.code, 0) << ref.output;
 
   // Fire and forget: the job id, then back at once.
   const Result sub = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --cpus-per-task 1 --max-parallel 2",
-                             slurm.path.string());
+                             slurm.path().string());
   ASSERT_EQ(sub.code, 0) << sub.output;
   const std::string job = job_id_in(sub.output);
   ASSERT_FALSE(job.empty()) << sub.output;
@@ -213,7 +213,7 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   EXPECT_EQ(manifest_run_ids(dir + "/manifest-1.json").size(), 3u);
 
   // Submitting again while the array is queued or running (or just done) submits nothing.
-  const Result again = run_hcx("sweep exp.json --executor slurm --db r/hcx.db", slurm.path.string());
+  const Result again = run_hcx("sweep exp.json --executor slurm --db r/hcx.db", slurm.path().string());
   EXPECT_EQ(again.code, 0) << again.output;
   EXPECT_TRUE(contains(again.output, "Nothing to submit")) << again.output;
 
@@ -223,7 +223,7 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
     EXPECT_TRUE(contains(read_text(dir + "/logs/" + job + "_" + std::to_string(i) + ".out"), "ended: exit 0"));
 
   // hcx status merges the shards and shows the Slurm state next to hcx's.
-  const Result status = run_hcx("status --sweep trio --db r/hcx.db", slurm.path.string());
+  const Result status = run_hcx("status --sweep trio --db r/hcx.db", slurm.path().string());
   ASSERT_EQ(status.code, 0) << status.output;
   EXPECT_TRUE(contains(status.output, "3 runs: 3 completed")) << status.output;
   EXPECT_TRUE(contains(status.output, "COMPLETED " + job + "_2")) << status.output;
@@ -237,13 +237,13 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
 
   // collect twice: the second changes nothing.
   const std::string before = fingerprint(db);
-  const Result c1 = run_hcx("collect --db r/hcx.db", slurm.path.string());
+  const Result c1 = run_hcx("collect --db r/hcx.db", slurm.path().string());
   ASSERT_EQ(c1.code, 0) << c1.output;
   EXPECT_TRUE(contains(c1.output, "0 runs merged, 3 unchanged")) << c1.output;
   EXPECT_EQ(fingerprint(db), before);
 
   // Everything done: a resubmission submits nothing.
-  const Result done = run_hcx("sweep exp.json --executor slurm --db r/hcx.db", slurm.path.string());
+  const Result done = run_hcx("sweep exp.json --executor slurm --db r/hcx.db", slurm.path().string());
   EXPECT_EQ(done.code, 0) << done.output;
   EXPECT_TRUE(contains(done.output, "Nothing to submit")) << done.output;
   EXPECT_TRUE(contains(done.output, "3 done")) << done.output;
@@ -260,12 +260,12 @@ TEST_F(SlurmCluster, UsrOneAndSigtermMidTrainingRequeueAndFinishWithTheSameNumbe
   TempDir local, slurm;
   write_file(local / "exp.json", sweep_file("requeue", 300, residuals));
   write_file(slurm / "exp.json", sweep_file("requeue", 300, residuals));
-  const Result ref = run_hcx("sweep exp.json --db r/hcx.db --jobs 2", local.path.string());
+  const Result ref = run_hcx("sweep exp.json --db r/hcx.db --jobs 2", local.path().string());
   ASSERT_EQ(ref.code, 0) << ref.output;
 
   const pid_t waiter = spawn_hcx({"sweep", "exp.json", "--executor", "slurm", "--wait", "--poll", "0.5", "--db",
                                   "r/hcx.db", "--cpus-per-task", "1", "--max-requeues", "2"},
-                                 slurm / "wait.log", slurm.path.string());
+                                 slurm / "wait.log", slurm.path().string());
   const std::string dir = slurm / "r/slurm/requeue";
   ASSERT_TRUE(wait_until([&] { return contains(read_text(dir + "/submissions.tsv"), "\n1\t"); }, 60))
       << read_text(slurm / "wait.log");
@@ -313,13 +313,13 @@ TEST_F(SlurmCluster, UsrOneAndSigtermMidTrainingRequeueAndFinishWithTheSameNumbe
 TEST_F(SlurmCluster, CancelStopsTheRunsWithoutRequeueAndTheSweepResumesThem) {
   TempDir dir;
   write_file(dir / "exp.json", sweep_file("cancel", 5000, R"({"kind": "pre_norm"})"));
-  const Result sub = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --cpus-per-task 1", dir.path.string());
+  const Result sub = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --cpus-per-task 1", dir.path().string());
   ASSERT_EQ(sub.code, 0) << sub.output;
   const std::string job = job_id_in(sub.output);
   const std::string run = manifest_run_ids(dir / "r/slurm/cancel/manifest-1.json").at(0);
   ASSERT_TRUE(wait_until([&] { return shard_step(dir / ("r/shards/" + run + ".db")) >= 5; }, 120));
 
-  const Result cancel = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --cancel", dir.path.string());
+  const Result cancel = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --cancel", dir.path().string());
   ASSERT_EQ(cancel.code, 0) << cancel.output;
   EXPECT_TRUE(contains(cancel.output, "cancelled Slurm job " + job + " (1 tasks queued or running)")) << cancel.output;
   const std::string log = dir / ("r/slurm/cancel/logs/" + job + "_0.out");
@@ -329,10 +329,10 @@ TEST_F(SlurmCluster, CancelStopsTheRunsWithoutRequeueAndTheSweepResumesThem) {
   ASSERT_TRUE(poll_slurm([&] { return all_ended(job, 1); }, 60));
   EXPECT_EQ(task_states(job, 1), std::vector<std::string>{"CANCELLED"});
 
-  const Result status = run_hcx("status --sweep cancel --db r/hcx.db", dir.path.string());
+  const Result status = run_hcx("status --sweep cancel --db r/hcx.db", dir.path().string());
   EXPECT_TRUE(contains(status.output, "interrupted")) << status.output;
   EXPECT_TRUE(contains(status.output, "CANCELLED " + job + "_0")) << status.output;
-  const Result plan = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --dry-run", dir.path.string());
+  const Result plan = run_hcx("sweep exp.json --executor slurm --db r/hcx.db --dry-run", dir.path().string());
   EXPECT_TRUE(contains(plan.output, "resume")) << plan.output;
 }
 
@@ -340,7 +340,7 @@ TEST_F(SlurmCluster, RefusedSubmissionShowsSlurmsMessageAndRecordsNothing) {
   TempDir dir;
   write_file(dir / "exp.json", sweep_file("refused", 30, kThreeVariants));
   const Result r =
-      run_hcx("sweep exp.json --executor slurm --db r/hcx.db --partition no_such_partition", dir.path.string());
+      run_hcx("sweep exp.json --executor slurm --db r/hcx.db --partition no_such_partition", dir.path().string());
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "Slurm refused the submission")) << r.output;
   EXPECT_TRUE(contains(r.output, "nvalid partition")) << r.output;  // sbatch's own words
@@ -352,15 +352,15 @@ TEST_F(SlurmCluster, RefusedSubmissionShowsSlurmsMessageAndRecordsNothing) {
 TEST(SlurmCli, NoSbatchOnPathFlagsWithoutSlurmAndBadValues) {
   TempDir dir;
   write_file(dir / "exp.json", sweep_file("nosbatch", 30, kThreeVariants));
-  const std::string hcx = std::string("cd '") + dir.path.string() + "' && ";
+  const std::string hcx = std::string("cd '") + dir.path().string() + "' && ";
   Result r = shell(hcx + "PATH=/nonexistent " + HCX_BINARY + " sweep exp.json --executor slurm --db r/hcx.db");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "sbatch: not found on PATH")) << r.output;
 
-  r = run_hcx("sweep exp.json --wait --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep exp.json --wait --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "--wait: needs --executor slurm")) << r.output;
-  r = run_hcx("sweep exp.json --executor slurm --time 4h --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep exp.json --executor slurm --time 4h --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "--time: expected minutes")) << r.output;
 }
@@ -369,7 +369,7 @@ TEST(SlurmCli, TaskRefusesAManifestRunMismatch) {
   TempDir dir;
   write_file(dir / "exp.json", sweep_file("mismatch", 30, kThreeVariants));
   // Registers the runs, then fails to submit: a database with three pending runs.
-  const std::string cd = std::string("cd '") + dir.path.string() + "' && ";
+  const std::string cd = std::string("cd '") + dir.path().string() + "' && ";
   shell(cd + "PATH=/nonexistent " + HCX_BINARY + " sweep exp.json --executor slurm --db r/hcx.db");
   const auto ids = rows(dir / "r/hcx.db", "SELECT run_id FROM sweep_runs ORDER BY position");
   ASSERT_EQ(ids.size(), 3u);
@@ -381,7 +381,7 @@ TEST(SlurmCli, TaskRefusesAManifestRunMismatch) {
                        {{{"index", 0}, {"run_id", ids[0]}, {"name", "a"}},
                         {{"index", 1}, {"run_id", "0123456789abcdef"}, {"name", "b"}}}}};
   write_file(dir / "manifest.json", m.dump());
-  const std::string task = std::string(HCX_BINARY) + " slurm-task --manifest " + (dir / "manifest.json");
+  const std::string task = std::string(HCX_BINARY) + " slurm-task --manifest " + (dir / "manifest.json").string();
 
   Result r = shell(cd + "env -u SLURM_ARRAY_TASK_ID " + task);
   EXPECT_EQ(r.code, 2) << r.output;
@@ -392,13 +392,13 @@ TEST(SlurmCli, TaskRefusesAManifestRunMismatch) {
   r = shell(cd + "SLURM_ARRAY_TASK_ID=1 " + task);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "manifest/run mismatch: index 1 names run 0123456789abcdef, whose shard " +
-                                     (dir / "r/shards/0123456789abcdef.db") + " does not exist"))
+                                     (dir / "r/shards/0123456789abcdef.db").string() + " does not exist"))
       << r.output;
   store::open_shard(dir / ("r/shards/" + ids[0] + ".db"));  // a shard without the run
   r = shell(cd + "SLURM_ARRAY_TASK_ID=0 " + task);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "manifest/run mismatch: index 0 names run " + ids[0] + ", which its shard " +
-                                     (dir / ("r/shards/" + ids[0] + ".db")) + " does not hold"))
+                                     (dir / ("r/shards/" + ids[0] + ".db")).string() + " does not hold"))
       << r.output;
 }
 
@@ -409,7 +409,7 @@ TEST(SlurmCli, TaskRefusesAManifestRunMismatch) {
 TEST(SlurmCli, TaskTrainsFromItsShardAloneAndNeverOpensTheMainDatabase) {
   TempDir dir;
   write_file(dir / "exp.json", sweep_file("alone", 12, R"({"kind": "pre_norm"})"));
-  const std::string cd = std::string("cd '") + dir.path.string() + "' && ";
+  const std::string cd = std::string("cd '") + dir.path().string() + "' && ";
   shell(cd + "PATH=/nonexistent " + HCX_BINARY + " sweep exp.json --executor slurm --db r/hcx.db");
   const auto ids = rows(dir / "r/hcx.db", "SELECT run_id FROM sweep_runs");
   ASSERT_EQ(ids.size(), 1u);
@@ -427,7 +427,7 @@ TEST(SlurmCli, TaskTrainsFromItsShardAloneAndNeverOpensTheMainDatabase) {
   write_file(dir / "manifest.json", m.dump());
 
   const Result r = shell(cd + "env -u SLURM_JOB_ID SLURM_ARRAY_TASK_ID=0 " + HCX_BINARY + " slurm-task --manifest " +
-                         (dir / "manifest.json"));
+                         (dir / "manifest.json").string());
   ASSERT_EQ(r.code, 0) << r.output << read_text(dir / ("r/logs/" + ids[0] + ".log"));
   EXPECT_TRUE(contains(r.output, "run " + ids[0] + " ended: exit 0")) << r.output;
   const std::string shard = dir / ("r/shards/" + ids[0] + ".db");

@@ -89,9 +89,9 @@ TEST_F(CliStatus, UnknownSweepSuggestsTheNearest) {
 }
 
 TEST_F(CliStatus, MissingDatabaseIsNamedAndNotCreated) {
-  const Result r = run_hcx("status --db " + dir / "none/hcx.db");
+  const Result r = run_hcx("status --db " + (dir / "none/hcx.db").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find(dir / "none/hcx.db" + ": no such database file"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find((dir / "none/hcx.db").string() + ": no such database file"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "none"));
 }
 

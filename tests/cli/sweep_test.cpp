@@ -88,7 +88,7 @@ size_t starts(const TempDir& dir, const std::string& id) {
 TEST(SweepCommand, TrainsFourRunsWithTwoJobsThenNothingTwice) {
   TempDir dir;
   write_file(dir / "tiny.json", tiny_sweep(20));
-  const Result r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string db = dir / "r/hcx.db";
   EXPECT_EQ(query1(db, "SELECT count(*) FROM runs WHERE status = 'completed' AND step = 20"), "4");
@@ -100,7 +100,7 @@ TEST(SweepCommand, TrainsFourRunsWithTwoJobsThenNothingTwice) {
   ASSERT_EQ(ids.size(), 4u);
   for (const auto& id : ids) EXPECT_EQ(starts(dir, id), 1u) << id;
 
-  const Result again = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  const Result again = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(again.code, 0) << again.output;
   EXPECT_NE(again.output.find("4 runs: 0 new, 0 to resume, 4 done"), std::string::npos) << again.output;
   for (const auto& id : ids) EXPECT_EQ(starts(dir, id), 1u) << id;  // nothing trained twice
@@ -109,13 +109,13 @@ TEST(SweepCommand, TrainsFourRunsWithTwoJobsThenNothingTwice) {
 TEST(SweepCommand, TheSameRunInAnotherSweepIsNotTrainedAgain) {
   TempDir dir;
   write_file(dir / "tiny.json", tiny_sweep(10));
-  ASSERT_EQ(run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
   const auto tiny = run_ids(db);
   // Pre-Norm seeds 1 and 2 under another name: seed 1 is a run of "tiny".
   write_file(dir / "other.json", R"({"name": "other", "base": )" + tiny_base(10) + R"(,
     "grid": {"residual.kind": ["pre_norm"], "seed": [1, 2]}})");
-  const Result r = run_hcx("sweep other.json --jobs 2 --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("sweep other.json --jobs 2 --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("2 runs: 1 new, 0 to resume, 1 done"), std::string::npos) << r.output;
   const auto other = run_ids(db, "other");
@@ -130,7 +130,7 @@ TEST(SweepCommand, TheSameRunInAnotherSweepIsNotTrainedAgain) {
 TEST(SweepCommand, DryRunShowsThePlanAndWritesNothing) {
   TempDir dir;
   write_file(dir / "tiny.json", tiny_sweep(10));
-  Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path.string());
+  Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
   EXPECT_NE(r.output.find("sweep tiny (tiny.json): 4 runs"), std::string::npos) << r.output;
@@ -140,8 +140,8 @@ TEST(SweepCommand, DryRunShowsThePlanAndWritesNothing) {
   EXPECT_NE(r.output.find("4 runs: 4 new, 0 resume, 0 done, 0 failed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("to train: 4 runs, 3.84K tokens, "), std::string::npos) << r.output;  // and FLOPs
 
-  ASSERT_EQ(run_hcx("sweep tiny.json --db r/hcx.db -s seeds=1", dir.path.string()).code, 0);
-  r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path.string());
+  ASSERT_EQ(run_hcx("sweep tiny.json --db r/hcx.db -s seeds=1", dir.path().string()).code, 0);
+  r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const auto plan = nlohmann::json::parse(r.output);
   EXPECT_EQ(plan["totals"]["done"], 2);
@@ -154,13 +154,13 @@ TEST(SweepCommand, InvalidGridExitsTwoNamingFilePointAndKey) {
   TempDir dir;
   write_file(dir / "bad.json", R"({"grid": {"v": [{"residual.kind": "hc", "residual.n": [2, 9]}],
                                           "train.lr": [1e-3]}, "base": {"modle.d_model": 8}})");
-  const Result r = run_hcx("sweep bad.json --db r/hcx.db", dir.path.string());
+  const Result r = run_hcx("sweep bad.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("bad.json: base: modle: unknown key (did you mean 'model'?)"), std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
   write_file(dir / "bad2.json", R"({"grid": {"residual.n": [2, 9]}, "base": {"residual.kind": "hc"}})");
-  const Result r2 = run_hcx("sweep bad2.json --db r/hcx.db -s train.lr=1e-3,2e-3", dir.path.string());
+  const Result r2 = run_hcx("sweep bad2.json --db r/hcx.db -s train.lr=1e-3,2e-3", dir.path().string());
   EXPECT_EQ(r2.code, 2);
   EXPECT_NE(r2.output.find("bad2.json: point 3 (residual.n=9 train.lr=0.001): residual.n: expected an expansion rate "
                            "from 1 to 8, got 9"),
@@ -168,11 +168,11 @@ TEST(SweepCommand, InvalidGridExitsTwoNamingFilePointAndKey) {
       << r2.output;
   EXPECT_EQ(count(r2.output, "residual.n: expected"), 2u) << r2.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
-  const Result devices = run_hcx("sweep bad2.json --devices tpu -s residual.n=2 --db r/hcx.db", dir.path.string());
+  const Result devices = run_hcx("sweep bad2.json --devices tpu -s residual.n=2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(devices.code, 2);
   EXPECT_NE(devices.output.find("--devices: expected auto, cpu, cuda or cuda:0,1,..., got \"tpu\""), std::string::npos)
       << devices.output;
-  const Result executor = run_hcx("sweep bad2.json --executor ssh -s residual.n=2 --db r/hcx.db", dir.path.string());
+  const Result executor = run_hcx("sweep bad2.json --executor ssh -s residual.n=2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(executor.code, 2);
   EXPECT_NE(executor.output.find("--executor: ssh not in {local,slurm}"), std::string::npos) << executor.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
@@ -183,7 +183,7 @@ TEST(SweepCommand, StoppedSweepResumesToTheNumbersOfAnUninterruptedOne) {
   write_file(dir / "tiny.json", tiny_sweep(60));
   const std::string db = dir / "r/hcx.db";
   const pid_t pid = spawn_hcx({"sweep", "tiny.json", "--jobs", "2", "--db", "r/hcx.db"}, dir / "first.log",
-                              dir.path.string());
+                              dir.path().string());
   // Stop it once a run is between checkpoints, well before the end.
   ASSERT_TRUE(wait_until(
       [&] {
@@ -198,9 +198,9 @@ TEST(SweepCommand, StoppedSweepResumesToTheNumbersOfAnUninterruptedOne) {
   EXPECT_NE(query1(db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"), "0");
   EXPECT_EQ(query1(db, "SELECT count(*) FROM runs WHERE status IN ('running', 'failed')"), "0");
 
-  const Result second = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  const Result second = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string());
   ASSERT_EQ(second.code, 0) << second.output;
-  const Result reference = run_hcx("sweep tiny.json --jobs 2 --db ref/hcx.db", dir.path.string());
+  const Result reference = run_hcx("sweep tiny.json --jobs 2 --db ref/hcx.db", dir.path().string());
   ASSERT_EQ(reference.code, 0) << reference.output;
   const auto ids = run_ids(db);
   ASSERT_EQ(ids, run_ids(dir / "ref/hcx.db"));
@@ -233,7 +233,7 @@ TEST(SweepCommand, StaleRunningRowsAreTakenOverLiveOnesAreLeftAlone) {
   }
   // Run 0: an `hcx run` SIGKILLed after its first checkpoint leaves a 'running' row of a dead process.
   const pid_t crashed = spawn_hcx({"run", "--run-id", dead_id, "--db", "r/hcx.db"}, dir / "crashed.log",
-                                  dir.path.string());
+                                  dir.path().string());
   ASSERT_TRUE(wait_until([&] { return query1(db, "SELECT step >= 6 FROM runs WHERE id = '" + dead_id + "'") == "1"; },
                          120))
       << read_file(dir / "crashed.log");
@@ -250,14 +250,14 @@ TEST(SweepCommand, StaleRunningRowsAreTakenOverLiveOnesAreLeftAlone) {
     store::start_run(d, live_id, info);
   }
 
-  Result r = run_hcx("sweep two.json --dry-run --format json --db r/hcx.db", dir.path.string());
+  Result r = run_hcx("sweep two.json --dry-run --format json --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const auto plan = nlohmann::json::parse(r.output);
   EXPECT_EQ(plan["runs"][0]["state"], "resume");
   EXPECT_GE(plan["runs"][0]["steps_done"].get<int>(), 6);
   EXPECT_EQ(plan["runs"][1]["state"], "running");
 
-  r = run_hcx("sweep two.json --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep two.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("2 runs: 0 new, 1 to resume, 0 done, 1 running elsewhere"), std::string::npos) << r.output;
   EXPECT_EQ(query1(db, "SELECT status || ' ' || step FROM runs WHERE id = '" + dead_id + "'"), "completed 60");
@@ -279,7 +279,7 @@ TEST(SweepCommand, FailedRunsAreRecordedWithTheirReasonAndDoNotStopTheOthers) {
               {"residual.kind": "post_norm", "seed": 0, "data.val_fraction": 0.001}])"));
   const std::string db = dir / "r/hcx.db";
   const pid_t pid = spawn_hcx({"sweep", "tiny.json", "--jobs", "2", "--db", "r/hcx.db"}, dir / "sweep.log",
-                              dir.path.string());
+                              dir.path().string());
   // SIGKILL the first grid run that is well under way, as the OOM killer would.
   std::string victim;
   ASSERT_TRUE(wait_until(
@@ -315,13 +315,13 @@ TEST(SweepCommand, FailedRunsAreRecordedWithTheirReasonAndDoNotStopTheOthers) {
   EXPECT_NE(killed.find("run " + victim + ": "), std::string::npos) << killed;  // hcx run's first log line
 
   // Failed runs wait for --retry-failed, which trains every one of them again.
-  Result r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  Result r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("3 done, 3 failed (skipped; --retry-failed)"), std::string::npos) << r.output;
   const auto ids = run_ids(db);
   ASSERT_EQ(ids.size(), 6u);
   for (const auto& id : ids) EXPECT_EQ(starts(dir, id), 1u) << id;
-  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db --retry-failed", dir.path.string());
+  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db --retry-failed", dir.path().string());
   EXPECT_EQ(r.code, 1) << r.output;  // the diverging run diverges again, the bad one fails again
   EXPECT_NE(r.output.find("3 to retry, 3 done"), std::string::npos) << r.output;
   EXPECT_EQ(row(victim, "status || ' ' || step"), "completed 60");
@@ -340,7 +340,7 @@ TEST(SweepCommand, HungRunIsKilledAfterTheHeartbeatTimeoutAndTheOthersGoOn) {
   write_file(dir / "tiny.json", tiny_sweep(60));
   const std::string db = dir / "r/hcx.db";
   const pid_t pid = spawn_hcx({"sweep", "tiny.json", "--jobs", "2", "--db", "r/hcx.db", "--heartbeat-timeout", "3"},
-                              dir / "sweep.log", dir.path.string());
+                              dir / "sweep.log", dir.path().string());
   std::string victim;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -370,7 +370,7 @@ TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {
   ASSERT_EQ(ex.runs.size(), 2u);
   const std::string first = "files.json: run " + ex.runs[0].id + " (Pre-Norm): ";
   for (const char* mode : {"--dry-run", "--dry-run --format json", ""}) {
-    const Result r = run_hcx(std::string("sweep files.json --db r/hcx.db ") + mode, dir.path.string());
+    const Result r = run_hcx(std::string("sweep files.json --db r/hcx.db ") + mode, dir.path().string());
     EXPECT_EQ(r.code, 2) << mode << r.output;
     EXPECT_NE(r.output.find(first + "data.path: corpus.txt: file not found (and 1 more run)\n"), std::string::npos)
         << mode << r.output;
@@ -380,19 +380,19 @@ TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {
     EXPECT_FALSE(fs::exists(dir / "r/hcx.db")) << mode;
   }
   write_file(dir / "corpus.txt", std::string(4000, 'a'));
-  Result r = run_hcx("sweep files.json --db r/hcx.db", dir.path.string());
+  Result r = run_hcx("sweep files.json --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_EQ(r.output.find("data.path"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(first + "eval.tasks[0].path: hs.jsonl: file not found (and 1 more run)"), std::string::npos)
       << r.output;
   fs::create_directories(dir / "hs.jsonl");
-  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path.string());
+  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find(first + "eval.tasks[0].path: hs.jsonl: is a directory, not a file"), std::string::npos)
       << r.output;
   fs::remove(dir / "hs.jsonl");
   write_file(dir / "hs.jsonl", R"({"ctx": "a", "endings": ["a", "b"], "label": 0})" "\n");
-  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path.string());
+  r = run_hcx("sweep files.json --db r/hcx.db --dry-run", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("2 runs: 2 new"), std::string::npos) << r.output;
 }
@@ -403,7 +403,7 @@ TEST(SweepCommand, MissingInputFilesExitTwoNamingKeyFileAndRun) {
 TEST(SweepCommand, StaleRunsAreListedAndRetrainedOnlyWithRetrainStale) {
   TempDir dir;
   write_file(dir / "tiny.json", tiny_sweep(10));
-  ASSERT_EQ(run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string()).code, 0);
+  ASSERT_EQ(run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
   const auto ids = run_ids(db);
   ASSERT_EQ(ids.size(), 4u);
@@ -421,22 +421,22 @@ TEST(SweepCommand, StaleRunsAreListedAndRetrainedOnlyWithRetrainStale) {
                               "--retrain-stale trains them again from step 0\n"
                               "  #1 " + ids[0] + ": trained by 0.0.1 abcdef0\n"
                               "  #3 " + ids[2] + ": data changed\n";
-  Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path.string());
+  Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "  stale  "), 2u) << r.output;
   EXPECT_NE(r.output.find(listing), std::string::npos) << r.output;
-  r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path().string());
   const auto plan = nlohmann::json::parse(r.output);
   EXPECT_EQ(plan["runs"][0]["stale"], "trained by 0.0.1 abcdef0");
   EXPECT_EQ(plan["totals"]["stale"], 2);
 
-  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("4 done, 2 stale (skipped; --retrain-stale)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("stale: #3 " + ids[2] + ": data changed"), std::string::npos) << r.output;
   for (const auto& id : ids) EXPECT_EQ(starts(dir, id), 1u) << id;
 
-  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db --retrain-stale", dir.path.string());
+  r = run_hcx("sweep tiny.json --jobs 2 --db r/hcx.db --retrain-stale", dir.path().string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("2 done, 2 stale to retrain from step 0"), std::string::npos) << r.output;
   EXPECT_EQ(starts(dir, ids[0]), 2u);
@@ -450,11 +450,11 @@ TEST(SweepCommand, StaleRunsAreListedAndRetrainedOnlyWithRetrainStale) {
               "completed 10 " + std::string(hcx::kVersion) + " synthetic");
     EXPECT_EQ(query1(db, "SELECT count(*) FROM metrics WHERE name = 'train/loss' AND run_id = '" + id + "'"), "10");
   }
-  r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path.string());
+  r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path().string());
   EXPECT_EQ(r.output.find("stale"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("4 runs: 0 new, 0 resume, 4 done, 0 failed\n"), std::string::npos) << r.output;
 
-  const Result slurm = run_hcx("sweep tiny.json --db r/hcx.db --retrain-stale --executor slurm", dir.path.string());
+  const Result slurm = run_hcx("sweep tiny.json --db r/hcx.db --retrain-stale --executor slurm", dir.path().string());
   EXPECT_EQ(slurm.code, 2) << slurm.output;
   EXPECT_NE(slurm.output.find("--retrain-stale: not supported with --executor slurm"), std::string::npos)
       << slurm.output;

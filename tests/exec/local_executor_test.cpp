@@ -9,25 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
+
 namespace hcx::exec {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("hcx_exec_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using hcx::test::TempDir;
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);

@@ -1,13 +1,12 @@
 // The Slurm flags, manifests, array scripts and submission lists (no Slurm needed).
 #include "hcx/exec/slurm_files.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "hcx/error.h"
 #include "hcx/exec/slurm_options.h"
 
@@ -16,14 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hcx_slurm_files_" + std::to_string(getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using hcx::test::TempDir;
 
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
@@ -80,7 +72,7 @@ TEST(SlurmOptions, ValidateNamesTheFlag) {
 
 TEST(SlurmManifest, RoundTripsAndFindsIndices) {
   TempDir dir;
-  const fs::path path = dir.path / "slurm/s/manifest-1.json";
+  const fs::path path = dir.path() / "slurm/s/manifest-1.json";
   Manifest m{"s", "/abs/hcx.db", "/abs", {{0, "aaa", "Pre-Norm"}, {1, "bbb", "DHC×2 seed=1"}}};
   write_manifest(path, m);
   const Manifest back = read_manifest(path);
@@ -97,7 +89,7 @@ TEST(SlurmManifest, RoundTripsAndFindsIndices) {
 
 TEST(SlurmManifest, MissingOrMalformedIsBadInputNamingTheFile) {
   TempDir dir;
-  const fs::path path = dir.path / "manifest-1.json";
+  const fs::path path = dir.path() / "manifest-1.json";
   try {
     read_manifest(path);
     FAIL();
@@ -159,25 +151,25 @@ TEST(SlurmScript, DefaultsAskForNothingExtraAndQuotePaths) {
 
 TEST(SlurmSubmissions, AppendReadNumberAndCancelled) {
   TempDir dir;
-  EXPECT_TRUE(read_submissions(dir.path).empty());
-  EXPECT_EQ(next_submission_number(dir.path), 1);
-  append_submission(dir.path, {1, "120", "2026-11-29T10:00:00.000Z", 3});
-  append_submission(dir.path, {2, "135", "2026-11-29T11:00:00.000Z", 1});
-  const auto subs = read_submissions(dir.path);
+  EXPECT_TRUE(read_submissions(dir.path()).empty());
+  EXPECT_EQ(next_submission_number(dir.path()), 1);
+  append_submission(dir.path(), {1, "120", "2026-11-29T10:00:00.000Z", 3});
+  append_submission(dir.path(), {2, "135", "2026-11-29T11:00:00.000Z", 1});
+  const auto subs = read_submissions(dir.path());
   ASSERT_EQ(subs.size(), 2u);
   EXPECT_EQ(subs[1].number, 2);
   EXPECT_EQ(subs[1].job_id, "135");
   EXPECT_EQ(subs[1].runs, 1u);
-  EXPECT_EQ(next_submission_number(dir.path), 3);
+  EXPECT_EQ(next_submission_number(dir.path()), 3);
   // A manifest written by a submission that Slurm refused still takes its number.
-  std::ofstream(manifest_path(dir.path, 3)) << "{}";
-  EXPECT_EQ(next_submission_number(dir.path), 4);
-  EXPECT_EQ(script_path(dir.path, 4).filename(), "array-4.sh");
+  std::ofstream(manifest_path(dir.path(), 3)) << "{}";
+  EXPECT_EQ(next_submission_number(dir.path()), 4);
+  EXPECT_EQ(script_path(dir.path(), 4).filename(), "array-4.sh");
 
-  EXPECT_TRUE(read_cancelled(dir.path).empty());
-  append_cancelled(dir.path, {"120"});
-  append_cancelled(dir.path, {"135", "140"});
-  EXPECT_EQ(read_cancelled(dir.path), (std::vector<std::string>{"120", "135", "140"}));
+  EXPECT_TRUE(read_cancelled(dir.path()).empty());
+  append_cancelled(dir.path(), {"120"});
+  append_cancelled(dir.path(), {"135", "140"});
+  EXPECT_EQ(read_cancelled(dir.path()), (std::vector<std::string>{"120", "135", "140"}));
 }
 
 }  // namespace

@@ -9,19 +9,16 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/types.h>
 
+#include "common/tiny_config.h"
 #include "hcx/config/run_config.h"
 #include "hcx/model/gpt.h"
 
 namespace hcx::model::testing {
 
+// seed 7 and the residual stream given, on tiny_config(2 layers, seq_len 8, vocab 32).
 inline config::RunConfig tiny(const std::string& kind = "pre_norm", int64_t n = 2, bool dynamic = true) {
-  config::RunConfig c;
+  config::RunConfig c = hcx::test::tiny_config(2, 8, 32);
   c.seed = 7;
-  c.model.d_model = 16;
-  c.model.n_layers = 2;
-  c.model.n_heads = 2;
-  c.model.seq_len = 8;
-  c.model.vocab_size = 32;
   c.residual.kind = kind;
   c.residual.n = n;
   c.residual.dynamic = dynamic;

@@ -2,37 +2,17 @@
 // full dump of a database's tables (to prove that an operation changed nothing).
 #pragma once
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
 #include <SQLiteCpp/Statement.h>
 
+#include "common/temp_dir.h"
 #include "hcx/store/db.h"
 
 namespace hcx::store::testing {
 
-// A fresh directory under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("hcx_store_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using hcx::test::TempDir;  // the scratch directory (common/temp_dir.h)
 
 // The single integer of `sql`.
 inline int64_t count(const Db& db, const std::string& sql) {

@@ -8,16 +8,14 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include "common/tiny_config.h"
+
 namespace hcx::train {
 namespace {
 
+// tiny_config with 3 layers, seq_len 8, vocab 32 and the residual stream given.
 config::RunConfig tiny(const char* kind, int64_t n = 1) {
-  config::RunConfig c;
-  c.model.d_model = 16;
-  c.model.n_layers = 3;
-  c.model.n_heads = 2;
-  c.model.seq_len = 8;
-  c.model.vocab_size = 32;
+  config::RunConfig c = hcx::test::tiny_config(3, 8, 32);
   c.residual.kind = kind;
   c.residual.n = n;
   return c;

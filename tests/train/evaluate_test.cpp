@@ -13,21 +13,15 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include "common/tiny_config.h"
 #include "hcx/data/tasks.h"
 #include "hcx/data/tokenizer.h"
 
 namespace hcx::train {
 namespace {
 
-config::RunConfig tiny() {
-  config::RunConfig c;
-  c.model.d_model = 16;
-  c.model.n_layers = 2;
-  c.model.n_heads = 2;
-  c.model.seq_len = 32;
-  c.model.vocab_size = 256;
-  return c;
-}
+// seq_len 32 and vocab 256: every byte is a token.
+config::RunConfig tiny() { return hcx::test::tiny_config(2, 32, 256); }
 
 // All weights zero: logits are 0, every token has probability 1/V, so a
 // choice of k tokens scores exactly -k ln V.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include "common/temp_dir.h"
 #include "hcx/error.h"
 #include "hcx/train/checkpoint.h"
 #include "hcx/train/memory_estimate.h"
@@ -37,18 +38,7 @@ std::string patched(const char* base, const char* patch) {
   return j.dump();
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("hcx_trainer_" + std::to_string(::getpid()) + "_" +
-                                                std::to_string(counter()++))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
+using hcx::test::TempDir;
 
 RunOptions quiet(const fs::path& dir = {}) {
   RunOptions o;
@@ -105,7 +95,7 @@ TEST(Trainer, HyperConnectionRunRecordsMatricesAndGain) {
 TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
   TempDir full_dir, split_dir;
   MemorySink full, split;
-  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path), full).status, RunStatus::kCompleted);
+  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path()), full).status, RunStatus::kCompleted);
   // Stop after step 5 (checkpoint at 4 plus the stop checkpoint at 5), then resume.
   MemorySink first;
   {
@@ -120,12 +110,12 @@ TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
         if (s >= at) request_stop();
       }
     } stopper(3);
-    const RunOutcome out = train_run(c, quiet(split_dir.path), stopper);
+    const RunOutcome out = train_run(c, quiet(split_dir.path()), stopper);
     clear_stop();
     ASSERT_EQ(out.status, RunStatus::kInterrupted);
     EXPECT_EQ(out.step, 3);
   }
-  const RunOutcome out = train_run(tiny(), quiet(split_dir.path), split);
+  const RunOutcome out = train_run(tiny(), quiet(split_dir.path()), split);
   ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
   EXPECT_EQ(split.resumed_from, 3);
   // every step after the resume point matches the uninterrupted run value for value
@@ -139,7 +129,7 @@ TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
 TEST(Trainer, NanLossStopsAsDivergedAndKeepsTheLastGoodCheckpoint) {
   TempDir dir;
   MemorySink sink;
-  const RunOutcome out = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path), sink);
+  const RunOutcome out = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path()), sink);
   EXPECT_EQ(out.status, RunStatus::kDiverged);
   EXPECT_EQ(out.step, 5);
   EXPECT_NE(out.error.find("non-finite loss at step 6"), std::string::npos) << out.error;
@@ -147,7 +137,7 @@ TEST(Trainer, NanLossStopsAsDivergedAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(sink.summaries["diverged_step"], 6.0);
   // The checkpoint is the one of step 4, never one written after the NaN.
   MemorySink resumed;
-  const RunOutcome again = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path), resumed);
+  const RunOutcome again = train_run(tiny(R"({"train.inject_nan_at": 6})"), quiet(dir.path()), resumed);
   EXPECT_EQ(resumed.resumed_from, 4);
   EXPECT_EQ(again.status, RunStatus::kDiverged);
 }
@@ -172,7 +162,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
 TEST(Trainer, CheckpointOfAnotherRunIsSetAsideAndTheRunStartsFresh) {
   TempDir dir;
   MemorySink a, b;
-  RunOptions opts = quiet(dir.path);
+  RunOptions opts = quiet(dir.path());
   opts.run_id = "aaaa";
   ASSERT_EQ(train_run(tiny(), opts, a).status, RunStatus::kCompleted);
   opts.run_id = "bbbb";
@@ -180,7 +170,7 @@ TEST(Trainer, CheckpointOfAnotherRunIsSetAsideAndTheRunStartsFresh) {
   ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
   EXPECT_EQ(b.resumed_from, -1);
   EXPECT_EQ(b.scalars["train/loss"].size(), 12u);
-  EXPECT_TRUE(fs::exists(dir.path / "set-aside" / "step-00000012.pt"));
+  EXPECT_TRUE(fs::exists(dir.path() / "set-aside" / "step-00000012.pt"));
 }
 
 // Two databases in one results folder, or a new database beside an old
@@ -188,7 +178,7 @@ TEST(Trainer, CheckpointOfAnotherRunIsSetAsideAndTheRunStartsFresh) {
 TEST(Trainer, CheckpointOfAnotherDatabaseIsSetAsideAndTheRunStartsFresh) {
   TempDir dir;
   MemorySink a, b;
-  RunOptions opts = quiet(dir.path);
+  RunOptions opts = quiet(dir.path());
   opts.db_id = "database-a";
   opts.attempt = 1;
   ASSERT_EQ(train_run(tiny(), opts, a).status, RunStatus::kCompleted);
@@ -197,14 +187,14 @@ TEST(Trainer, CheckpointOfAnotherDatabaseIsSetAsideAndTheRunStartsFresh) {
   ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
   EXPECT_EQ(b.resumed_from, -1);
   EXPECT_EQ(b.scalars["train/loss"], a.scalars["train/loss"]);  // trained again, the same curve
-  EXPECT_TRUE(fs::exists(dir.path / "set-aside" / "step-00000012.pt"));
-  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"set-aside", "step-00000012.pt"}));
+  EXPECT_TRUE(fs::exists(dir.path() / "set-aside" / "step-00000012.pt"));
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"set-aside", "step-00000012.pt"}));
 }
 
 TEST(Trainer, CheckpointWhoseRowsTheDatabaseLacksIsSetAside) {
   TempDir dir;
   MemorySink a, b;
-  RunOptions opts = quiet(dir.path);
+  RunOptions opts = quiet(dir.path());
   StopAt stopper(6);
   ASSERT_EQ(train_run(tiny(), opts, stopper).status, RunStatus::kInterrupted);
   clear_stop();
@@ -216,7 +206,7 @@ TEST(Trainer, CheckpointWhoseRowsTheDatabaseLacksIsSetAside) {
   ASSERT_EQ(train_run(tiny(), opts, b).status, RunStatus::kCompleted);
   EXPECT_EQ(b.resumed_from, -1);
   EXPECT_EQ(asked, (std::vector<int64_t>{6, 4}));  // both kept checkpoints asked about, newest first
-  EXPECT_EQ(names_in(dir.path / "set-aside"), (std::vector<std::string>{"step-00000004.pt", "step-00000006.pt"}));
+  EXPECT_EQ(names_in(dir.path() / "set-aside"), (std::vector<std::string>{"step-00000004.pt", "step-00000006.pt"}));
 }
 
 // The newest checkpoint cut short (a crash while the disk was full, a bad
@@ -225,14 +215,14 @@ TEST(Trainer, CheckpointWhoseRowsTheDatabaseLacksIsSetAside) {
 TEST(Trainer, TruncatedLatestCheckpointFallsBackToThePreviousOne) {
   TempDir full_dir, dir;
   MemorySink full, resumed;
-  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path), full).status, RunStatus::kCompleted);
+  ASSERT_EQ(train_run(tiny(), quiet(full_dir.path()), full).status, RunStatus::kCompleted);
   StopAt stopper(9);  // checkpoints of steps 8 and 9 kept (train.keep_checkpoints 2)
-  ASSERT_EQ(train_run(tiny(), quiet(dir.path), stopper).status, RunStatus::kInterrupted);
+  ASSERT_EQ(train_run(tiny(), quiet(dir.path()), stopper).status, RunStatus::kInterrupted);
   clear_stop();
-  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000008.pt", "step-00000009.pt"}));
-  const fs::path latest = dir.path / "step-00000009.pt";
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"step-00000008.pt", "step-00000009.pt"}));
+  const fs::path latest = dir.path() / "step-00000009.pt";
   fs::resize_file(latest, fs::file_size(latest) / 2);
-  const RunOutcome out = train_run(tiny(), quiet(dir.path), resumed);
+  const RunOutcome out = train_run(tiny(), quiet(dir.path()), resumed);
   ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
   EXPECT_EQ(resumed.resumed_from, 8);
   for (const auto& [step, loss] : resumed.scalars["train/loss"])
@@ -245,14 +235,16 @@ TEST(Trainer, KeepsTheNewestCheckpointsWhileTrainingAndTheFinalOneAfter) {
   TempDir dir;
   StopAt stopper(9);  // checkpoints of steps 2, 4, 6, 8 and 9 written, the newest 3 kept
   const RunOutcome out = train_run(tiny(R"({"train.checkpoint_every": 2, "train.keep_checkpoints": 3})"),
-                                   quiet(dir.path), stopper);
+                                   quiet(dir.path()), stopper);
   clear_stop();
   ASSERT_EQ(out.status, RunStatus::kInterrupted);
-  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000006.pt", "step-00000008.pt", "step-00000009.pt"}));
+  EXPECT_EQ(names_in(dir.path()),
+            (std::vector<std::string>{"step-00000006.pt", "step-00000008.pt", "step-00000009.pt"}));
   MemorySink rest;
-  ASSERT_EQ(train_run(tiny(R"({"train.checkpoint_every": 2, "train.keep_checkpoints": 3})"), quiet(dir.path), rest).status,
-            RunStatus::kCompleted);
-  EXPECT_EQ(names_in(dir.path), (std::vector<std::string>{"step-00000012.pt"}));
+  ASSERT_EQ(
+      train_run(tiny(R"({"train.checkpoint_every": 2, "train.keep_checkpoints": 3})"), quiet(dir.path()), rest).status,
+      RunStatus::kCompleted);
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"step-00000012.pt"}));
 }
 
 // Weight decay at float's limit (lr x weight_decay = 3.06e38) on weights of std 1 makes them
@@ -265,11 +257,11 @@ TEST(Trainer, NonFiniteWeightsAreNeverCheckpointed) {
   MemorySink sink;
   const RunOutcome out =
       train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 1, "eval.every": 0})").c_str()),
-                quiet(dir.path), sink);
+                quiet(dir.path()), sink);
   EXPECT_EQ(out.status, RunStatus::kDiverged);
   EXPECT_NE(out.error.find("non-finite weights in "), std::string::npos) << out.error;
   EXPECT_NE(out.error.find("at step 1; no checkpoint written"), std::string::npos) << out.error;
-  EXPECT_TRUE(list_checkpoints(dir.path).empty());
+  EXPECT_TRUE(list_checkpoints(dir.path()).empty());
 }
 
 TEST(Trainer, NonFiniteValidationLossMarksTheRunDiverged) {
@@ -277,11 +269,11 @@ TEST(Trainer, NonFiniteValidationLossMarksTheRunDiverged) {
   MemorySink sink;
   const RunOutcome out =
       train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 0, "eval.every": 1})").c_str()),
-                quiet(dir.path), sink);
+                quiet(dir.path()), sink);
   EXPECT_EQ(out.status, RunStatus::kDiverged);
   EXPECT_NE(out.error.find("non-finite validation loss"), std::string::npos) << out.error;
   EXPECT_FALSE(std::isfinite(sink.scalars["val/loss"].at(1)));
-  EXPECT_TRUE(list_checkpoints(dir.path).empty());
+  EXPECT_TRUE(list_checkpoints(dir.path()).empty());
 }
 
 // Far beyond the machine: refused from the estimate, before any allocation.
@@ -361,11 +353,11 @@ TEST(Trainer, Bf16OnCpuTracksFloat32AndResumes) {
                                R"({"residual.kind": "mhc", "residual.n": 4})"}) {
     MemorySink fp32;
     TempDir fp32_dir;
-    ASSERT_EQ(train_run(tiny(residual), quiet(fp32_dir.path), fp32).status, RunStatus::kCompleted) << residual;
+    ASSERT_EQ(train_run(tiny(residual), quiet(fp32_dir.path()), fp32).status, RunStatus::kCompleted) << residual;
     const std::string bf16_cfg = patched(residual, R"({"train.dtype": "bfloat16"})");
     MemorySink bf16;
     TempDir dir;
-    const RunOutcome out = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path), bf16);
+    const RunOutcome out = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path()), bf16);
     ASSERT_EQ(out.status, RunStatus::kCompleted) << residual << ": " << out.error;
     const auto& a = fp32.scalars["train/loss"];
     const auto& b = bf16.scalars["train/loss"];
@@ -380,7 +372,7 @@ TEST(Trainer, Bf16OnCpuTracksFloat32AndResumes) {
     EXPECT_LT(max_diff, 0.03) << residual;  // losses ≈ 4.1 (ln 64): under 1 %
     EXPECT_LT(b.rbegin()->second, b.begin()->second) << residual;
     MemorySink again;  // completed: resumes at the final checkpoint and trains nothing more
-    const RunOutcome resumed = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path), again);
+    const RunOutcome resumed = train_run(tiny(bf16_cfg.c_str()), quiet(dir.path()), again);
     EXPECT_EQ(resumed.status, RunStatus::kCompleted) << residual << ": " << resumed.error;
     EXPECT_EQ(resumed.step, 12) << residual;
   }
@@ -404,7 +396,7 @@ TEST(TrainerCuda, Bf16RunsOfEveryResidualKindTrainAndResume) {
     j["train.dtype"] = "bfloat16";
     TempDir dir;
     MemorySink sink;
-    const RunOutcome out = train_run(tiny(j.dump().c_str()), quiet(dir.path), sink);
+    const RunOutcome out = train_run(tiny(j.dump().c_str()), quiet(dir.path()), sink);
     ASSERT_EQ(out.status, RunStatus::kCompleted) << residual << ": " << out.error;
     const auto& loss = sink.scalars["train/loss"];
     ASSERT_EQ(loss.size(), 12u) << residual;
@@ -412,7 +404,7 @@ TEST(TrainerCuda, Bf16RunsOfEveryResidualKindTrainAndResume) {
     EXPECT_LT(loss.rbegin()->second, loss.begin()->second) << residual;
     EXPECT_GT(sink.summaries.at("memory/peak_cuda_bytes"), 0) << residual;
     MemorySink again;  // completed: resumes at the final checkpoint and trains nothing more
-    const RunOutcome resumed = train_run(tiny(j.dump().c_str()), quiet(dir.path), again);
+    const RunOutcome resumed = train_run(tiny(j.dump().c_str()), quiet(dir.path()), again);
     EXPECT_EQ(resumed.status, RunStatus::kCompleted) << residual << ": " << resumed.error;
     EXPECT_EQ(resumed.step, 12) << residual;
   }
