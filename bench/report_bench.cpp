@@ -219,7 +219,7 @@ double time_report(const hcx::report::ReportCommand& cmd, int repeat, std::vecto
     std::ofstream sink("/dev/null");
     const std::clock_t c0 = std::clock();
     const auto t0 = Clock::now();
-    hcx::report::run_report(cmd, sink);
+    hcx::report::report_command(cmd, sink);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     all.push_back(s);
     if (s < best) {

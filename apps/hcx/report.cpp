@@ -68,7 +68,7 @@ void add_report_command(CLI::App& app, int& exit_code) {
       throw bad_input("--format html writes a file: add -o report.html");
     }
     opts->color = opts->output.empty() && color_allowed(STDOUT_FILENO);
-    exit_code = report::run_report(*opts, std::cout);
+    exit_code = report::report_command(*opts, std::cout);
   });
 }
 

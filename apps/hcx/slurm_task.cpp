@@ -16,7 +16,7 @@ void add_slurm_task_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--device", opts->device, "hcx run --device (default: the run's config)");
   cmd->add_option("--max-requeues", opts->max_requeues, "Self-requeues allowed after an interruption")
       ->capture_default_str();
-  cmd->callback([opts, &exit_code] { exit_code = exec::run_slurm_task(*opts); });
+  cmd->callback([opts, &exit_code] { exit_code = exec::slurm_task_command(*opts); });
 }
 
 }  // namespace hcx::cli

@@ -117,7 +117,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       if (f->count() > 0 && opts->executor != "slurm") throw bad_input(f->get_name() + ": needs --executor slurm");
     // Training FLOPs per token: forward from the model's analytic count, x3 for the backward.
     opts->flops = [](const config::RunConfig& c) { return 3.0 * model::compute_stats(c).flops_per_token; };
-    exit_code = exec::run_sweep(*opts);
+    exit_code = exec::sweep_command(*opts);
   });
 }
 

@@ -1,4 +1,4 @@
-// run_report end to end on a results database with known numbers: every
+// report_command end to end on a results database with known numbers: every
 // figure of the JSON output and the rendered table.
 #include "hcx/report/report.h"
 
@@ -25,7 +25,7 @@ class RunReport : public fixture::KnownDbTest {
   }
   std::string run(const ReportCommand& cmd) {
     std::ostringstream out;
-    EXPECT_EQ(run_report(cmd, out), 0);
+    EXPECT_EQ(report_command(cmd, out), 0);
     return out.str();
   }
   ReportCommand cmd_;
@@ -156,7 +156,7 @@ TEST_F(RunReport, BadRequestsExitTwo) {
   ReportCommand bad = cmd_;
   bad.format = "xml";
   try {
-    run_report(bad, std::cout);
+    report_command(bad, std::cout);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "--format xml: expected table, md, csv, json or html");
@@ -165,7 +165,7 @@ TEST_F(RunReport, BadRequestsExitTwo) {
   bad = cmd_;
   bad.db = (dir_ / "nope.db").string();
   try {
-    run_report(bad, std::cout);
+    report_command(bad, std::cout);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.exit_code(), 2);
@@ -174,7 +174,7 @@ TEST_F(RunReport, BadRequestsExitTwo) {
   EXPECT_FALSE(fs::exists(dir_ / "nope.db"));  // never created by a report
   bad = cmd_;
   bad.selection.where = {{"seed", "7"}};
-  EXPECT_THROW(run_report(bad, std::cout), Error);  // nothing selected
+  EXPECT_THROW(report_command(bad, std::cout), Error);  // nothing selected
 }
 
 }  // namespace

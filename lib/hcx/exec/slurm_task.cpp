@@ -147,7 +147,7 @@ std::string describe(RequeueDecision d, const RequeueFacts& f) {
   return "";
 }
 
-int run_slurm_task(const SlurmTaskOptions& o) {
+int slurm_task_command(const SlurmTaskOptions& o) {
   const int64_t index = env_int("SLURM_ARRAY_TASK_ID", -1);
   if (index < 0)
     throw bad_input("hcx slurm-task: SLURM_ARRAY_TASK_ID is not set: this command is what "

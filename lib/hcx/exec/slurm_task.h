@@ -61,6 +61,6 @@ std::string describe(RequeueDecision d, const RequeueFacts& f);
 // task (no SLURM_ARRAY_TASK_ID) and for a manifest/run mismatch (the index is
 // not in the manifest, or the run's shard is missing or lacks the run),
 // naming both.
-int run_slurm_task(const SlurmTaskOptions& opts);
+int slurm_task_command(const SlurmTaskOptions& opts);
 
 }  // namespace hcx::exec

@@ -182,7 +182,7 @@ std::string self_executable() {
   return p.string();
 }
 
-int run_sweep(const SweepOptions& o) {
+int sweep_command(const SweepOptions& o) {
   // 1. The whole grid, validated, before anything is written.
   grid::ExperimentSpec spec = grid::load_experiment(o.experiment, o.overrides);
   if (!o.name.empty()) {

@@ -68,7 +68,7 @@ struct SweepOptions {
 // Runs the sweep described above and returns the exit code. Bad input
 // (experiment, flags) throws Error(kBadInput) before anything is written; a
 // database that cannot be opened throws Error(kIo).
-int run_sweep(const SweepOptions& opts);
+int sweep_command(const SweepOptions& opts);
 
 // The path of this process's executable (/proc/self/exe).
 std::string self_executable();

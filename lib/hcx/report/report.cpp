@@ -63,7 +63,7 @@ void render(const ReportCommand& cmd, const std::string& format, const store::Db
 
 }  // namespace
 
-int run_report(const ReportCommand& cmd, std::ostream& out) {
+int report_command(const ReportCommand& cmd, std::ostream& out) {
   const bool exporting = !cmd.export_what.empty();
   const std::string format = !cmd.format.empty() ? cmd.format : exporting ? "csv" : "table";
   if (!exporting && format != "table" && format != "md" && format != "csv" && format != "json" && format != "html") {

@@ -27,6 +27,6 @@ struct ReportCommand {
 // Throws Error(kBadInput) for a bad flag value, a missing database, an
 // unknown sweep, key or metric, or an empty selection; Error(kIo) for
 // database and file failures.
-int run_report(const ReportCommand& command, std::ostream& out);
+int report_command(const ReportCommand& command, std::ostream& out);
 
 }  // namespace hcx::report
