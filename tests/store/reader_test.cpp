@@ -90,6 +90,17 @@ TEST_F(ReaderTest, CurvesOneRunAndManyRunsInOneQuery) {
   EXPECT_TRUE(metric_curves(db, "no/such").empty());
 }
 
+TEST_F(ReaderTest, RunIdsSortedAndMatchedByIdOrPrefix) {
+  EXPECT_EQ(run_ids(db), (std::vector<std::string>{"r1", "r2"}));
+  const std::vector<std::string> ids = {"3f2a9c01", "3f2a9c02", "3f2b0000", "ab"};
+  EXPECT_EQ(match_run_id(ids, "3f2a9c01"), (std::vector<std::string>{"3f2a9c01"}));  // exact
+  EXPECT_EQ(match_run_id(ids, "3f2b"), (std::vector<std::string>{"3f2b0000"}));      // unique prefix
+  EXPECT_EQ(match_run_id(ids, "3f2a"), (std::vector<std::string>{"3f2a9c01", "3f2a9c02"}));
+  EXPECT_TRUE(match_run_id(ids, "3f2").empty());  // shorter than kMinRunIdPrefix
+  EXPECT_EQ(match_run_id(ids, "ab"), (std::vector<std::string>{"ab"}));  // a short id matches itself
+  EXPECT_TRUE(match_run_id(ids, "ffff").empty());
+}
+
 TEST_F(ReaderTest, MetricNames) {
   const std::vector<std::string> names = {"train/loss", "train/lr", "val/loss"};
   EXPECT_EQ(metric_names(db, "r1"), names);

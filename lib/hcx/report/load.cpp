@@ -5,11 +5,8 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <memory>
 #include <set>
 #include <thread>
-
-#include <SQLiteCpp/Database.h>
 
 #include "hcx/config/run_config.h"
 #include "hcx/error.h"
@@ -30,16 +27,10 @@ void keep_ids(std::vector<store::RunRecord>& runs, const std::vector<std::string
 // or more digits), sorted. An id that names none or several is bad input.
 std::vector<std::string> resolve_ids(const std::vector<store::RunRecord>& runs, const std::vector<std::string>& wanted,
                                      const std::string& scope) {
-  std::vector<std::string> ids;
+  std::vector<std::string> all, ids;
+  for (const auto& r : runs) all.push_back(r.id);
   for (const auto& w : wanted) {
-    std::vector<std::string> hits;
-    for (const auto& r : runs) {
-      if (r.id == w) {
-        hits = {r.id};
-        break;
-      }
-      if (w.size() >= 4 && r.id.compare(0, w.size(), w) == 0) hits.push_back(r.id);
-    }
+    const std::vector<std::string> hits = store::match_run_id(all, w);
     if (hits.size() > 1)
       throw bad_input("--runs " + w + ": " + std::to_string(hits.size()) + " runs start so; give more digits");
     if (hits.empty()) throw bad_input("--runs " + w + ": no such run in " + scope + " (hcx status lists the runs)");
@@ -81,21 +72,6 @@ std::vector<store::RunRecord> selected_runs(const store::Db& db, const Selection
   return kept;
 }
 
-// Another read-only connection to `main`'s file, for one thread: opened
-// without SQLite's per-call mutex (SQLITE_OPEN_NOMUTEX), which otherwise costs
-// a lock and an unlock per column read, a third of the time of a bulk read.
-store::Db reader_connection(const store::Db& main) {
-  try {
-    auto sql = std::make_unique<SQLite::Database>(main.path().string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
-                                                  store::kBusyTimeoutMs);
-    sql->exec("PRAGMA query_only = ON");
-    sql->exec("PRAGMA mmap_size = 4294967296");  // map pages instead of copying them in: ~15% of a bulk read
-    return store::Db(main.path(), std::move(sql), store::OpenMode::kReadOnly, main.schema_version());
-  } catch (const SQLite::Exception& e) {
-    throw io_error(main.path().string() + ": cannot open database: " + e.what());
-  }
-}
-
 // Reads curves `names` of runs `ids`, calling `take` for each (on this
 // thread). Curves are most of a report's rows (10 million for 1,000 runs ×
 // 10,000 steps), so large selections are read by up to 4 threads, each with
@@ -114,7 +90,7 @@ void read_curves(const store::Db& db, const std::vector<std::string>& ids, const
   };
   auto guarded = [&](size_t t) {
     try {
-      work(t, reader_connection(db));
+      work(t, store::open_bulk_reader(db));
     } catch (...) {
       errors[t] = std::current_exception();
     }

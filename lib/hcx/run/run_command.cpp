@@ -16,7 +16,6 @@
 #include <optional>
 #include <thread>
 
-#include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
 #include "hcx/config/inputs.h"
@@ -26,6 +25,7 @@
 #include "hcx/exec/outcome.h"
 #include "hcx/grid/identity.h"
 #include "hcx/store/db.h"
+#include "hcx/store/reader.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 #include "hcx/store/sqlite_sink.h"
@@ -140,10 +140,9 @@ config::RunConfig config_from_file(const RunCommandOptions& opts) {
 }
 
 config::RunConfig config_from_db(store::Db& db, const std::string& run_id) {
-  SQLite::Statement q(db.sql(), "SELECT config_json FROM runs WHERE id = ?");
-  q.bind(1, run_id);
-  if (!q.executeStep()) throw bad_input("--run-id " + run_id + ": no such run in " + db.path().string());
-  return config::parse_or_throw(config::Json::parse(q.getColumn(0).getString()), "run " + run_id);
+  const std::optional<store::RunRecord> run = store::get_run(db, run_id);
+  if (!run) throw bad_input("--run-id " + run_id + ": no such run in " + db.path().string());
+  return config::parse_or_throw(config::Json::parse(run->config_json), "run " + run_id);
 }
 
 // The shard of a `--run-id ID --shard` run, which must hold its config.

@@ -148,6 +148,18 @@ void throw_sql_error(const Db& db, const std::exception& e) {
   throw Error(ErrorKind::kIo, db.path().string() + ": " + e.what());
 }
 
+Db open_bulk_reader(const Db& main) {
+  try {
+    auto sql = std::make_unique<SQLite::Database>(main.path().string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
+                                                  kBusyTimeoutMs);
+    sql->exec("PRAGMA query_only = ON");
+    sql->exec("PRAGMA mmap_size = 4294967296");  // map pages instead of copying them in: ~15% of a bulk read
+    return Db(main.path(), std::move(sql), OpenMode::kReadOnly, main.schema_version());
+  } catch (const SQLite::Exception& e) {
+    throw io_error(main.path().string() + ": cannot open database: " + e.what());
+  }
+}
+
 Db open_db(const std::filesystem::path& path, OpenMode mode, Journal journal) {
   if (mode == OpenMode::kReadOnly) return open_read_only(path);
   Db db = open_read_write(path, journal);

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -187,6 +188,23 @@ std::vector<std::string> unswept_run_ids(const Db& db) {
   Rows q(db, "SELECT id FROM runs WHERE id NOT IN (SELECT run_id FROM sweep_runs) ORDER BY id");
   while (q.next()) ids.push_back(q.text(0));
   return ids;
+}
+
+std::vector<std::string> run_ids(const Db& db) {
+  std::vector<std::string> ids;
+  Rows q(db, "SELECT id FROM runs ORDER BY id");
+  while (q.next()) ids.push_back(q.text(0));
+  return ids;
+}
+
+std::vector<std::string> match_run_id(const std::vector<std::string>& ids, const std::string& wanted) {
+  if (std::find(ids.begin(), ids.end(), wanted) != ids.end()) return {wanted};
+  std::vector<std::string> hits;
+  if (wanted.size() < kMinRunIdPrefix) return hits;
+  for (const auto& id : ids) {
+    if (id.compare(0, wanted.size(), wanted) == 0) hits.push_back(id);
+  }
+  return hits;
 }
 
 std::optional<SweepInfo> get_sweep(const Db& db, const std::string& name) {

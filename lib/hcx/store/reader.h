@@ -38,6 +38,17 @@ std::vector<std::string> tagged_run_ids(const Db& db, const std::string& tag);
 // Ids of the runs that belong to no sweep (hcx run CONFIG), sorted.
 std::vector<std::string> unswept_run_ids(const Db& db);
 
+// Every run id, sorted.
+std::vector<std::string> run_ids(const Db& db);
+
+// A run id may be shortened to a prefix of this many characters or more.
+inline constexpr size_t kMinRunIdPrefix = 4;
+
+// The ids among `ids` that `wanted` names: {wanted} when it is one of them;
+// else, when it has kMinRunIdPrefix characters or more, every id that starts
+// with it (one, several or none), in the order of `ids`; else none. Pure.
+std::vector<std::string> match_run_id(const std::vector<std::string>& ids, const std::string& wanted);
+
 // A runs row with its flattened config and summary.
 struct RunRecord {
   std::string id, status, config_json;
