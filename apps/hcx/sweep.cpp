@@ -5,7 +5,6 @@
 #include "commands.h"
 #include "hcx/error.h"
 #include "hcx/exec/sweep.h"
-#include "hcx/model/inspect.h"
 
 namespace hcx::cli {
 namespace {
@@ -115,8 +114,6 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->callback([opts, slurm_flags, &exit_code] {
     for (const CLI::Option* f : slurm_flags)
       if (f->count() > 0 && opts->executor != "slurm") throw bad_input(f->get_name() + ": needs --executor slurm");
-    // Training FLOPs per token: forward from the model's analytic count, x3 for the backward.
-    opts->flops = [](const config::RunConfig& c) { return 3.0 * model::compute_stats(c).flops_per_token; };
     exit_code = exec::sweep_command(*opts);
   });
 }

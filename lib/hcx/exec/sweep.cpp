@@ -26,6 +26,7 @@
 #include "hcx/exec/sweep_display.h"
 #include "hcx/grid/expand.h"
 #include "hcx/grid/identity.h"
+#include "hcx/model/inspect.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
@@ -148,6 +149,10 @@ class Monitor : public ExecObserver {
 
 // The closing table on stdout, from the database; returns whether any run
 // of the grid failed or diverged.
+// Training FLOPs per token for the plan's estimate: the model's analytic
+// forward count (model/inspect.h), x3 for the backward.
+double training_flops(const config::RunConfig& c) { return 3.0 * model::compute_stats(c).flops_per_token; }
+
 bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::map<std::string, double>& seconds,
                    double wall_s) {
   std::vector<std::vector<std::string>> rows = {{"#", "id", "variant", "status", "steps", "loss", "time"}};
@@ -207,7 +212,7 @@ int sweep_command(const SweepOptions& o) {
     throw bad_input("--retrain-stale: not supported with --executor slurm yet (a task's shard keeps the old run); "
                     "retrain locally, or hcx run --run-id ID --fresh for each stale run");
   check_sweep_inputs(ex, o.experiment);
-  const grid::PlanOptions plan_opts = plan_options(o.retry_failed, o.retrain_stale, o.flops);
+  const grid::PlanOptions plan_opts = plan_options(o.retry_failed, o.retrain_stale, training_flops);
   // Slurm: runs still queued or running from an earlier submission (run id -> "123_4 PENDING").
   const std::map<std::string, std::string> in_slurm = slurm ? active_runs(results, ex.name) : std::map<std::string, std::string>{};
 

@@ -61,7 +61,6 @@ struct SweepOptions {
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
   double heartbeat_timeout_s = kDefaultHeartbeatTimeoutS;  // local: kill a run silent this long (hung); 0 never
-  grid::FlopsPerToken flops;             // training FLOPs per token for the estimate; empty: tokens only
   SlurmOptions slurm;                    // --executor slurm (slurm_executor.h): resources, --wait, --cancel
 };
 
