@@ -1,6 +1,11 @@
 // Run config parsing and validation: every error names its dotted key.
 #include "hcx/config/run_config.h"
 
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "hcx/error.h"
@@ -144,15 +149,43 @@ TEST(RunConfig, IntegerFieldAcceptsIntegralFloatSpelling) {
   EXPECT_EQ(first_error(R"({"train": {"steps": 2.5}})"), "train.steps: expected an integer, got 2.5");
 }
 
-TEST(RunConfig, FlattenListsEveryKnownKey) {
-  const auto rows = flatten(RunConfig{});
-  ASSERT_EQ(rows.size(), known_keys().size());
-  EXPECT_EQ(rows[0].first, "seed");
-  for (const auto& [k, v] : rows) {
-    if (k == "residual.kind") EXPECT_EQ(v, "pre_norm");
-    if (k == "train.lr") EXPECT_EQ(v, "0.001");
-    if (k == "eval.tasks") EXPECT_EQ(v, "[]");
+// The dotted paths of a JSON object's leaves (arrays are leaves), in order.
+void dotted_leaves(const Json& j, const std::string& prefix, std::vector<std::string>& out) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object()) {
+      dotted_leaves(*it, key, out);
+    } else {
+      out.push_back(key);
+    }
   }
+}
+
+TEST(RunConfig, FlattenListsEveryKeyOfTheJsonWithItsValue) {
+  // Every leaf of the config's JSON, and nothing else: a field added to
+  // to_json but not to flatten (or the other way round) fails here.
+  std::vector<std::string> json_keys, flat_keys;
+  dotted_leaves(to_json(RunConfig{}), "", json_keys);
+  std::map<std::string, std::string> flat;
+  for (const auto& [k, v] : flatten(RunConfig{})) {
+    flat_keys.push_back(k);
+    flat[k] = v;
+  }
+  std::sort(json_keys.begin(), json_keys.end());
+  std::sort(flat_keys.begin(), flat_keys.end());
+  EXPECT_EQ(flat_keys, json_keys);
+  EXPECT_EQ(flatten(RunConfig{}).front().first, "seed");
+  EXPECT_EQ(flat.at("residual.kind"), "pre_norm");
+  EXPECT_EQ(flat.at("train.lr"), "0.001");
+  EXPECT_EQ(flat.at("eval.tasks"), "[]");
+  // Values follow the config.
+  RunConfig c;
+  c.train.lr = 3e-3;
+  c.residual.n = 4;
+  const auto rows = flatten(c);
+  const std::map<std::string, std::string> changed(rows.begin(), rows.end());
+  EXPECT_EQ(changed.at("train.lr"), "0.003");
+  EXPECT_EQ(changed.at("residual.n"), "4");
 }
 
 TEST(RunConfig, ParseValueReadsJsonElseString) {
