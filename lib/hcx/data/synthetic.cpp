@@ -62,7 +62,7 @@ SyntheticVocab synthetic_vocab(int64_t model_vocab_size) {
 }
 
 std::string token_name(const SyntheticVocab& v, int32_t id) {
-  static const char* kSpecial[] = {"<doc>", ".", "set", "get", "copy", "paste", "(", ")", "[", "]", "{", "}", "<", ">"};
+  static const char* const kSpecial[] = {"<doc>", ".", "set", "get", "copy", "paste", "(", ")", "[", "]", "{", "}", "<", ">"};
   if (id >= 0 && id < 14) return kSpecial[id];
   const struct {
     const IdRange& range;

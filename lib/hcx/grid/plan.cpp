@@ -116,7 +116,7 @@ std::vector<std::string> stale_lines(const Expansion& ex, const Plan& plan) {
 }
 
 std::string human_count(double v) {
-  static const char* kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
+  static const char* const kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
   int i = 0;
   while (std::fabs(v) >= 1000 && i < 6) {
     v /= 1000;

@@ -79,7 +79,7 @@ const std::string& palette(size_t i) {
 std::vector<std::string> tick_labels(const std::vector<double>& ticks) {
   double top = 0;
   for (double t : ticks) top = std::max(top, std::abs(t));
-  static const char* kSuffix[] = {"", "k", "M", "B", "T"};
+  static const char* const kSuffix[] = {"", "k", "M", "B", "T"};
   const int thousands = top >= 1e4 ? std::min(4, static_cast<int>(std::floor(std::log10(top) / 3))) : 0;
   const int exponent = top > 0 && top < 1e-3 ? static_cast<int>(std::floor(std::log10(top))) : 0;
   std::vector<std::string> labels;
