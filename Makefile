@@ -32,7 +32,8 @@ TORCH_PYTHON := $(abspath $(TORCH_VENV))/bin/python
 # The PyTorch reference of the Debian build's benchmarks (make bench) only.
 BENCH_PACKAGES := python3-torch
 
-.PHONY: all build setup setup-debian setup-pypi setup-bench configure test run bench clean \
+.PHONY: all build setup setup-debian setup-pypi setup-bench setup-tools configure test test-fast test-sanitize \
+        format format-check lint run bench clean \
         build-debian build-pypi test-debian test-pypi bench-debian bench-pypi
 
 all: build
@@ -85,14 +86,61 @@ build-pypi: $(PYPI_BUILD)/CMakeCache.txt
 	cmake --build $(PYPI_BUILD) -j $(JOBS)
 
 # Both builds first, then each suite (the PyPI suite resumes the Debian build's
-# checkpoints), then what CI can run of the GPU check (with the PyPI build).
-test: build $(addprefix test-,$(BUILDS)) $(if $(filter pypi,$(BUILDS)),test-gpu-steps)
+# checkpoints), the torch-free suites under ASan/UBSan, then what CI can run of
+# the GPU check (with the PyPI build).
+test: build $(addprefix test-,$(BUILDS)) test-sanitize $(if $(filter pypi,$(BUILDS)),test-gpu-steps)
 
 test-debian: build-debian
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 test-pypi: build-pypi
 	cd $(PYPI_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The torch-free suites: seconds to build and run, for the edit-test loop.
+FAST_LABELS := ^(util|config|metrics|store|grid|exec|report)$$
+FAST_TESTS := test_util test_config test_metrics test_store test_grid test_exec test_report
+
+test-fast: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(FAST_TESTS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L '$(FAST_LABELS)'
+
+# The torch-free suites built with AddressSanitizer and UBSan and warnings as
+# errors (CMake option HCX_SANITIZE), in $(SANITIZE_BUILD): the fork, signal and
+# pipe code of exec/ and util/, the store, the report. LibTorch is not
+# instrumented, so its modules are not built here. Part of `make test`.
+SANITIZE_BUILD ?= build-sanitize
+$(SANITIZE_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(SANITIZE_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DHCX_SANITIZE=ON \
+	  -DHCX_WARNINGS_AS_ERRORS=ON $(CMAKE_FLAGS)
+
+test-sanitize: $(SANITIZE_BUILD)/CMakeCache.txt
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target $(FAST_TESTS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -L '$(FAST_LABELS)'
+
+# Style tools (Debian's clang-format and clang-tidy 14; make setup-tools installs
+# them). FILES defaults to the C++ files changed against BASE (default HEAD:
+# what is not committed yet, new files included; BASE=origin/main for a branch):
+# format what you touch, not the whole tree.
+BASE ?= HEAD
+FILES ?= $(shell git diff --name-only --diff-filter=d $(BASE) -- '*.cpp' '*.h'; \
+                 git ls-files --others --exclude-standard -- '*.cpp' '*.h')
+setup-tools:
+	@dpkg -s clang-format clang-tidy >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-format clang-tidy)
+
+format: setup-tools
+	@if [ -n "$(strip $(FILES))" ]; then clang-format -i $(FILES) && echo "format: $(words $(FILES)) files"; \
+	else echo "format: no changed C++ files (FILES=... or BASE=origin/main to choose)"; fi
+
+format-check: setup-tools
+	@clang-format --dry-run --Werror $(FILES) && echo "format-check: $(words $(FILES)) files follow .clang-format"
+
+# clang-tidy (.clang-tidy: bugprone, performance, identifier naming) over the
+# changed .cpp files, with the Debian build's compile_commands.json.
+lint: setup-tools $(BUILD)/CMakeCache.txt
+	@srcs="$(filter %.cpp,$(FILES))"; if [ -z "$$srcs" ]; then echo "lint: no changed .cpp files"; \
+	else clang-tidy -p $(BUILD) --quiet $$srcs; fi
 
 run: build-debian
 	./scripts/quickstart.sh $(BUILD)/apps/hcx/hcx
@@ -106,7 +154,7 @@ bench-pypi: build-pypi
 	PYTHON=$(TORCH_PYTHON) ./bench/run_all.sh $(PYPI_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(PYPI_BUILD) build-gpu
+	rm -rf $(BUILD) $(PYPI_BUILD) $(SANITIZE_BUILD) build-gpu
 
 # ---- The GPU check (scripts/gpu_check.sh) for a machine with an NVIDIA GPU
 # and a CUDA torch but no Debian dev packages: `make gpu-bundle` here unpacks

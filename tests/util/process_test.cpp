@@ -26,8 +26,8 @@ TEST(RunProcess, SeparateStreamsAndTheExitCode) {
 
 TEST(RunProcess, LargeOutputOnBothStreamsDoesNotDeadlock) {
   // 200 kB on each stream: more than a pipe buffer, so both must be read as they fill.
-  const auto r = run_process({"/bin/sh", "-c", "head -c 200000 /dev/zero; head -c 200000 /dev/zero >&2"},
-                             StderrTo::kSeparate);
+  const auto r =
+      run_process({"/bin/sh", "-c", "head -c 200000 /dev/zero; head -c 200000 /dev/zero >&2"}, StderrTo::kSeparate);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.size(), 200000u);
   EXPECT_EQ(r.err.size(), 200000u);
