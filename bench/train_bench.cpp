@@ -70,7 +70,7 @@
 #include "hcx/train/optimizer.h"
 #include "hcx/train/diagnostics.h"
 #include "hcx/train/evaluate.h"
-#include "hcx/train/metric_sink.h"
+#include "hcx/metrics/sink.h"
 #include "hcx/train/schedule.h"
 #include "hcx/train/cuda_memory.h"
 #include "hcx/train/trainer.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "hcx/store/db.h"
-#include "hcx/train/metric_sink.h"
+#include "hcx/metrics/sink.h"
 
 namespace hcx::store {
 

@@ -9,7 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "hcx/model/gpt.h"
-#include "hcx/train/metric_sink.h"
+#include "hcx/metrics/sink.h"
 
 namespace hcx::train {
 

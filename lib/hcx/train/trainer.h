@@ -8,7 +8,7 @@
 #include <string>
 
 #include "hcx/config/run_config.h"
-#include "hcx/train/metric_sink.h"
+#include "hcx/metrics/sink.h"
 
 namespace hcx::train {
 
