@@ -118,7 +118,7 @@ hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int
 
 // A MemorySink that notes when the train/loss of two steps arrives and stops
 // the run after the second: the window holds exactly `steps` trainer iterations.
-class StepClock : public hcx::train::MemorySink {
+class StepClock : public hcx::metrics::MemorySink {
  public:
   StepClock(int64_t first, int64_t last) : first_(first), last_(last) {}
   void scalar(int64_t step, std::string_view name, double value) override {
@@ -193,18 +193,18 @@ Json gemm_peak(const std::string& dtype, int64_t threads) {
 // ---------------------------------------------------------------------------- child: costs
 
 // Forwards to `inner` and adds up the time spent in it.
-class TimedSink : public hcx::train::MetricSink {
+class TimedSink : public hcx::metrics::MetricSink {
  public:
-  explicit TimedSink(hcx::train::MetricSink& inner) : inner_(inner) {}
+  explicit TimedSink(hcx::metrics::MetricSink& inner) : inner_(inner) {}
   void scalar(int64_t s, std::string_view n, double v) override { timed([&] { inner_.scalar(s, n, v); }); }
-  void spike(const hcx::train::SpikeRow& r) override { timed([&] { inner_.spike(r); }); }
+  void spike(const hcx::metrics::SpikeRow& r) override { timed([&] { inner_.spike(r); }); }
   void eval(int64_t s, std::string_view t, std::string_view m, double v) override {
     timed([&] { inner_.eval(s, t, m, v); });
   }
   void layer_stat(int64_t s, int64_t l, std::string_view n, double v) override {
     timed([&] { inner_.layer_stat(s, l, n, v); });
   }
-  void matrix(const hcx::train::MatrixRow& r) override { timed([&] { inner_.matrix(r); }); }
+  void matrix(const hcx::metrics::MatrixRow& r) override { timed([&] { inner_.matrix(r); }); }
   void summary(std::string_view k, double v) override {
     summaries[std::string(k)] = v;
     timed([&] { inner_.summary(k, v); });
@@ -228,7 +228,7 @@ class TimedSink : public hcx::train::MetricSink {
     seconds += seconds_since(t);
     ++calls;
   }
-  hcx::train::MetricSink& inner_;
+  hcx::metrics::MetricSink& inner_;
 };
 
 // What one of each measurement costs on a fresh model of `cfg` (seconds): a
@@ -240,7 +240,7 @@ Json measurement_parts(const hcx::config::RunConfig& cfg) {
   const std::vector<hcx::data::Task> tasks = hcx::data::load_tasks(cfg, ds.tokenizer);
   hcx::model::Gpt model = hcx::model::make_model(cfg);
   const at::Device cpu(at::kCPU);
-  hcx::train::MemorySink sink;
+  hcx::metrics::MemorySink sink;
   Clock::time_point t = Clock::now();
   hcx::train::validation_loss(*model, val, cpu);
   const double val_s = seconds_since(t);

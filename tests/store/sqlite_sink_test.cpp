@@ -40,7 +40,7 @@ struct SinkTest : ::testing::Test {
 };
 
 // Writes one log interval of every kind of row at `step`.
-void interval(train::MetricSink& sink, int64_t step) {
+void interval(metrics::MetricSink& sink, int64_t step) {
   sink.scalar(step, "train/loss", 5.0 - 0.01 * static_cast<double>(step));
   sink.scalar(step, "train/lr", 1e-3);
   sink.spike({"train/loss", step, 9.0, 5.0, 0.5, 8.0});

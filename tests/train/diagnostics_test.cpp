@@ -13,6 +13,8 @@
 namespace hcx::train {
 namespace {
 
+using metrics::MemorySink;
+
 // tiny_config with 3 layers, seq_len 8, vocab 32 and the residual stream given.
 config::RunConfig tiny(const char* kind, int64_t n = 1) {
   config::RunConfig c = hcx::test::tiny_config(3, 8, 32);

@@ -1,6 +1,7 @@
 // Where a run's measurements go (CONTRIBUTING.md, "House style": small interfaces). The trainer writes
 // through this interface only; store/ implements it on SQLite, tests use the
-// in-memory MemorySink below. Torch-free. One sink belongs to one run and is
+// in-memory MemorySink below. It lives in metrics/, which both train/ and
+// store/ use, so that neither includes the other. Torch-free. One sink belongs to one run and is
 // called from one thread.
 #pragma once
 
@@ -11,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-namespace hcx::train {
+namespace hcx::metrics {
 
 struct SpikeRow {
   std::string metric;  // "train/loss" | "train/grad_norm"
@@ -81,4 +82,4 @@ class MemorySink : public MetricSink {
   int64_t step = 0, tokens = 0, resumed_from = -1, flushes = 0;
 };
 
-}  // namespace hcx::train
+}  // namespace hcx::metrics

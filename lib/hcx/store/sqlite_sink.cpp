@@ -43,14 +43,14 @@ SqliteSink::~SqliteSink() {
 void SqliteSink::scalar(int64_t step, std::string_view name, double value) {
   scalars_.push_back({step, std::string(name), value});
 }
-void SqliteSink::spike(const train::SpikeRow& row) { spikes_.push_back(row); }
+void SqliteSink::spike(const metrics::SpikeRow& row) { spikes_.push_back(row); }
 void SqliteSink::eval(int64_t step, std::string_view task, std::string_view metric, double value) {
   evals_.push_back({step, std::string(task), std::string(metric), value});
 }
 void SqliteSink::layer_stat(int64_t step, int64_t layer, std::string_view name, double value) {
   layer_stats_.push_back({step, layer, std::string(name), value});
 }
-void SqliteSink::matrix(const train::MatrixRow& row) { matrices_.push_back(row); }
+void SqliteSink::matrix(const metrics::MatrixRow& row) { matrices_.push_back(row); }
 void SqliteSink::summary(std::string_view key, double value) {
   summaries_.push_back({std::string(key), value});
 }

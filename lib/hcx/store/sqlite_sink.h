@@ -1,4 +1,4 @@
-// The trainer's MetricSink on SQLite (train/metric_sink.h): a run's curves,
+// The trainer's MetricSink on SQLite (metrics/sink.h): a run's curves,
 // spikes, evals, diagnostics and summary land in the results database, one
 // transaction per log interval.
 #pragma once
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "hcx/store/db.h"
 #include "hcx/metrics/sink.h"
+#include "hcx/store/db.h"
 
 namespace hcx::store {
 
@@ -44,7 +44,7 @@ namespace hcx::store {
 //    write nothing and throw Error(kBusy), and the sink writes nothing more
 //    (not even from its destructor). A stale process cannot heartbeat, record
 //    metrics or delete rows of a run it no longer owns.
-class SqliteSink : public train::MetricSink {
+class SqliteSink : public metrics::MetricSink {
  public:
   SqliteSink(Db& db, std::string run_id, std::optional<int64_t> attempt = std::nullopt);
   ~SqliteSink() override;
@@ -52,10 +52,10 @@ class SqliteSink : public train::MetricSink {
   SqliteSink& operator=(const SqliteSink&) = delete;
 
   void scalar(int64_t step, std::string_view name, double value) override;
-  void spike(const train::SpikeRow& row) override;
+  void spike(const metrics::SpikeRow& row) override;
   void eval(int64_t step, std::string_view task, std::string_view metric, double value) override;
   void layer_stat(int64_t step, int64_t layer, std::string_view name, double value) override;
-  void matrix(const train::MatrixRow& row) override;
+  void matrix(const metrics::MatrixRow& row) override;
   void summary(std::string_view key, double value) override;
   void progress(int64_t step, int64_t tokens) override;
   void resume_from(int64_t step) override;
@@ -84,10 +84,10 @@ class SqliteSink : public train::MetricSink {
   std::optional<int64_t> attempt_;
   bool lost_ = false;  // taken over by a newer attempt: write nothing more
   std::vector<Scalar> scalars_;
-  std::vector<train::SpikeRow> spikes_;
+  std::vector<metrics::SpikeRow> spikes_;
   std::vector<Eval> evals_;
   std::vector<LayerStat> layer_stats_;
-  std::vector<train::MatrixRow> matrices_;
+  std::vector<metrics::MatrixRow> matrices_;
   std::vector<Summary> summaries_;
   std::optional<std::pair<int64_t, int64_t>> progress_;  // (step, tokens)
 };

@@ -13,6 +13,9 @@
 
 namespace hcx::train {
 
+using metrics::MatrixRow;
+using metrics::MetricSink;
+
 // Sublayer k (0 .. 2L-1) that a parameter name belongs to: block i's
 // attention side (ln_1, attn, hc_attn) is 2i, its FFN side 2i+1; -1 for
 // parameters outside the blocks (wte, ln_f, lm_head).

@@ -12,6 +12,12 @@
 
 namespace hcx::train {
 
+// The sink the trainer writes through (metrics/sink.h), by its train/ name too.
+using metrics::MatrixRow;
+using metrics::MemorySink;
+using metrics::MetricSink;
+using metrics::SpikeRow;
+
 // How a run ended. Stored as text in runs.status (see to_string).
 enum class RunStatus { kCompleted, kDiverged, kInterrupted, kFailed };
 const char* to_string(RunStatus s);  // "completed", "diverged", "interrupted", "failed"
