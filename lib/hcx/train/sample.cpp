@@ -47,14 +47,17 @@ std::vector<std::string> validate(const SampleOptions& o) {
   return errors;
 }
 
+void check(const SampleOptions& o) {
+  const auto errors = validate(o);
+  if (errors.empty()) return;
+  std::string msg = errors.front();
+  for (size_t i = 1; i < errors.size(); ++i) msg += "\n" + errors[i];
+  throw bad_input(msg);
+}
+
 std::string sample_text(const config::RunConfig& cfg, const std::string& run_id,
                         const std::filesystem::path& checkpoint, const SampleOptions& o) {
-  const auto errors = validate(o);
-  if (!errors.empty()) {
-    std::string msg = errors.front();
-    for (size_t i = 1; i < errors.size(); ++i) msg += "\n" + errors[i];
-    throw bad_input(msg);
-  }
+  check(o);
   const data::TextCodec codec = data::TextCodec::for_run(cfg);
   const std::vector<int32_t> prompt = codec.encode(o.prompt);
   for (int32_t id : prompt) {

@@ -28,6 +28,9 @@ struct SampleOptions {
 // Every problem with `o`, each naming its flag ("--temperature: expected >= 0, got -1").
 std::vector<std::string> validate(const SampleOptions& o);
 
+// Throws Error(kBadInput) with every problem validate() finds, one per line.
+void check(const SampleOptions& o);
+
 // The prompt followed by `o.tokens` generated tokens, decoded, from the
 // weights of `checkpoint` (a checkpoint of run `run_id`, loaded on the CPU).
 // Throws Error(kBadInput) for invalid options (validate) or a prompt the
