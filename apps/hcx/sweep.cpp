@@ -95,7 +95,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       "  key=choice(a,b,c)      the same as a,b,c\n"
       "  seeds=N  seeds=0,1,2   the seed axis (seeds=range(3,6) is 3,4,5)\n"
       "A sweep changed by -s is its own sweep: quickstart.json -s train.steps=100 is 'quickstart@train.steps=100',\n"
-      "reported apart from 'quickstart' (train.device and train.threads keep the name). --name NAME chooses,\n"
+      "reported apart from 'quickstart' (train.device, train.threads, train.keep_checkpoints keep it). --name NAME chooses,\n"
       "the file's own name to add the runs to that sweep on purpose.\n"
       "Examples:\n"
       "  hcx sweep experiments/quickstart.json --dry-run\n"

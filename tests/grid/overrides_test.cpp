@@ -99,6 +99,7 @@ TEST(Overrides, ASweepChangedBySetHasItsOwnName) {
   EXPECT_EQ(parse_experiment(exp, "e.json", {"data.path=/data/a b.txt"}).name, "quick@data.path=_data_a_b.txt");
   // Placement is not identity: the same runs, the same sweep.
   EXPECT_EQ(parse_experiment(exp, "e.json", {"train.device=cuda", "train.threads=4"}).name, "quick");
+  EXPECT_EQ(parse_experiment(exp, "e.json", {"train.keep_checkpoints=5"}).name, "quick");  // disk use, same runs
   // A long suffix is cut and ends in a hash of the whole, so two long ones differ.
   const std::string a = sweep_name("q", {"data.path=" + std::string(100, 'a')});
   const std::string b = sweep_name("q", {"data.path=" + std::string(100, 'a') + "b"});

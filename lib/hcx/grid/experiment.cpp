@@ -325,7 +325,7 @@ std::string sweep_name(const std::string& name, const std::vector<std::string>& 
   std::string suffix;
   for (const auto& text : overrides) {
     const std::string key = text.substr(0, text.find('='));
-    if (key == "train.device" || key == "train.threads") continue;  // placement: the same runs
+    if (outside_identity(key)) continue;  // placement, disk use: the same runs
     suffix += '@';
     for (const char c : text) suffix += std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._=,+-()", c) ? c : '_';
   }

@@ -51,8 +51,9 @@
 // A sweep changed by -s is another sweep: its name is the file's, then
 // "@key=value" per override (characters other than letters, digits and
 // ._=,+-() as '_'), so its runs are reported apart from the file's own and
-// the same command again resumes it. Overrides of train.device and
-// train.threads (placement, not identity) keep the name. `hcx sweep --name`
+// the same command again resumes it. Overrides of keys outside the runs'
+// identity (identity.h: train.device, train.threads, train.keep_checkpoints)
+// keep the name. `hcx sweep --name`
 // chooses another name, the file's own to merge on purpose.
 //
 // Torch-free and DB-free.

@@ -46,11 +46,19 @@ config::RunConfig normalized(const config::RunConfig& c) {
   return n;
 }
 
+// The train.* keys outside every run's identity: where it runs, and disk use.
+constexpr const char* kOutsideIdentity[] = {"device", "threads", "keep_checkpoints"};
+
+bool outside_identity(const std::string& dotted_key) {
+  for (const char* k : kOutsideIdentity) {
+    if (dotted_key == std::string("train.") + k) return true;
+  }
+  return false;
+}
+
 config::Json canonical_json(const config::RunConfig& c) {
   config::Json j = config::to_json(normalized(c));
-  j["train"].erase("device");
-  j["train"].erase("threads");
-  j["train"].erase("keep_checkpoints");  // disk use, not the run
+  for (const char* k : kOutsideIdentity) j["train"].erase(k);
   return j;
 }
 

@@ -42,11 +42,17 @@
 
 namespace hcx::grid {
 
+// Whether `dotted_key` is left out of every run's identity: the placement
+// keys of rule 1 (train.device, train.threads) and train.keep_checkpoints
+// (disk use). canonical_json() drops them; a sweep changed only in them keeps
+// its name (experiment.h, sweep_name).
+bool outside_identity(const std::string& dotted_key);
+
 // The config with rules 1 and 2 applied (placement keys keep their values
 // here: use canonical_json() for the hashed form).
 config::RunConfig normalized(const config::RunConfig& c);
 
-// to_json(normalized(c)) without train.device and train.threads: every other
+// to_json(normalized(c)) without the keys outside_identity() names: every other
 // key present. What the runs table stores as config_json; parsing it back
 // gives the same run_id.
 config::Json canonical_json(const config::RunConfig& c);
