@@ -1,7 +1,6 @@
 // Checkpoint writing and reading; see checkpoint.h.
 #include "hcx/train/checkpoint.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 
 #include "hcx/error.h"
 #include "hcx/train/torch_error.h"
+#include "hcx/util/fsync.h"
 
 namespace hcx::train {
 
@@ -150,17 +150,6 @@ double expected_bytes(const fs::path& dir, torch::nn::Module& model) {
   return 3.3 * bytes + 64 * 1024;
 }
 
-// fsync of a file or folder; false with errno set on failure.
-bool sync_path(const fs::path& p, int flags) {
-  const int fd = open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = fsync(fd) == 0;
-  const int saved = errno;
-  const bool closed = close(fd) == 0;
-  errno = ok ? errno : saved;
-  return ok && closed;
-}
-
 }  // namespace
 
 std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int64_t step) {
@@ -231,9 +220,9 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
     root.write("optimizer", opt_ar);
     root.write("meta", c10::IValue(meta.dump()));
     root.save_to(tmp.string());
-    if (!sync_path(tmp, O_RDONLY)) throw std::runtime_error(std::string("fsync: ") + std::strerror(errno));
+    if (!util::sync_path(tmp)) throw std::runtime_error(std::string("fsync: ") + std::strerror(errno));
     fs::rename(tmp, path);  // readers see the old file or the new one
-    if (!sync_path(dir, O_RDONLY | O_DIRECTORY))
+    if (!util::sync_path(dir, /*directory=*/true))
       throw std::runtime_error(std::string("fsync of the folder: ") + std::strerror(errno));
   } catch (const std::exception& e) {
     fs::remove(tmp, ec);
@@ -271,6 +260,36 @@ std::pair<int64_t, nlohmann::json> open_checkpoint(const std::filesystem::path& 
   return {format, nlohmann::json::parse(meta_value.toStringRef())};
 }
 
+// Opens the checkpoint at `path` (tensors mapped to `device` when given),
+// refuses it when it belongs to another run than `config_hash`, and loads its
+// weights into `model`, refusing a parameter of another shape (Module::load
+// would replace it). `writer` names the LibTorch that wrote the file once its
+// meta record is read. Returns the format version and the meta record.
+std::pair<int64_t, nlohmann::json> open_and_load_model(const std::filesystem::path& path,
+                                                       torch::serialize::InputArchive& root,
+                                                       torch::nn::Module& model, const std::string& config_hash,
+                                                       const c10::Device* device, std::string& writer) {
+  auto opened = open_checkpoint(path, root, device);
+  const nlohmann::json& meta = opened.second;
+  if (meta.contains("libtorch")) writer = "LibTorch " + meta.at("libtorch").get<std::string>();
+  if (meta.at("config_hash") != config_hash) {
+    throw io_error(path.string() + ": checkpoint of another run (" + meta.at("config_hash").get<std::string>() +
+                   "), expected " + config_hash);
+  }
+  torch::serialize::InputArchive model_ar;
+  root.read("model", model_ar);
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : model.named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
+  model.load(model_ar);
+  const auto loaded = model.named_parameters();
+  for (const auto& [name, shape] : shapes) {
+    if (loaded[name].sizes().vec() != shape)
+      throw std::runtime_error("its " + name + " has shape " + c10::str(loaded[name].sizes()) + ", the model's is " +
+                               c10::str(c10::IntArrayRef(shape)));
+  }
+  return opened;
+}
+
 // The meta record's fields (the keys written by save_checkpoint; older files lack the optional ones).
 CheckpointMeta meta_of(const nlohmann::json& meta) {
   CheckpointMeta m;
@@ -303,17 +322,10 @@ bool load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   nlohmann::json meta;
   std::string writer = "an unknown LibTorch";  // known once the meta record is read
   try {
-    torch::serialize::InputArchive root, model_ar, opt_ar;
+    torch::serialize::InputArchive root, opt_ar;
     int64_t format = 0;
-    std::tie(format, meta) = open_checkpoint(path, root);
-    if (meta.contains("libtorch")) writer = "LibTorch " + meta.at("libtorch").get<std::string>();
-    if (meta.at("config_hash") != config_hash) {
-      throw io_error(path.string() + ": checkpoint of another run (" + meta.at("config_hash").get<std::string>() +
-                     "), expected " + config_hash);
-    }
-    root.read("model", model_ar);
+    std::tie(format, meta) = open_and_load_model(path, root, model, config_hash, nullptr, writer);
     root.read("optimizer", opt_ar);
-    model.load(model_ar);
     if (format == 1) {
       optimizer.load(opt_ar);  // torch::optim's layout: read back by the LibTorch that wrote it only
     } else {
@@ -339,26 +351,9 @@ CheckpointMeta load_model_weights(const std::filesystem::path& path, torch::nn::
   if (!std::filesystem::exists(path)) throw io_error(path.string() + ": no such checkpoint");
   std::string writer = "an unknown LibTorch";  // known once the meta record is read
   try {
-    torch::serialize::InputArchive root, model_ar;
+    torch::serialize::InputArchive root;
     const c10::Device cpu(c10::kCPU);
-    const nlohmann::json meta = open_checkpoint(path, root, &cpu).second;
-    if (meta.contains("libtorch")) writer = "LibTorch " + meta.at("libtorch").get<std::string>();
-    if (meta.at("config_hash") != config_hash) {
-      throw io_error(path.string() + ": checkpoint of another run (" + meta.at("config_hash").get<std::string>() +
-                     "), expected " + config_hash);
-    }
-    root.read("model", model_ar);
-    // Module::load replaces a parameter of another shape instead of refusing it: compare afterwards.
-    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
-    for (const auto& p : model.named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
-    model.load(model_ar);
-    const auto loaded = model.named_parameters();
-    for (const auto& [name, shape] : shapes) {
-      if (loaded[name].sizes().vec() != shape)
-        throw std::runtime_error("its " + name + " has shape " + c10::str(loaded[name].sizes()) + ", the model's is " +
-                                 c10::str(c10::IntArrayRef(shape)));
-    }
-    return meta_of(meta);
+    return meta_of(open_and_load_model(path, root, model, config_hash, &cpu, writer).second);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

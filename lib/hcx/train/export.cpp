@@ -1,7 +1,6 @@
 // hcx export: a checkpoint's weights as safetensors plus a config.json (see export.h).
 #include "hcx/train/export.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,7 @@
 #include "hcx/model/safetensors.h"
 #include "hcx/train/checkpoint.h"
 #include "hcx/train/torch_error.h"
+#include "hcx/util/fsync.h"
 
 namespace hcx::train {
 
@@ -53,7 +53,7 @@ bool is_export(const fs::path& dir) {
   }
 }
 
-// Writes `bytes` to `path` and fsyncs it; throws std::runtime_error naming the file.
+// Writes `path` with `write` and fsyncs it; throws std::runtime_error naming the file.
 void write_durably(const fs::path& path, const std::function<void(std::ostream&)>& write) {
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -61,21 +61,7 @@ void write_durably(const fs::path& path, const std::function<void(std::ostream&)
     out.flush();
     if (!out) throw std::runtime_error(path.string() + ": write failed: " + std::strerror(errno));
   }
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    const int saved = errno;
-    if (fd >= 0) close(fd);
-    throw std::runtime_error(path.string() + ": fsync: " + std::strerror(saved));
-  }
-  close(fd);
-}
-
-void sync_dir(const fs::path& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
+  if (!util::sync_path(path)) throw std::runtime_error(path.string() + ": fsync: " + std::strerror(errno));
 }
 
 // The token rows of a --logits-for file as a (B, T) int64 tensor.
@@ -209,12 +195,12 @@ ExportResult export_model(const ExportRequest& req) {
     if (logits_idx.defined())
       write_durably(tmp / "logits.json", [&](std::ostream& o) { o << logits_json(*gpt, logits_idx).dump() << "\n"; });
     result.bytes = static_cast<int64_t>(fs::file_size(tmp / "model.safetensors"));
-    sync_dir(tmp);
+    util::sync_path(tmp, /*directory=*/true);
     // A folder cannot be renamed over a non-empty one: the earlier export
     // steps aside first, and goes only once the new one is in place.
     if (replace) fs::rename(out, old);
     fs::rename(tmp, out);
-    sync_dir(parent);
+    util::sync_path(parent, /*directory=*/true);
     if (replace) fs::remove_all(old, ec);
   } catch (const Error&) {
     fs::remove_all(tmp, ec);
