@@ -5,9 +5,9 @@
 #
 # Usage: cross_checkpoint.sh WRITER_HCX READER_HCX
 # The writer trains a tiny HC x2 run and is stopped (SIGTERM, which
-# checkpoints) past step 12; the reader resumes it to step 40. Its train/loss
-# curve after the resume must equal the reader's own uninterrupted run to
-# TOL (default 2e-4): the two builds round differently (OpenBLAS vs MKL), so
+# checkpoints) at step 12 or just past it; the reader resumes it to step 40.
+# Its train/loss curve after the resume must equal the reader's own
+# uninterrupted run to TOL (default 2e-4): the two builds round differently (OpenBLAS vs MKL), so
 # equality is to float tolerance, not bit for bit; a resume that lost the
 # optimizer moments or the data position misses by 1e-2 or more.
 # Exit 77 (ctest: skipped) when the writer binary is not built.
@@ -31,14 +31,23 @@ curve() { sqlite3 "$1" "SELECT step || ' ' || printf('%.9g', value) FROM metrics
 "$reader" run "$tmp/run.json" --db "$tmp/ref/r.db" --progress none >"$tmp/ref.log" 2>&1 ||
   { cat "$tmp/ref.log"; echo "FAIL: the reader's uninterrupted run"; exit 1; }
 
+# The writer runs in 20 ms slices (SIGCONT ... SIGSTOP) and the step is read
+# while it is stopped, so a fast machine cannot finish all 40 steps between
+# two looks (a step takes milliseconds: polling a free-running writer missed
+# step 12 on CI). The SIGTERM is sent while it is stopped and lands on SIGCONT.
 "$writer" run "$tmp/run.json" --db "$tmp/x/r.db" --progress none >"$tmp/writer.log" 2>&1 &
 pid=$!
-for _ in $(seq 600); do
+step=0
+for _ in $(seq 3000); do
+  kill -STOP "$pid" 2>/dev/null || break
   step=$(sqlite3 "$tmp/x/r.db" "SELECT coalesce(max(step), 0) FROM runs" 2>/dev/null || echo 0)
   [ "${step:-0}" -ge 12 ] && break
-  sleep 0.1
+  kill -CONT "$pid"
+  sleep 0.02
 done
+[ "${step:-0}" -lt 40 ] || { cat "$tmp/writer.log"; echo "FAIL: the writer finished before it could be stopped"; exit 1; }
 kill -TERM "$pid"
+kill -CONT "$pid"
 wait "$pid"
 code=$?
 [ "$code" = 3 ] || { cat "$tmp/writer.log"; echo "FAIL: writer exit $code after SIGTERM, expected 3 (interrupted)"; exit 1; }
