@@ -20,11 +20,11 @@
 #include "hcx/exec/outcome.h"
 #include "hcx/exec/slurm_client.h"
 #include "hcx/exec/slurm_files.h"
-#include "hcx/exec/sweep.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 #include "hcx/store/timestamp.h"
+#include "hcx/util/process.h"
 
 extern char** environ;
 
@@ -61,7 +61,7 @@ struct Child {
 
 Child make_child(const SlurmTaskOptions& o, const Manifest& m, const std::string& run_id, const fs::path& log) {
   Child c;
-  c.args = {o.hcx_binary.empty() ? self_executable() : o.hcx_binary, "run", "--run-id", run_id, "--shard",
+  c.args = {o.hcx_binary.empty() ? util::self_executable() : o.hcx_binary, "run", "--run-id", run_id, "--shard",
             "--results", m.results, "--progress", "plain"};
   if (o.threads > 0) c.args.insert(c.args.end(), {"--threads", std::to_string(o.threads)});
   if (!o.device.empty()) c.args.insert(c.args.end(), {"--device", o.device});

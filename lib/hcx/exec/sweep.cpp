@@ -31,6 +31,7 @@
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 #include "hcx/terminal.h"
+#include "hcx/util/process.h"
 #include "hcx/util/text.h"
 #include "hcx/version.h"
 
@@ -180,13 +181,6 @@ bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::ma
 
 }  // namespace
 
-std::string self_executable() {
-  std::error_code ec;
-  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw io_error("cannot find this program's path (/proc/self/exe): " + ec.message());
-  return p.string();
-}
-
 int sweep_command(const SweepOptions& o) {
   // 1. The whole grid, validated, before anything is written.
   grid::ExperimentSpec spec = grid::load_experiment(o.experiment, o.overrides);
@@ -236,7 +230,7 @@ int sweep_command(const SweepOptions& o) {
   req.jobs = o.jobs;
   req.threads = o.threads > 0 ? o.threads : requested_threads(ex);
   const std::vector<Slot> slots = slurm ? std::vector<Slot>{} : plan_slots(req, visible_cuda_devices(), usable_cpus());
-  const std::string hcx = o.hcx_binary.empty() ? self_executable() : o.hcx_binary;
+  const std::string hcx = o.hcx_binary.empty() ? util::self_executable() : o.hcx_binary;
   if (access(hcx.c_str(), X_OK) != 0) throw io_error(hcx + ": not an executable (the hcx binary for the runs)");
 
   // 3. Register and plan.

@@ -69,7 +69,4 @@ struct SweepOptions {
 // database that cannot be opened throws Error(kIo).
 int sweep_command(const SweepOptions& opts);
 
-// The path of this process's executable (/proc/self/exe).
-std::string self_executable();
-
 }  // namespace hcx::exec

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "hcx/error.h"
 
@@ -92,6 +93,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, StderrTo stderr_
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw io_error("cannot find this program's path (/proc/self/exe): " + ec.message());
+  return p.string();
 }
 
 }  // namespace hcx::util

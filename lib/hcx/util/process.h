@@ -24,4 +24,8 @@ enum class StderrTo { kMerged, kSeparate };
 // too). Safe to call from several threads: the pipes are close-on-exec.
 ProcessResult run_process(const std::vector<std::string>& argv, StderrTo stderr_to = StderrTo::kMerged);
 
+// The path of this process's executable (/proc/self/exe): the hcx that a
+// sweep's runs and a Slurm task's run start. Throws Error(kIo) when unknown.
+std::string self_executable();
+
 }  // namespace hcx::util
