@@ -1,5 +1,5 @@
 #!/bin/sh
-# The ctest fixture of the Slurm tests (tests/CMakeLists.txt, label slurm):
+# The ctest fixture of the Slurm tests (tests/CMakeLists.txt, label slurm-cluster):
 #   ctest-fixture.sh start   start the test Slurm (start-slurm.sh), unless HCX_SKIP_SLURM=1
 #   ctest-fixture.sh stop    stop it again, but only if `start` started it: a
 #                            Slurm that was already up before the tests stays up
