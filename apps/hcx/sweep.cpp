@@ -1,10 +1,10 @@
-// hcx sweep: expand an experiment grid and train every run (lib: exec/sweep.h).
+// hcx sweep: expand an experiment grid and train every run (lib: sweep/sweep_command.h).
 #include <memory>
 #include <vector>
 
 #include "commands.h"
 #include "hcx/error.h"
-#include "hcx/exec/sweep.h"
+#include "hcx/sweep/sweep_command.h"
 
 namespace hcx::cli {
 namespace {

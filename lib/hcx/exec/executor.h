@@ -2,7 +2,7 @@
 // every job run to its end, events out. The local executor (local_executor.h)
 // runs them as child processes on this machine's slots; a Slurm executor
 // (slurm_executor.h) implements the same interface with array jobs. The
-// coordinator (sweep.h) turns the events into database rows and a display.
+// coordinator (sweep/sweep_command.h) turns the events into database rows and a display.
 // Torch-free.
 #pragma once
 

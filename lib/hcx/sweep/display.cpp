@@ -1,5 +1,5 @@
-// The sweep's live block and plain progress lines (see sweep_display.h).
-#include "hcx/exec/sweep_display.h"
+// The sweep's live block and plain progress lines (see display.h).
+#include "hcx/sweep/display.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>

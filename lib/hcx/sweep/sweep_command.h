@@ -11,7 +11,7 @@
 //      whose process is gone (exec/outcome.h), resume from their checkpoint;
 //      failed and diverged ones are skipped unless retry_failed; completed
 //      ones trained by another build or on other data are stale, listed, and
-//      trained again from step 0 only with retrain_stale (exec/provenance.h).
+//      trained again from step 0 only with retrain_stale (sweep/provenance.h).
 //      Before any of this, every file a run reads must be readable (exit 2).
 //   4. Run `hcx run --run-id ID --db PATH --results DIR` for each through the executor,
 //      logging to <results>/logs/<id>.log, with a live display; record what a

@@ -1,7 +1,7 @@
-// The sweep coordinator (see sweep.h): grid -> plan -> database -> executor
+// The sweep coordinator (see sweep_command.h): grid -> plan -> database -> executor
 // -> summary. The executor runs the children; this file turns their events
 // into rows and a display.
-#include "hcx/exec/sweep.h"
+#include "hcx/sweep/sweep_command.h"
 
 #include <unistd.h>
 
@@ -20,16 +20,16 @@
 #include "hcx/exec/local_executor.h"
 #include "hcx/exec/outcome.h"
 #include "hcx/exec/progress.h"
-#include "hcx/exec/provenance.h"
 #include "hcx/exec/slurm_executor.h"
 #include "hcx/exec/slurm_status.h"
-#include "hcx/exec/sweep_display.h"
 #include "hcx/grid/expand.h"
 #include "hcx/grid/identity.h"
 #include "hcx/model/inspect.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
+#include "hcx/sweep/display.h"
+#include "hcx/sweep/provenance.h"
 #include "hcx/terminal.h"
 #include "hcx/util/process.h"
 #include "hcx/util/text.h"

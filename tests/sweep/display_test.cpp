@@ -1,6 +1,6 @@
 // The live block: counts, one line per running run, permanent lines for
 // finished runs, redrawn in place.
-#include "hcx/exec/sweep_display.h"
+#include "hcx/sweep/display.h"
 
 #include <cstdio>
 

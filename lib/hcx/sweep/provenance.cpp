@@ -1,5 +1,5 @@
 // Input checks and provenance lookups of a sweep (see provenance.h).
-#include "hcx/exec/provenance.h"
+#include "hcx/sweep/provenance.h"
 
 #include <map>
 #include <memory>
