@@ -1,9 +1,9 @@
-// hcx slurm-task: the body of one Slurm array task (lib: exec/slurm_task.h).
+// hcx slurm-task: the body of one Slurm array task (lib: slurm/task.h).
 // Hidden from the help: results/slurm/<sweep>/array-<n>.sh runs it.
 #include <memory>
 
 #include "commands.h"
-#include "hcx/exec/slurm_task.h"
+#include "hcx/slurm/task.h"
 
 namespace hcx::cli {
 

@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "hcx/error.h"
-#include "hcx/exec/slurm_status.h"
+#include "hcx/slurm/status.h"
 #include "hcx/store/status.h"
 
 namespace hcx::cli {

@@ -1,7 +1,7 @@
 // The executor interface: a list of jobs (one `hcx run --run-id ...` each) in,
 // every job run to its end, events out. The local executor (local_executor.h)
 // runs them as child processes on this machine's slots; a Slurm executor
-// (slurm_executor.h) implements the same interface with array jobs. The
+// (slurm/executor.h) implements the same interface with array jobs. The
 // coordinator (sweep/sweep_command.h) turns the events into database rows and a display.
 // Torch-free.
 #pragma once

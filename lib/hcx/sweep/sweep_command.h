@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "hcx/exec/slurm_options.h"
 #include "hcx/grid/plan.h"
+#include "hcx/slurm/options.h"
 
 namespace hcx::exec {
 
@@ -61,7 +61,7 @@ struct SweepOptions {
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
   double heartbeat_timeout_s = kDefaultHeartbeatTimeoutS;  // local: kill a run silent this long (hung); 0 never
-  SlurmOptions slurm;                    // --executor slurm (slurm_executor.h): resources, --wait, --cancel
+  SlurmOptions slurm;                    // --executor slurm (slurm/executor.h): resources, --wait, --cancel
 };
 
 // Runs the sweep described above and returns the exit code. Bad input

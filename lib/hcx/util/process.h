@@ -1,8 +1,8 @@
 // Running a program to completion and capturing what it prints (POSIX): the
 // SentencePiece helper hcx-spm (data/tokenizer.cpp) and the Slurm client
-// commands (exec/slurm_client.cpp). Long-lived children with their own
+// commands (slurm/client.cpp). Long-lived children with their own
 // signals and logs (a sweep's runs, a Slurm task's run) are started by their
-// executors instead (exec/local_executor.cpp, exec/slurm_task.cpp).
+// executors instead (exec/local_executor.cpp, slurm/task.cpp).
 #pragma once
 
 #include <string>

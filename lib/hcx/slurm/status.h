@@ -1,5 +1,5 @@
 // The Slurm side of a sweep's runs, from the files under <results>/slurm/
-// (slurm_files.h) and what Slurm says (slurm_client.h): each run's task in
+// (files.h) and what Slurm says (client.h): each run's task in
 // the latest submission that included it, and that task's state. Used to
 // plan (a run queued or running in Slurm is not submitted again), by
 // `hcx status` (a "slurm" column) and by `hcx sweep --cancel`. Torch-free.
@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "hcx/exec/slurm_client.h"
+#include "hcx/slurm/client.h"
 
 namespace hcx::store {
 struct StatusReport;

@@ -1,5 +1,5 @@
-// One Slurm array task: run, forward signals, requeue (see slurm_task.h).
-#include "hcx/exec/slurm_task.h"
+// One Slurm array task: run, forward signals, requeue (see task.h).
+#include "hcx/slurm/task.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -18,8 +18,8 @@
 
 #include "hcx/error.h"
 #include "hcx/exec/outcome.h"
-#include "hcx/exec/slurm_client.h"
-#include "hcx/exec/slurm_files.h"
+#include "hcx/slurm/client.h"
+#include "hcx/slurm/files.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"

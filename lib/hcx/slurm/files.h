@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "hcx/exec/slurm_options.h"
+#include "hcx/slurm/options.h"
 
 namespace hcx::exec {
 

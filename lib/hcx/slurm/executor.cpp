@@ -1,5 +1,5 @@
-// Submitting a sweep's array and following it (see slurm_executor.h).
-#include "hcx/exec/slurm_executor.h"
+// Submitting a sweep's array and following it (see executor.h).
+#include "hcx/slurm/executor.h"
 
 #include <unistd.h>
 
@@ -14,7 +14,7 @@
 
 #include "hcx/error.h"
 #include "hcx/exec/progress.h"
-#include "hcx/exec/slurm_client.h"
+#include "hcx/slurm/client.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"

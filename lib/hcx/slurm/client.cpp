@@ -1,5 +1,5 @@
-// Slurm's client commands and their output (see slurm_client.h).
-#include "hcx/exec/slurm_client.h"
+// Slurm's client commands and their output (see client.h).
+#include "hcx/slurm/client.h"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // Manifests, array scripts and the submission list of a Slurm sweep (see
-// slurm_files.h).
-#include "hcx/exec/slurm_files.h"
+// files.h).
+#include "hcx/slurm/files.h"
 
 #include <algorithm>
 #include <fstream>

@@ -1,5 +1,5 @@
 // The Slurm flags, manifests, array scripts and submission lists (no Slurm needed).
-#include "hcx/exec/slurm_files.h"
+#include "hcx/slurm/files.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,7 +8,7 @@
 
 #include "common/temp_dir.h"
 #include "hcx/error.h"
-#include "hcx/exec/slurm_options.h"
+#include "hcx/slurm/options.h"
 
 namespace hcx::exec {
 namespace {

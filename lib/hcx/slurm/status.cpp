@@ -1,5 +1,5 @@
-// Runs -> Slurm tasks -> states; the status column; cancelling (see slurm_status.h).
-#include "hcx/exec/slurm_status.h"
+// Runs -> Slurm tasks -> states; the status column; cancelling (see status.h).
+#include "hcx/slurm/status.h"
 
 #include <ostream>
 #include <set>
@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hcx/error.h"
-#include "hcx/exec/slurm_files.h"
+#include "hcx/slurm/files.h"
 #include "hcx/store/status.h"
 
 namespace hcx::exec {

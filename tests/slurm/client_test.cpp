@@ -1,13 +1,13 @@
 // Reading squeue, sacct, jobcomp and scontrol output (samples from Slurm
 // 22.05), the requeue decision, and running a command (no Slurm needed).
-#include "hcx/exec/slurm_client.h"
+#include "hcx/slurm/client.h"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "hcx/error.h"
-#include "hcx/exec/slurm_task.h"
+#include "hcx/slurm/task.h"
 
 namespace hcx::exec {
 namespace {

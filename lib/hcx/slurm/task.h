@@ -1,5 +1,5 @@
 // One Slurm array task: `hcx slurm-task`, which every array-<n>.sh execs
-// (slurm_files.h). It looks up its run in the manifest by SLURM_ARRAY_TASK_ID,
+// (files.h). It looks up its run in the manifest by SLURM_ARRAY_TASK_ID,
 // checks that the run's shard (written by the coordinator before submitting,
 // store::prepare_shard) holds the run, and runs
 //   hcx run --run-id ID --shard --results RESULTS --progress plain

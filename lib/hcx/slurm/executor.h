@@ -2,7 +2,7 @@
 // a Slurm cluster"). submit() writes each run's shard with its config
 // (store::prepare_shard: the tasks open only their shards, never the main
 // database), the submission's manifest and script under
-// <results>/slurm/<sweep>/ (slurm_files.h), and runs
+// <results>/slurm/<sweep>/ (files.h), and runs
 //   sbatch --parsable --array=0-N[%K] [--sbatch-arg ...] array-<n>.sh
 // then returns (fire and forget). run() submits and then follows the array
 // until every task has ended: every poll it asks squeue (query_tasks), then
@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "hcx/exec/executor.h"
-#include "hcx/exec/slurm_files.h"
-#include "hcx/exec/slurm_options.h"
+#include "hcx/slurm/files.h"
+#include "hcx/slurm/options.h"
 
 namespace hcx::exec {
 

@@ -1,5 +1,5 @@
-// Validation of the Slurm flags (see slurm_options.h).
-#include "hcx/exec/slurm_options.h"
+// Validation of the Slurm flags (see options.h).
+#include "hcx/slurm/options.h"
 
 #include <cctype>
 
