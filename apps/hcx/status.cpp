@@ -36,7 +36,7 @@ void add_status_command(CLI::App& app, int& exit_code) {
     if (*watch && *interval < 0.1) throw bad_input("--interval: expected at least 0.1 seconds");
     opts->watch_s = *watch ? *interval : 0;
     opts->clear = *watch && ::isatty(STDOUT_FILENO) == 1;
-    opts->annotate = exec::slurm_status_annotator(opts->db);  // a "slurm" column for runs submitted to Slurm
+    opts->annotate = slurm::slurm_status_annotator(opts->db);  // a "slurm" column for runs submitted to Slurm
     exit_code = store::status_command(*opts, std::cout);
   });
 }

@@ -10,7 +10,7 @@ namespace hcx::cli {
 namespace {
 
 // The Slurm flags, returned so that the callback can refuse them without --executor slurm.
-std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, exec::SlurmOptions& s) {
+std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, slurm::SlurmOptions& s) {
   const char* g = "Slurm (--executor slurm)";
   cmd.add_option("--partition", s.partition, "Partition of the array tasks")->group(g);
   cmd.add_option("--account", s.account, "Account to charge")->group(g);
@@ -44,7 +44,7 @@ std::vector<CLI::Option*> add_slurm_flags(CLI::App& cmd, exec::SlurmOptions& s) 
 }  // namespace
 
 void add_sweep_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<exec::SweepOptions>();
+  auto opts = std::make_shared<sweep::SweepOptions>();
   auto* cmd = app.add_subcommand("sweep", "Expand an experiment grid and train every run not trained yet");
   cmd->add_option("experiment", opts->experiment, "Experiment file: JSON with comments, or YAML (.yaml, .yml); see experiments/")
       ->required()
@@ -114,7 +114,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   cmd->callback([opts, slurm_flags, &exit_code] {
     for (const CLI::Option* f : slurm_flags)
       if (f->count() > 0 && opts->executor != "slurm") throw bad_input(f->get_name() + ": needs --executor slurm");
-    exit_code = exec::sweep_command(*opts);
+    exit_code = sweep::sweep_command(*opts);
   });
 }
 

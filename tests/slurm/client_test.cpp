@@ -9,7 +9,7 @@
 #include "hcx/error.h"
 #include "hcx/slurm/task.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 TEST(SlurmSqueue, ParsesArrayTasksAndDecodesExitStatus) {
@@ -161,4 +161,4 @@ TEST(SlurmTool, CapturesOutputAndExitAndNamesAMissingTool) {
 }
 
 }  // namespace
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -10,7 +10,7 @@
 #include "hcx/error.h"
 #include "hcx/slurm/options.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 namespace fs = std::filesystem;
@@ -173,4 +173,4 @@ TEST(SlurmSubmissions, AppendReadNumberAndCancelled) {
 }
 
 }  // namespace
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

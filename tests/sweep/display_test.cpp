@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hcx::exec {
+namespace hcx::sweep {
 namespace {
 
 struct Capture {
@@ -23,8 +23,8 @@ struct Capture {
   }
 };
 
-Job job(const std::string& id, const std::string& name) {
-  Job j;
+exec::Job job(const std::string& id, const std::string& name) {
+  exec::Job j;
   j.run_id = id;
   j.name = name;
   j.total_steps = 100;
@@ -37,7 +37,7 @@ TEST(SweepDisplay, LiveBlockShowsCountsAndRunningRuns) {
     SweepDisplay d("quick", 3, {/*live=*/true, /*color=*/false, cap.f});
     d.started(job("aaaaaaaaaaaaaaaa", "DHC×2"), "cpu");
     d.started(job("bbbbbbbbbbbbbbbb", "Pre-Norm seed=1"), "cuda:1");
-    Progress p;
+    exec::Progress p;
     p.step = 40;
     p.total = 100;
     p.loss = 2.5;
@@ -73,4 +73,4 @@ TEST(FormatDuration, Units) {
 }
 
 }  // namespace
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

@@ -10,7 +10,7 @@
 #include "hcx/error.h"
 #include "hcx/util/process.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -253,4 +253,4 @@ TaskStates query_tasks(const std::vector<TaskKey>& wanted) {
   return states;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 // ---- running the commands ----------------------------------------------------
 
@@ -99,4 +99,4 @@ TaskStates query_tasks(const std::vector<TaskKey>& wanted);
 // The job id in `sbatch --parsable` output ("123" or "123;cluster"); "" when none.
 std::string parse_sbatch_job_id(const std::string& out);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -20,7 +20,7 @@
 #include "hcx/store/shards.h"
 #include "hcx/store/timestamp.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 namespace fs = std::filesystem;
@@ -72,8 +72,8 @@ std::string first_lines(const std::string& text, size_t n = 3) {
 // A task's end as the coordinator's outcome rules (outcome.h) read it. The
 // run's own terminal record, merged from its shard, is the truth; the Slurm
 // state only speaks for a run that could not record its end.
-JobResult task_result(const TaskState& t, const std::optional<store::RunState>& row) {
-  JobResult r;
+exec::JobResult task_result(const TaskState& t, const std::optional<store::RunState>& row) {
+  exec::JobResult r;
   if (row && row->pid) r.pid = static_cast<int>(*row->pid);
   const std::string status = row ? row->status : "";
   if (status == "completed") {
@@ -102,7 +102,7 @@ SlurmExecutor::SlurmExecutor(SlurmSetup setup) : setup_(std::move(setup)) {
   setup_.hcx = absolute_path(setup_.hcx).string();
 }
 
-SubmitResult SlurmExecutor::submit(const std::vector<Job>& jobs) {
+SubmitResult SlurmExecutor::submit(const std::vector<exec::Job>& jobs) {
   if (jobs.empty()) throw bad_input("nothing to submit");
   if (find_tool("sbatch").empty())
     throw io_error("sbatch: not found on PATH; --executor slurm needs the Slurm client commands: run hcx on a "
@@ -156,19 +156,19 @@ SubmitResult SlurmExecutor::submit(const std::vector<Job>& jobs) {
   return s;
 }
 
-ExecSummary SlurmExecutor::run(const std::vector<Job>& jobs, ExecObserver& observer) {
-  ExecSummary sum;
+exec::ExecSummary SlurmExecutor::run(const std::vector<exec::Job>& jobs, exec::ExecObserver& observer) {
+  exec::ExecSummary sum;
   if (jobs.empty()) return sum;
   // Followers first: a resumed run's log holds earlier attempts.
   struct Track {
-    std::unique_ptr<LogFollower> log;
+    std::unique_ptr<exec::LogFollower> log;
     bool started = false, done = false;
     Clock::time_point start;
     int unknown_polls = 0;
   };
   std::vector<Track> track(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
-    track[i].log = std::make_unique<LogFollower>(setup_.results / "logs" / (jobs[i].run_id + ".log"));
+    track[i].log = std::make_unique<exec::LogFollower>(setup_.results / "logs" / (jobs[i].run_id + ".log"));
     track[i].log->skip_to_end();
   }
   submitted_ = submit(jobs);
@@ -223,11 +223,11 @@ ExecSummary SlurmExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
       if (t.started && t.log->poll() && t.log->latest()) observer.progress(jobs[i], *t.log->latest());
       if (is_terminal_state(st.state) || st.state == "UNKNOWN") {
         const auto row = store::run_state(db, jobs[i].run_id);
-        JobResult r = task_result(st, row);
+        exec::JobResult r = task_result(st, row);
         r.slot = slot;
         r.seconds = std::chrono::duration<double>(Clock::now() - t.start).count();
         const bool recorded = row && row->status != "running" && row->status != "pending";
-        Job job = jobs[i];
+        exec::Job job = jobs[i];
         if (!recorded) job.log_path = slurm_logs / (keys[i].text() + ".out");  // hcx slurm-task's own complaint
         observer.finished(job, r);
         t.done = true;
@@ -248,7 +248,7 @@ ExecSummary SlurmExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
   return sum;
 }
 
-int submit_sweep(SlurmExecutor& slurm, const std::vector<Job>& jobs, std::ostream& out) {
+int submit_sweep(SlurmExecutor& slurm, const std::vector<exec::Job>& jobs, std::ostream& out) {
   if (jobs.empty()) {
     out << "Nothing to submit: every run of the sweep is done, failed (--retry-failed), or queued in Slurm\n";
     return 0;
@@ -263,4 +263,4 @@ int submit_sweep(SlurmExecutor& slurm, const std::vector<Job>& jobs, std::ostrea
   return 0;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

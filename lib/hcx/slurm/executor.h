@@ -22,7 +22,7 @@
 #include "hcx/slurm/files.h"
 #include "hcx/slurm/options.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 struct SlurmSetup {
   std::string sweep;
@@ -38,7 +38,7 @@ struct SubmitResult {
   std::string array;               // "0-2%2"
 };
 
-class SlurmExecutor : public Executor {
+class SlurmExecutor : public exec::Executor {
  public:
   explicit SlurmExecutor(SlurmSetup setup);
 
@@ -47,12 +47,12 @@ class SlurmExecutor : public Executor {
   // sbatch is not on PATH or Slurm refuses the job (the message quotes
   // sbatch's); no submission is recorded then (shards prepared before a
   // refusal stay, for the next submission).
-  SubmitResult submit(const std::vector<Job>& jobs);
+  SubmitResult submit(const std::vector<exec::Job>& jobs);
 
   // submit() and follow the array (see above). The first SIGINT or SIGTERM
   // stops following (the array keeps running; ExecSummary::stop_signal says
   // which signal); Slurm states that cannot be read are retried next poll.
-  ExecSummary run(const std::vector<Job>& jobs, ExecObserver& observer) override;
+  exec::ExecSummary run(const std::vector<exec::Job>& jobs, exec::ExecObserver& observer) override;
 
   // The submission run() made; empty before.
   const SubmitResult& submitted() const { return submitted_; }
@@ -66,6 +66,6 @@ class SlurmExecutor : public Executor {
 // "Submitted Slurm job 123: sweep NAME, 3 runs (array 0-2%2)" to `out`, with
 // where the files and logs are on stderr; or, when `jobs` is empty, that
 // there is nothing to submit. Returns 0; throws as submit() does.
-int submit_sweep(SlurmExecutor& slurm, const std::vector<Job>& jobs, std::ostream& out);
+int submit_sweep(SlurmExecutor& slurm, const std::vector<exec::Job>& jobs, std::ostream& out);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -10,7 +10,7 @@
 
 #include "hcx/error.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 namespace fs = std::filesystem;
@@ -185,4 +185,4 @@ void append_cancelled(const fs::path& sweep_dir, const std::vector<std::string>&
   if (!out.flush()) throw io_error((sweep_dir / "cancelled").string() + ": cannot write");
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -21,7 +21,7 @@
 
 #include "hcx/slurm/options.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 // <results>/slurm/<sweep>
 std::filesystem::path slurm_sweep_dir(const std::filesystem::path& results_dir, const std::string& sweep);
@@ -90,4 +90,4 @@ std::filesystem::path script_path(const std::filesystem::path& sweep_dir, int nu
 std::vector<std::string> read_cancelled(const std::filesystem::path& sweep_dir);
 void append_cancelled(const std::filesystem::path& sweep_dir, const std::vector<std::string>& job_ids);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -5,7 +5,7 @@
 
 #include "hcx/error.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 bool all_digits(const std::string& s) {
@@ -76,4 +76,4 @@ void validate(const SlurmOptions& o) {
       throw bad_input("--sbatch-arg " + a + ": hcx sets --array itself (use --max-parallel for the % limit)");
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 struct SlurmOptions {
   std::string partition;                // --partition; "": the cluster's default
@@ -34,4 +34,4 @@ std::optional<long> parse_slurm_time(const std::string& s);
 // --signal-grace not shorter than --time).
 void validate(const SlurmOptions& o);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

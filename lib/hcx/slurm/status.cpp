@@ -10,7 +10,7 @@
 #include "hcx/slurm/files.h"
 #include "hcx/store/status.h"
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,4 +127,4 @@ int cancel_sweep(const fs::path& results, const std::string& sweep, std::ostream
   return 0;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -18,7 +18,7 @@ namespace hcx::store {
 struct StatusReport;
 }
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 struct RunTask {
   std::string sweep;
@@ -58,4 +58,4 @@ std::function<void(store::StatusReport&)> slurm_status_annotator(const std::stri
 // it did to `out`; returns 0. Throws Error(kIo) when Slurm fails, with its message.
 int cancel_sweep(const std::filesystem::path& results, const std::string& sweep, std::ostream& out);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

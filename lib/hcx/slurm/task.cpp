@@ -28,7 +28,7 @@
 
 extern char** environ;
 
-namespace hcx::exec {
+namespace hcx::slurm {
 namespace {
 
 namespace fs = std::filesystem;
@@ -178,12 +178,12 @@ int slurm_task_command(const SlurmTaskOptions& o) {
   facts.max_requeues = o.max_requeues;
   const fs::path log = fs::path(m.results) / "logs" / (run->run_id + ".log");
   spdlog::info("task {}_{} (job {}), attempt {}, on {}: run {} ({}); its log: {}", array_job, index, job_id,
-               facts.restart_count + 1, this_host(), run->run_id, run->name, log.string());
+               facts.restart_count + 1, exec::this_host(), run->run_id, run->name, log.string());
 
   Child child = make_child(o, m, run->run_id, log);
-  append_line(child.log_fd, "==== " + store::utc_iso() + " hcx slurm-task " + array_job + "_" +
-                                std::to_string(index) + " (job " + job_id + ") attempt " +
-                                std::to_string(facts.restart_count + 1) + " on " + this_host() + "\n");
+  append_line(child.log_fd, "==== " + store::utc_iso() + " hcx slurm-task " + array_job + "_" + std::to_string(index) +
+                                " (job " + job_id + ") attempt " + std::to_string(facts.restart_count + 1) + " on " +
+                                exec::this_host() + "\n");
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -238,4 +238,4 @@ int slurm_task_command(const SlurmTaskOptions& o) {
   return 3;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-namespace hcx::exec {
+namespace hcx::slurm {
 
 struct SlurmTaskOptions {
   std::string manifest;      // manifest-<n>.json of the submission
@@ -63,4 +63,4 @@ std::string describe(RequeueDecision d, const RequeueFacts& f);
 // naming both.
 int slurm_task_command(const SlurmTaskOptions& opts);
 
-}  // namespace hcx::exec
+}  // namespace hcx::slurm

@@ -12,7 +12,7 @@
 
 #include "hcx/util/text.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 namespace {
 
 constexpr const char* kGreen = "\x1b[32m";
@@ -95,7 +95,7 @@ std::string SweepDisplay::paint(const std::string& text, const char* code) const
   return opts_.color ? code + text + "\x1b[0m" : text;
 }
 
-void SweepDisplay::started(const Job& job, const std::string& slot) {
+void SweepDisplay::started(const exec::Job& job, const std::string& slot) {
   Active a;
   a.name = job.name;
   a.slot = slot;
@@ -111,7 +111,7 @@ void SweepDisplay::started(const Job& job, const std::string& slot) {
   }
 }
 
-void SweepDisplay::progress(const Job& job, const Progress& p) {
+void SweepDisplay::progress(const exec::Job& job, const exec::Progress& p) {
   auto it = active_.find(job.run_id);
   if (it == active_.end()) return;
   Active& a = it->second;
@@ -131,7 +131,8 @@ void SweepDisplay::progress(const Job& job, const Progress& p) {
   }
 }
 
-void SweepDisplay::finished(const Job& job, const std::string& status, double seconds, const std::string& detail) {
+void SweepDisplay::finished(const exec::Job& job, const std::string& status, double seconds,
+                            const std::string& detail) {
   active_.erase(job.run_id);
   for (auto it = order_.begin(); it != order_.end(); ++it) {
     if (*it == job.run_id) {
@@ -233,4 +234,4 @@ void SweepDisplay::draw_block() {
   std::fflush(opts_.out);
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

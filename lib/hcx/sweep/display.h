@@ -14,7 +14,7 @@
 
 #include "hcx/exec/executor.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 
 struct DisplayOptions {
   bool live = false;   // redraw a block in place (a terminal)
@@ -30,11 +30,11 @@ class SweepDisplay {
   SweepDisplay(std::string sweep, size_t to_train, DisplayOptions opts);
   ~SweepDisplay();
 
-  void started(const Job& job, const std::string& slot);
-  void progress(const Job& job, const Progress& p);
+  void started(const exec::Job& job, const std::string& slot);
+  void progress(const exec::Job& job, const exec::Progress& p);
   // `status`: completed | failed | diverged | interrupted | running; `detail`
   // is shown after it (first line of the error, or the final loss).
-  void finished(const Job& job, const std::string& status, double seconds, const std::string& detail);
+  void finished(const exec::Job& job, const std::string& status, double seconds, const std::string& detail);
   // A line that stays (above the live block).
   void note(const std::string& line);
   // Redraws the live block (at most every 200 ms unless `force`).
@@ -49,7 +49,7 @@ class SweepDisplay {
   struct Active {
     std::string name, slot;
     int64_t total = 0;
-    Progress last;
+    exec::Progress last;
     bool have_progress = false;
     int64_t last_logged_quarter = 0;
     std::chrono::steady_clock::time_point start;
@@ -71,4 +71,4 @@ class SweepDisplay {
 // "42s", "3m05s", "1h02m".
 std::string format_duration(double seconds);
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

@@ -10,7 +10,7 @@
 #include "hcx/error.h"
 #include "hcx/store/runs.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 
 void check_sweep_inputs(const grid::Expansion& ex, const std::string& experiment) {
   struct Seen {
@@ -61,4 +61,4 @@ grid::PlanOptions plan_options(bool retry_failed, bool retrain_stale, const grid
   return o;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

@@ -10,7 +10,7 @@
 #include "hcx/grid/plan.h"
 #include "hcx/store/db.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 
 // Throws Error(kBadInput) when a run of `ex` names an input file that cannot
 // be read (config::check_input_files): one line per distinct problem,
@@ -26,4 +26,4 @@ grid::StatusLookup with_provenance(grid::StatusLookup lookup, const store::Db* d
 // config::data_id (the files are hashed once per process).
 grid::PlanOptions plan_options(bool retry_failed, bool retrain_stale, const grid::FlopsPerToken& flops);
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

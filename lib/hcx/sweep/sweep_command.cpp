@@ -35,7 +35,7 @@
 #include "hcx/util/text.h"
 #include "hcx/version.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 namespace {
 
 namespace fs = std::filesystem;
@@ -59,7 +59,7 @@ grid::StatusLookup db_lookup(const store::Db* db, const std::string& host) {
     grid::StoredRun s;
     s.status = row->status;
     s.step = row->step;
-    s.alive = row->status != "running" || running_row_alive(*row, host);
+    s.alive = row->status != "running" || exec::running_row_alive(*row, host);
     return s;
   };
 }
@@ -96,26 +96,26 @@ std::string fixed(double v, int digits) {
 }
 
 // Records outcomes in the database and feeds the display.
-class Monitor : public ExecObserver {
+class Monitor : public exec::ExecObserver {
  public:
   Monitor(store::Db& db, SweepDisplay& display) : db_(db), display_(display) {}
 
-  void started(const Job& job, const std::string& slot, int) override { display_.started(job, slot); }
-  void progress(const Job& job, const Progress& p) override { display_.progress(job, p); }
+  void started(const exec::Job& job, const std::string& slot, int) override { display_.started(job, slot); }
+  void progress(const exec::Job& job, const exec::Progress& p) override { display_.progress(job, p); }
   void tick() override { display_.refresh(); }
   void stopping(int signal) override {
     display_.note(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping the running runs (they checkpoint and resume next time); again to kill them");
   }
 
-  void finished(const Job& job, const JobResult& r) override {
+  void finished(const exec::Job& job, const exec::JobResult& r) override {
     std::optional<store::RunState> row;
     try {
       row = store::run_state(db_, job.run_id);
     } catch (const Error& e) {
       spdlog::error("{}", e.what());
     }
-    const Outcome o = decide_outcome(r, row, log_tail(job.log_path));
+    const exec::Outcome o = exec::decide_outcome(r, row, exec::log_tail(job.log_path));
     if (o.write) {
       try {
         store::finish_run(db_, job.run_id, o.status, o.error);
@@ -133,7 +133,7 @@ class Monitor : public ExecObserver {
                "; resumes on the next invocation";
     } else {
       std::string why = o.write ? o.error : (row ? row->error : "");
-      if (why.empty()) why = describe_exit(r);
+      if (why.empty()) why = exec::describe_exit(r);
       detail = why.substr(0, why.find('\n')) + "; log: " + job.log_path.string();
     }
     seconds_[job.run_id] = r.seconds;
@@ -192,7 +192,7 @@ int sweep_command(const SweepOptions& o) {
   const grid::Expansion ex = grid::expand(spec);
   store::check_tags(o.tags);
   const bool slurm = o.executor == "slurm";
-  if (slurm) validate(o.slurm);
+  if (slurm) slurm::validate(o.slurm);
   if (o.executor != "local" && !slurm) throw bad_input("--executor: expected local or slurm, got \"" + o.executor + "\"");
   if (o.format != "table" && o.format != "json")
     throw bad_input("--format: expected table or json, got \"" + o.format + "\"");
@@ -200,15 +200,16 @@ int sweep_command(const SweepOptions& o) {
   const fs::path results = !o.results_dir.empty()             ? fs::path(o.results_dir)
                            : db_path.has_parent_path()        ? db_path.parent_path()
                                                               : fs::path(".");
-  const std::string host = this_host();
-  if (slurm && o.slurm.cancel) return cancel_sweep(results, ex.name, std::cout);
+  const std::string host = exec::this_host();
+  if (slurm && o.slurm.cancel) return slurm::cancel_sweep(results, ex.name, std::cout);
   if (slurm && o.retrain_stale)
     throw bad_input("--retrain-stale: not supported with --executor slurm yet (a task's shard keeps the old run); "
                     "retrain locally, or hcx run --run-id ID --fresh for each stale run");
   check_sweep_inputs(ex, o.experiment);
   const grid::PlanOptions plan_opts = plan_options(o.retry_failed, o.retrain_stale, training_flops);
   // Slurm: runs still queued or running from an earlier submission (run id -> "123_4 PENDING").
-  const std::map<std::string, std::string> in_slurm = slurm ? active_runs(results, ex.name) : std::map<std::string, std::string>{};
+  const std::map<std::string, std::string> in_slurm =
+      slurm ? slurm::active_runs(results, ex.name) : std::map<std::string, std::string>{};
 
   // 2. Dry run: read only.
   if (o.dry_run) {
@@ -225,11 +226,12 @@ int sweep_command(const SweepOptions& o) {
     return 0;
   }
 
-  SlotRequest req;
+  exec::SlotRequest req;
   req.devices = o.devices;
   req.jobs = o.jobs;
   req.threads = o.threads > 0 ? o.threads : requested_threads(ex);
-  const std::vector<Slot> slots = slurm ? std::vector<Slot>{} : plan_slots(req, visible_cuda_devices(), usable_cpus());
+  const std::vector<exec::Slot> slots =
+      slurm ? std::vector<exec::Slot>{} : exec::plan_slots(req, exec::visible_cuda_devices(), exec::usable_cpus());
   const std::string hcx = o.hcx_binary.empty() ? util::self_executable() : o.hcx_binary;
   if (access(hcx.c_str(), X_OK) != 0) throw io_error(hcx + ": not an executable (the hcx binary for the runs)");
 
@@ -244,7 +246,7 @@ int sweep_command(const SweepOptions& o) {
   const grid::Plan plan =
       grid::make_plan(ex, with_provenance(with_slurm_queue(db_lookup(&db, host), in_slurm), &db), plan_opts);
 
-  std::vector<Job> jobs;
+  std::vector<exec::Job> jobs;
   for (const auto& p : plan.runs) {
     const auto& run = ex.runs[p.index];
     if (p.state == grid::RunState::kResume && p.status == "running") {
@@ -256,7 +258,7 @@ int sweep_command(const SweepOptions& o) {
       store::requeue_run(db, run.id);
     }
     if (!p.trains()) continue;
-    Job job;
+    exec::Job job;
     job.run_id = run.id;
     job.name = job_name(run, ex.varying_keys);
     job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string(), "--results", results.string()};
@@ -283,24 +285,24 @@ int sweep_command(const SweepOptions& o) {
     std::string work = grid::human_count(static_cast<double>(plan.tokens_left)) + " tokens";
     if (plan.flops_left > 0) work += ", " + grid::human_count(plan.flops_left) + "FLOP";
     spdlog::info("training {} runs ({}) on {}; logs in {}", jobs.size(), work,
-                 slurm ? "Slurm (one array task each)" : describe_slots(slots), (results / "logs").string());
+                 slurm ? "Slurm (one array task each)" : exec::describe_slots(slots), (results / "logs").string());
   }
 
   // 4. Run.
-  std::unique_ptr<Executor> executor;
+  std::unique_ptr<exec::Executor> executor;
   if (slurm) {
-    auto s = std::make_unique<SlurmExecutor>(SlurmSetup{ex.name, db_path, results, hcx, o.slurm});
-    if (!o.slurm.wait) return submit_sweep(*s, jobs, std::cout);  // fire and forget
+    auto s = std::make_unique<slurm::SlurmExecutor>(slurm::SlurmSetup{ex.name, db_path, results, hcx, o.slurm});
+    if (!o.slurm.wait) return slurm::submit_sweep(*s, jobs, std::cout);  // fire and forget
     executor = std::move(s);
   } else {
-    LocalOptions lo;
+    exec::LocalOptions lo;
     lo.heartbeat_timeout_s = o.heartbeat_timeout_s;
-    executor = std::make_unique<LocalExecutor>(slots, lo);
+    executor = std::make_unique<exec::LocalExecutor>(slots, lo);
   }
   const auto begin = std::chrono::steady_clock::now();
   SweepDisplay display(ex.name, jobs.size(), detect_display());
   Monitor monitor(db, display);
-  const ExecSummary summary = executor->run(jobs, monitor);
+  const exec::ExecSummary summary = executor->run(jobs, monitor);
   display.close();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   const bool any_failed = print_summary(db, ex, monitor.seconds(), wall);
@@ -318,4 +320,4 @@ int sweep_command(const SweepOptions& o) {
   return any_failed ? 1 : 0;
 }
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep

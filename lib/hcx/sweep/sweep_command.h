@@ -36,7 +36,7 @@
 #include "hcx/grid/plan.h"
 #include "hcx/slurm/options.h"
 
-namespace hcx::exec {
+namespace hcx::sweep {
 
 // A locally run child whose run has not heartbeat for this long is killed
 // (hung) and recorded as failed: well above hcx run's longest silent stretch
@@ -61,7 +61,7 @@ struct SweepOptions {
   std::string results_dir;               // logs go to <results_dir>/logs; "": the database's directory
   std::string hcx_binary;                // the program children run (`hcx`); "": this process's executable
   double heartbeat_timeout_s = kDefaultHeartbeatTimeoutS;  // local: kill a run silent this long (hung); 0 never
-  SlurmOptions slurm;                    // --executor slurm (slurm/executor.h): resources, --wait, --cancel
+  slurm::SlurmOptions slurm;  // --executor slurm (slurm/executor.h): resources, --wait, --cancel
 };
 
 // Runs the sweep described above and returns the exit code. Bad input
@@ -69,4 +69,4 @@ struct SweepOptions {
 // database that cannot be opened throws Error(kIo).
 int sweep_command(const SweepOptions& opts);
 
-}  // namespace hcx::exec
+}  // namespace hcx::sweep
