@@ -97,8 +97,8 @@ test-pypi: build-pypi
 	cd $(PYPI_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # The torch-free suites: seconds to build and run, for the edit-test loop.
-FAST_LABELS := ^(util|config|metrics|store|grid|exec|slurm|sweep|report)$$
-FAST_TESTS := test_util test_config test_metrics test_store test_grid test_exec test_slurm test_sweep test_report
+FAST_LABELS := ^(util|config|metrics|store|view|grid|exec|slurm|sweep|report)$$
+FAST_TESTS := test_util test_config test_metrics test_store test_view test_grid test_exec test_slurm test_sweep test_report
 
 test-fast: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target $(FAST_TESTS)

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "hcx/store/query.h"
+#include "hcx/view/query.h"
 
 namespace hcx::cli {
 

@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "hcx/error.h"
 #include "hcx/slurm/status.h"
-#include "hcx/store/status.h"
+#include "hcx/view/status.h"
 
 namespace hcx::cli {
 

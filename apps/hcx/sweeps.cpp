@@ -1,9 +1,9 @@
-// hcx sweeps: the sweeps of a database, with their runs by status and tags (lib: store/status.h).
+// hcx sweeps: the sweeps of a database, with their runs by status and tags (lib: view/status.h).
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
-#include "hcx/store/status.h"
+#include "hcx/view/status.h"
 
 namespace hcx::cli {
 

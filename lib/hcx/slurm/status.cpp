@@ -8,7 +8,7 @@
 
 #include "hcx/error.h"
 #include "hcx/slurm/files.h"
-#include "hcx/store/status.h"
+#include "hcx/view/status.h"
 
 namespace hcx::slurm {
 namespace {

@@ -1,21 +1,17 @@
-// `hcx query`: one read-only statement, rendered as table, CSV or JSON.
+// `hcx query`'s statement: one read-only statement run, and the schema (see
+// query.h); view/query.cpp prints them.
 #include "hcx/store/query.h"
 
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <map>
-#include <ostream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 
 #include "hcx/error.h"
 #include "hcx/store/schema.h"
-#include "hcx/util/text.h"
 
 namespace hcx::store {
 namespace {
@@ -45,36 +41,6 @@ Cell read_cell(sqlite3_stmt* st, int c) {
       return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
     }
   }
-}
-
-std::string cell_text(const Cell& c) {
-  if (std::holds_alternative<int64_t>(c)) return std::to_string(std::get<int64_t>(c));
-  if (std::holds_alternative<double>(c)) return format_real(std::get<double>(c));
-  if (std::holds_alternative<std::string>(c)) return std::get<std::string>(c);
-  return "";
-}
-
-// A cell of the table format: newlines and tabs escaped, so a row stays one line.
-std::string table_text(const Cell& c) {
-  std::string s = cell_text(c);
-  if (s.find_first_of("\n\r\t") == std::string::npos) return s;
-  std::string e;
-  for (char ch : s) {
-    if (ch == '\n') {
-      e += "\\n";
-    } else if (ch == '\r') {
-      e += "\\r";
-    } else if (ch == '\t') {
-      e += "\\t";
-    } else {
-      e += ch;
-    }
-  }
-  return e;
-}
-
-bool is_number(const Cell& c) {
-  return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c);
 }
 
 // The comments of schema.h's migrations: (table, column) -> text, and
@@ -116,14 +82,6 @@ std::map<std::pair<std::string, std::string>, std::string> schema_comments() {
 
 }  // namespace
 
-std::string format_real(double v) {
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, res.ptr);
-  if (s.find_first_of(".eni") == std::string::npos) s += ".0";  // "3" -> "3.0"; inf/nan stay as they are
-  return s;
-}
-
 QueryResult run_sql(const Db& db, const std::string& sql) {
   sqlite3* h = db.sql().getHandle();
   StmtGuard g;
@@ -164,82 +122,6 @@ QueryResult run_sql(const Db& db, const std::string& sql) {
   return r;
 }
 
-void write_table(const QueryResult& r, std::ostream& out) {
-  const std::size_t n = r.columns.size();
-  std::vector<std::vector<std::string>> texts = {r.columns};
-  std::vector<bool> numeric(n, false);  // a column of numbers (NULLs aside) is right-aligned, its header too
-  for (const auto& row : r.rows) {
-    texts.emplace_back();
-    for (const auto& cell : row) texts.back().push_back(table_text(cell));
-  }
-  for (std::size_t c = 0; c < n; ++c) {
-    bool any = false, all = true;
-    for (const auto& row : r.rows) {
-      if (std::holds_alternative<std::monostate>(row[c])) continue;
-      any = true;
-      all = all && is_number(row[c]);
-    }
-    numeric[c] = any && all;
-  }
-  const std::vector<std::size_t> widths = util::column_widths(texts);
-  std::vector<std::string> rule;
-  for (std::size_t w : widths) rule.emplace_back(w, '-');
-  out << util::aligned_line(r.columns, widths, numeric) << "\n" << util::aligned_line(rule, widths, {}) << "\n";
-  for (std::size_t i = 0; i < r.rows.size(); ++i) {
-    std::vector<bool> right;  // each number right-aligned, in whatever column
-    for (const auto& cell : r.rows[i]) right.push_back(is_number(cell));
-    out << util::aligned_line(texts[i + 1], widths, right) << "\n";
-  }
-}
-
-void write_csv(const QueryResult& r, std::ostream& out) {
-  auto line = [&](const std::vector<std::string>& fields) {
-    for (std::size_t c = 0; c < fields.size(); ++c) out << (c ? "," : "") << util::csv_field(fields[c]);
-    out << "\n";
-  };
-  line(r.columns);
-  for (const auto& row : r.rows) {
-    std::vector<std::string> fields;
-    for (const auto& cell : row) fields.push_back(cell_text(cell));
-    line(fields);
-  }
-}
-
-void write_json(const QueryResult& r, std::ostream& out) {
-  std::vector<std::string> keys;
-  for (const auto& name : r.columns) {
-    std::string key = name;
-    for (int k = 2; std::find(keys.begin(), keys.end(), key) != keys.end(); ++k) key = name + ":" + std::to_string(k);
-    keys.push_back(key);
-  }
-  if (r.rows.empty()) {
-    out << "[]\n";
-    return;
-  }
-  out << "[\n";
-  for (std::size_t i = 0; i < r.rows.size(); ++i) {
-    // Written by hand so reals keep their shortest form and a ".0".
-    std::string obj = "{";
-    for (std::size_t c = 0; c < keys.size(); ++c) {
-      const Cell& cell = r.rows[i][c];
-      obj += (c ? ", " : "") + nlohmann::json(keys[c]).dump() + ": ";
-      if (std::holds_alternative<int64_t>(cell)) {
-        obj += std::to_string(std::get<int64_t>(cell));
-      } else if (std::holds_alternative<double>(cell)) {
-        const double v = std::get<double>(cell);
-        obj += std::isfinite(v) ? format_real(v) : "null";
-      } else if (std::holds_alternative<std::string>(cell)) {
-        obj += nlohmann::json(std::get<std::string>(cell)).dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace);
-      } else {
-        obj += "null";
-      }
-    }
-    out << "  " << obj << "}" << (i + 1 < r.rows.size() ? ",\n" : "\n");
-  }
-  out << "]\n";
-}
-
 QueryResult schema_result(const Db& db) {
   const QueryResult cols = run_sql(
       db,
@@ -264,26 +146,6 @@ QueryResult schema_result(const Db& db) {
     r.rows.push_back({t, c, row[2], row[3], row[4], comment(t, c)});
   }
   return r;
-}
-
-int query_command(const QueryOptions& opts, std::ostream& out) {
-  if (opts.format != "table" && opts.format != "csv" && opts.format != "json") {
-    throw Error(ErrorKind::kBadInput, "--format: expected table, csv or json, got \"" + opts.format + "\"");
-  }
-  if (opts.schema == !opts.sql.empty()) {
-    throw Error(ErrorKind::kBadInput, opts.schema ? "hcx query: give either a statement or --schema, not both"
-                                                  : "hcx query: give a SQL statement, or --schema for the tables");
-  }
-  const Db db = open_db(opts.db, OpenMode::kReadOnly);
-  const QueryResult r = opts.schema ? schema_result(db) : run_sql(db, opts.sql);
-  if (opts.format == "csv") {
-    write_csv(r, out);
-  } else if (opts.format == "json") {
-    write_json(r, out);
-  } else {
-    write_table(r, out);
-  }
-  return 0;
 }
 
 }  // namespace hcx::store

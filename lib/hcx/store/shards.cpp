@@ -304,4 +304,18 @@ int collect_command(const CollectOptions& opts, std::ostream& out) {
   return report.failed() > 0 ? 1 : 0;
 }
 
+Db open_collected(const std::string& path, std::optional<CollectReport>* collected) {
+  const auto dir = shard_dir_for(path);
+  if (list_shards(dir).empty()) return open_db(path, OpenMode::kReadOnly);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {  // status never creates a database
+    throw Error(ErrorKind::kIo, path + ": no such database file");
+  }
+  Db db = open_db(path, OpenMode::kReadWrite);
+  CollectReport merged = collect(db, dir);
+  spdlog::info("collect: {} shards, {} runs merged", merged.shards.size(), merged.merged_runs());
+  if (collected) *collected = std::move(merged);
+  return db;
+}
+
 }  // namespace hcx::store

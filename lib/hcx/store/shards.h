@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,11 @@ struct CollectReport {
 // than this binary or fails to merge is reported in ShardResult::skipped and
 // the others are still merged. Throws Error(kIo) for failures of `main`.
 CollectReport collect(Db& main, const std::filesystem::path& shard_dir);
+
+// The database at `db` for reading, with <db dir>/shards merged first when
+// there are any (collect(), logged on stderr; the database is then opened
+// read-write, else read-only). The file must exist: Error(kIo) naming it.
+Db open_collected(const std::string& db, std::optional<CollectReport>* collected = nullptr);
 
 // Options of `hcx collect`.
 struct CollectOptions {

@@ -1,5 +1,5 @@
 // The `hcx status` report: count line, run table, extra columns, JSON.
-#include "hcx/store/status.h"
+#include "hcx/view/status.h"
 
 #include <sstream>
 

@@ -56,11 +56,6 @@ struct StatusOptions {
   std::function<void(StatusReport&)> annotate;
 };
 
-// The database at `db` for reading, with <db dir>/shards merged first when
-// there are any (collect(), logged on stderr; the database is then opened
-// read-write, else read-only). The file must exist: Error(kIo) naming it.
-Db open_collected(const std::string& db, std::optional<CollectReport>* collected = nullptr);
-
 // `hcx status`: open_collected(), then the report to `out`; with watch_s,
 // again every watch_s seconds under a header line ("every 2 s · hcx status
 // · 12:00:01"), the screen cleared first when `clear`. Returns 0.

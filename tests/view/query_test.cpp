@@ -1,12 +1,12 @@
 // run_sql and the table/csv/json renderers of `hcx query`.
-#include "hcx/store/query.h"
+#include "hcx/view/query.h"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "hcx/error.h"
-#include "test_util.h"
+#include "store/test_util.h"
 
 namespace hcx::store {
 namespace {

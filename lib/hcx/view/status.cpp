@@ -1,5 +1,5 @@
 // `hcx status`: counts by status and one row per run (see status.h).
-#include "hcx/store/status.h"
+#include "hcx/view/status.h"
 
 #include <chrono>
 #include <cstdio>
@@ -11,8 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "hcx/error.h"
-#include "hcx/store/query.h"
 #include "hcx/store/timestamp.h"
+#include "hcx/view/query.h"
 
 namespace hcx::store {
 namespace {
@@ -121,20 +121,6 @@ void write_status_json(const StatusReport& r, std::ostream& out) {
   doc["counts"] = counts;
   doc["runs"] = runs;
   out << doc.dump(2) << "\n";
-}
-
-Db open_collected(const std::string& path, std::optional<CollectReport>* collected) {
-  const auto dir = shard_dir_for(path);
-  if (list_shards(dir).empty()) return open_db(path, OpenMode::kReadOnly);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {  // status never creates a database
-    throw Error(ErrorKind::kIo, path + ": no such database file");
-  }
-  Db db = open_db(path, OpenMode::kReadWrite);
-  CollectReport merged = collect(db, dir);
-  spdlog::info("collect: {} shards, {} runs merged", merged.shards.size(), merged.merged_runs());
-  if (collected) *collected = std::move(merged);
-  return db;
 }
 
 int status_command(const StatusOptions& opts, std::ostream& out) {
