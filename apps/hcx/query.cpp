@@ -8,7 +8,7 @@
 namespace hcx::cli {
 
 void add_query_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<store::QueryOptions>();
+  auto opts = std::make_shared<view::QueryOptions>();
   auto* cmd = app.add_subcommand("query", "Answer one read-only SQL statement over the results database");
   cmd->add_option("sql", opts->sql, "The SQL statement (SELECT, WITH, PRAGMA ...); writes are refused");
   cmd->add_flag("--schema", opts->schema, "Instead of a statement: every table and column, with what it holds");
@@ -28,7 +28,7 @@ void add_query_command(CLI::App& app, int& exit_code) {
       "  hcx query \"SELECT step, value FROM metrics WHERE run_id = 'ab12cd34ef56ab78'\n"
       "             AND name = 'val/loss' ORDER BY step\" --format csv > val_loss.csv\n"
       "  hcx query \"SELECT * FROM runs WHERE status = 'failed'\" --format json --db results/hcx.db");
-  cmd->callback([opts, &exit_code] { exit_code = store::query_command(*opts, std::cout); });
+  cmd->callback([opts, &exit_code] { exit_code = view::query_command(*opts, std::cout); });
 }
 
 }  // namespace hcx::cli

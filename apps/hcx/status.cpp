@@ -12,7 +12,7 @@
 namespace hcx::cli {
 
 void add_status_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<store::StatusOptions>();
+  auto opts = std::make_shared<view::StatusOptions>();
   auto* cmd = app.add_subcommand("status", "Show the runs of a sweep (or all runs): status, step, heartbeat, loss");
   cmd->add_option("--sweep", opts->sweep, "Only the runs of this sweep");
   cmd->add_option("--db", opts->db, "Results database")->capture_default_str();
@@ -37,7 +37,7 @@ void add_status_command(CLI::App& app, int& exit_code) {
     opts->watch_s = *watch ? *interval : 0;
     opts->clear = *watch && ::isatty(STDOUT_FILENO) == 1;
     opts->annotate = slurm::slurm_status_annotator(opts->db);  // a "slurm" column for runs submitted to Slurm
-    exit_code = store::status_command(*opts, std::cout);
+    exit_code = view::status_command(*opts, std::cout);
   });
 }
 

@@ -8,7 +8,7 @@
 namespace hcx::cli {
 
 void add_sweeps_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<store::SweepsOptions>();
+  auto opts = std::make_shared<view::SweepsOptions>();
   auto* cmd = app.add_subcommand("sweeps", "List the sweeps: runs by status, created, tags, note");
   cmd->add_option("--db", opts->db, "Results database")->capture_default_str();
   cmd->add_option("--format", opts->format, "Output format")
@@ -19,7 +19,7 @@ void add_sweeps_command(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  hcx sweeps\n"
       "  hcx sweeps --format json --db results/hcx.db");
-  cmd->callback([opts, &exit_code] { exit_code = store::sweeps_command(*opts, std::cout); });
+  cmd->callback([opts, &exit_code] { exit_code = view::sweeps_command(*opts, std::cout); });
 }
 
 }  // namespace hcx::cli

@@ -5,18 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "hcx/error.h"
-#include "store/test_util.h"
 
-namespace hcx::store {
+namespace hcx::view {
 namespace {
 
-using testing::TempDir;
+using hcx::test::TempDir;
 
 struct QueryTest : ::testing::Test {
   TempDir dir;
   void SetUp() override {
-    Db db = open_db(dir / "hcx.db");
+    store::Db db = store::open_db(dir / "hcx.db");
     db.sql().exec(
         "CREATE TABLE t (name TEXT, n INTEGER, x REAL, note TEXT);"
         "INSERT INTO t VALUES ('pre_norm', 12, 3.0, NULL), ('hc \"n=4\"', 7, 0.125, 'a,b'), "
@@ -67,33 +67,33 @@ TEST_F(QueryTest, EmptyResults) {
 }
 
 TEST_F(QueryTest, WritesAreRefusedWithAClearMessage) {
-  Db db = open_db(dir / "hcx.db", OpenMode::kReadOnly);
+  store::Db db = store::open_db(dir / "hcx.db", store::OpenMode::kReadOnly);
   for (const char* sql : {"DELETE FROM t", "INSERT INTO t VALUES (1, 2, 3, 4)", "DROP TABLE t",
                           "CREATE TABLE u (a)", "UPDATE t SET n = 0", "VACUUM"}) {
     try {
-      run_sql(db, sql);
+      store::run_sql(db, sql);
       ADD_FAILURE() << "ran: " << sql;
     } catch (const Error& e) {
       EXPECT_EQ(e.exit_code(), 1) << sql;
       EXPECT_EQ(std::string(e.what()).rfind("hcx query is read-only: ", 0), 0u) << e.what();
     }
   }
-  EXPECT_EQ(run_sql(db, "SELECT count(*) FROM t").rows[0][0], Cell(int64_t{3}));
+  EXPECT_EQ(store::run_sql(db, "SELECT count(*) FROM t").rows[0][0], store::Cell(int64_t{3}));
 }
 
 TEST_F(QueryTest, OneStatementOnly) {
-  Db db = open_db(dir / "hcx.db", OpenMode::kReadOnly);
-  EXPECT_EQ(run_sql(db, "  SELECT 1; -- trailing comment\n ;").rows.size(), 1u);
+  store::Db db = store::open_db(dir / "hcx.db", store::OpenMode::kReadOnly);
+  EXPECT_EQ(store::run_sql(db, "  SELECT 1; -- trailing comment\n ;").rows.size(), 1u);
   try {
-    run_sql(db, "SELECT 1; DELETE FROM t");
+    store::run_sql(db, "SELECT 1; DELETE FROM t");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
     EXPECT_EQ(std::string(e.what()), "hcx query runs one statement at a time; found more after: SELECT 1;");
   }
-  EXPECT_THROW(run_sql(db, "  -- nothing"), Error);
+  EXPECT_THROW(store::run_sql(db, "  -- nothing"), Error);
   try {
-    run_sql(db, "SELEC 1");
+    store::run_sql(db, "SELEC 1");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.exit_code(), 1);
@@ -110,4 +110,4 @@ TEST(FormatReal, ShortestRoundTripAlwaysAReal) {
 }
 
 }  // namespace
-}  // namespace hcx::store
+}  // namespace hcx::view

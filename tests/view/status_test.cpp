@@ -6,21 +6,21 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace hcx::store {
+namespace hcx::view {
 namespace {
 
 StatusReport sample() {
   StatusReport r;
   r.sweep = "quick";
   r.counts = {{"completed", 1}, {"running", 1}, {"failed", 1}, {"pending", 0}};
-  RunState done;
+  store::RunState done;
   done.id = "aaaa";
   done.status = "completed";
   done.step = done.total_steps = 200;
   done.heartbeat_age_s = 3725;
   done.device = "cuda:0";
   done.last_loss = 2.345678;
-  RunState live;
+  store::RunState live;
   live.id = "bbbb";
   live.status = "running";
   live.step = 120;
@@ -28,7 +28,7 @@ StatusReport sample() {
   live.heartbeat_age_s = 4.2;
   live.device = "cuda:1";
   live.pid = 77;
-  RunState bad;
+  store::RunState bad;
   bad.id = "cccc";
   bad.status = "failed";
   bad.error = "CUDA out of memory\nwhile allocating";
@@ -75,4 +75,4 @@ TEST(StatusReport, JsonHasNullsForMissingValues) {
 }
 
 }  // namespace
-}  // namespace hcx::store
+}  // namespace hcx::view

@@ -74,10 +74,10 @@ std::string describe_task(const RunTask& t) {
   return text;
 }
 
-std::function<void(store::StatusReport&)> slurm_status_annotator(const std::string& db_path) {
+std::function<void(view::StatusReport&)> slurm_status_annotator(const std::string& db_path) {
   const fs::path db(db_path);
   const fs::path results = db.has_parent_path() ? db.parent_path() : fs::path(".");
-  return [results](store::StatusReport& report) {
+  return [results](view::StatusReport& report) {
     auto tasks = run_tasks(results, report.sweep);
     std::set<std::string> shown;
     for (const auto& r : report.runs) shown.insert(r.id);
@@ -88,7 +88,7 @@ std::function<void(store::StatusReport&)> slurm_status_annotator(const std::stri
     } catch (const Error& e) {
       spdlog::warn("cannot ask Slurm where the runs stand: {}", e.what());
     }
-    store::StatusColumn column{"slurm", {}};
+    view::StatusColumn column{"slurm", {}};
     for (const auto& [id, t] : tasks) column.values[id] = describe_task(t);
     report.extra.push_back(std::move(column));
   };

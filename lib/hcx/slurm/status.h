@@ -14,7 +14,7 @@
 
 #include "hcx/slurm/client.h"
 
-namespace hcx::store {
+namespace hcx::view {
 struct StatusReport;
 }
 
@@ -45,12 +45,12 @@ std::map<std::string, std::string> active_runs(const std::filesystem::path& resu
 // "FAILED 123_4 exit 2", "CANCELLED 123_4", "unknown 123_4" (no source knows it).
 std::string describe_task(const RunTask& t);
 
-// The `hcx status` hook (store::StatusOptions::annotate) for the database at
+// The `hcx status` hook (view::StatusOptions::annotate) for the database at
 // `db_path`: adds a "slurm" column for the runs submitted to Slurm whose files
 // are in <db dir>/slurm/ (the default results folder). Adds nothing when
 // nothing was submitted; when Slurm cannot be asked (no squeue here), warns
 // and shows "unknown".
-std::function<void(store::StatusReport&)> slurm_status_annotator(const std::string& db_path);
+std::function<void(view::StatusReport&)> slurm_status_annotator(const std::string& db_path);
 
 // `hcx sweep --cancel`: records the sweep's queued and running arrays in
 // <sweep dir>/cancelled (so interrupted tasks do not requeue themselves), then

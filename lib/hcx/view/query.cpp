@@ -11,10 +11,10 @@
 #include "hcx/error.h"
 #include "hcx/util/text.h"
 
-namespace hcx::store {
+namespace hcx::view {
 namespace {
 
-std::string cell_text(const Cell& c) {
+std::string cell_text(const store::Cell& c) {
   if (std::holds_alternative<int64_t>(c)) return std::to_string(std::get<int64_t>(c));
   if (std::holds_alternative<double>(c)) return format_real(std::get<double>(c));
   if (std::holds_alternative<std::string>(c)) return std::get<std::string>(c);
@@ -22,7 +22,7 @@ std::string cell_text(const Cell& c) {
 }
 
 // A cell of the table format: newlines and tabs escaped, so a row stays one line.
-std::string table_text(const Cell& c) {
+std::string table_text(const store::Cell& c) {
   std::string s = cell_text(c);
   if (s.find_first_of("\n\r\t") == std::string::npos) return s;
   std::string e;
@@ -40,9 +40,7 @@ std::string table_text(const Cell& c) {
   return e;
 }
 
-bool is_number(const Cell& c) {
-  return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c);
-}
+bool is_number(const store::Cell& c) { return std::holds_alternative<int64_t>(c) || std::holds_alternative<double>(c); }
 
 }  // namespace
 
@@ -54,7 +52,7 @@ std::string format_real(double v) {
   return s;
 }
 
-void write_table(const QueryResult& r, std::ostream& out) {
+void write_table(const store::QueryResult& r, std::ostream& out) {
   const std::size_t n = r.columns.size();
   std::vector<std::vector<std::string>> texts = {r.columns};
   std::vector<bool> numeric(n, false);  // a column of numbers (NULLs aside) is right-aligned, its header too
@@ -82,7 +80,7 @@ void write_table(const QueryResult& r, std::ostream& out) {
   }
 }
 
-void write_csv(const QueryResult& r, std::ostream& out) {
+void write_csv(const store::QueryResult& r, std::ostream& out) {
   auto line = [&](const std::vector<std::string>& fields) {
     for (std::size_t c = 0; c < fields.size(); ++c) out << (c ? "," : "") << util::csv_field(fields[c]);
     out << "\n";
@@ -95,7 +93,7 @@ void write_csv(const QueryResult& r, std::ostream& out) {
   }
 }
 
-void write_json(const QueryResult& r, std::ostream& out) {
+void write_json(const store::QueryResult& r, std::ostream& out) {
   std::vector<std::string> keys;
   for (const auto& name : r.columns) {
     std::string key = name;
@@ -111,7 +109,7 @@ void write_json(const QueryResult& r, std::ostream& out) {
     // Written by hand so reals keep their shortest form and a ".0".
     std::string obj = "{";
     for (std::size_t c = 0; c < keys.size(); ++c) {
-      const Cell& cell = r.rows[i][c];
+      const store::Cell& cell = r.rows[i][c];
       obj += (c ? ", " : "") + nlohmann::json(keys[c]).dump() + ": ";
       if (std::holds_alternative<int64_t>(cell)) {
         obj += std::to_string(std::get<int64_t>(cell));
@@ -138,8 +136,8 @@ int query_command(const QueryOptions& opts, std::ostream& out) {
     throw Error(ErrorKind::kBadInput, opts.schema ? "hcx query: give either a statement or --schema, not both"
                                                   : "hcx query: give a SQL statement, or --schema for the tables");
   }
-  const Db db = open_db(opts.db, OpenMode::kReadOnly);
-  const QueryResult r = opts.schema ? schema_result(db) : run_sql(db, opts.sql);
+  const store::Db db = store::open_db(opts.db, store::OpenMode::kReadOnly);
+  const store::QueryResult r = opts.schema ? store::schema_result(db) : store::run_sql(db, opts.sql);
   if (opts.format == "csv") {
     write_csv(r, out);
   } else if (opts.format == "json") {
@@ -150,4 +148,4 @@ int query_command(const QueryOptions& opts, std::ostream& out) {
   return 0;
 }
 
-}  // namespace hcx::store
+}  // namespace hcx::view

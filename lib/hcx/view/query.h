@@ -7,7 +7,7 @@
 
 #include "hcx/store/query.h"
 
-namespace hcx::store {
+namespace hcx::view {
 
 // Renderers. All end every line with "\n".
 //  table: a header, a rule of dashes, then the rows; columns separated by two
@@ -22,9 +22,9 @@ namespace hcx::store {
 //    numbers, NULL as null, text as strings.
 // Reals print in their shortest round-trip form, always with a '.' or an
 // exponent ("3.0", "0.1", "1e-05") so they stay reals.
-void write_table(const QueryResult& r, std::ostream& out);
-void write_csv(const QueryResult& r, std::ostream& out);
-void write_json(const QueryResult& r, std::ostream& out);
+void write_table(const store::QueryResult& r, std::ostream& out);
+void write_csv(const store::QueryResult& r, std::ostream& out);
+void write_json(const store::QueryResult& r, std::ostream& out);
 
 // A real in the form described above.
 std::string format_real(double v);
@@ -44,4 +44,4 @@ struct QueryOptions {
 // Error(kBadInput)).
 int query_command(const QueryOptions& opts, std::ostream& out);
 
-}  // namespace hcx::store
+}  // namespace hcx::view

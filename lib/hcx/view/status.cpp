@@ -14,7 +14,7 @@
 #include "hcx/store/timestamp.h"
 #include "hcx/view/query.h"
 
-namespace hcx::store {
+namespace hcx::view {
 namespace {
 
 constexpr const char* kStatusOrder[] = {"running", "pending", "completed", "failed", "diverged", "interrupted"};
@@ -52,11 +52,11 @@ std::string one_line(std::string s, std::size_t max) {
 
 }  // namespace
 
-StatusReport build_status(const Db& db, const std::string& sweep) {
+StatusReport build_status(const store::Db& db, const std::string& sweep) {
   StatusReport r;
   r.sweep = sweep;
-  r.counts = status_counts(db, sweep);
-  r.runs = run_states(db, sweep);
+  r.counts = store::status_counts(db, sweep);
+  r.runs = store::run_states(db, sweep);
   return r;
 }
 
@@ -66,16 +66,16 @@ void write_status_table(const StatusReport& r, std::ostream& out) {
   out << "\n";
   bool any_error = false;
   for (const auto& s : r.runs) any_error = any_error || !s.error.empty();
-  QueryResult t;
+  store::QueryResult t;
   t.columns = {"run", "status", "step", "heartbeat", "device", "loss"};
   for (const auto& col : r.extra) t.columns.push_back(col.header);
   if (any_error) t.columns.push_back("error");
   for (const auto& s : r.runs) {
-    std::vector<Cell> row;
+    std::vector<store::Cell> row;
     row.emplace_back(s.id);
     row.emplace_back(s.status);
     row.emplace_back(std::to_string(s.step) + (s.total_steps > 0 ? "/" + std::to_string(s.total_steps) : ""));
-    row.emplace_back(s.heartbeat_age_s ? format_age(*s.heartbeat_age_s) : std::string("-"));
+    row.emplace_back(s.heartbeat_age_s ? store::format_age(*s.heartbeat_age_s) : std::string("-"));
     row.emplace_back(s.device.empty() ? std::string("-") : s.device);
     row.emplace_back(s.last_loss ? fixed4(*s.last_loss) : std::string("-"));
     for (const auto& col : r.extra) {
@@ -129,10 +129,11 @@ int status_command(const StatusOptions& opts, std::ostream& out) {
   }
   if (opts.watch_s < 0) throw Error(ErrorKind::kBadInput, "--interval: expected a positive number of seconds");
   for (int64_t prints = 1;; ++prints) {
-    std::optional<CollectReport> collected;
+    std::optional<store::CollectReport> collected;
     StatusReport report;
     {
-      const Db db = open_collected(opts.db, &collected);  // closed between prints: writers are never held up
+      const store::Db db =
+          store::open_collected(opts.db, &collected);  // closed between prints: writers are never held up
       report = build_status(db, opts.sweep);
     }
     report.collected = std::move(collected);
@@ -140,9 +141,11 @@ int status_command(const StatusOptions& opts, std::ostream& out) {
     if (opts.watch_s > 0) {
       char every[32];
       std::snprintf(every, sizeof every, "%g", opts.watch_s);
-      out << (opts.clear ? "\033[H\033[2J" : prints > 1 ? "\n" : "") << "every " << every << " s · hcx status"
-          << (opts.sweep.empty() ? "" : " --sweep " + opts.sweep) << " · " << utc_iso().substr(11, 8)
-          << " UTC · Ctrl-C stops\n\n";
+      out << (opts.clear   ? "\033[H\033[2J"
+              : prints > 1 ? "\n"
+                           : "")
+          << "every " << every << " s · hcx status" << (opts.sweep.empty() ? "" : " --sweep " + opts.sweep) << " · "
+          << store::utc_iso().substr(11, 8) << " UTC · Ctrl-C stops\n\n";
     }
     if (opts.format == "json") {
       write_status_json(report, out);
@@ -159,9 +162,9 @@ int sweeps_command(const SweepsOptions& opts, std::ostream& out) {
   if (opts.format != "table" && opts.format != "json") {
     throw Error(ErrorKind::kBadInput, "--format: expected table or json, got \"" + opts.format + "\"");
   }
-  const Db db = open_collected(opts.db);
-  const std::vector<SweepInfo> sweeps = list_sweeps(db);
-  const size_t unswept = unswept_run_ids(db).size();
+  const store::Db db = store::open_collected(opts.db);
+  const std::vector<store::SweepInfo> sweeps = store::list_sweeps(db);
+  const size_t unswept = store::unswept_run_ids(db).size();
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -187,7 +190,7 @@ int sweeps_command(const SweepsOptions& opts, std::ostream& out) {
     out << doc.dump(2) << "\n";
     return 0;
   }
-  QueryResult t;
+  store::QueryResult t;
   t.columns = {"sweep", "runs", "completed", "running", "pending", "failed", "other", "created", "tags", "note"};
   for (const auto& s : sweeps) {
     auto n = [&](const char* status) {
@@ -209,4 +212,4 @@ int sweeps_command(const SweepsOptions& opts, std::ostream& out) {
   return 0;
 }
 
-}  // namespace hcx::store
+}  // namespace hcx::view

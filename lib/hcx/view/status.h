@@ -15,7 +15,7 @@
 #include "hcx/store/runs.h"
 #include "hcx/store/shards.h"
 
-namespace hcx::store {
+namespace hcx::view {
 
 // A further per-run column that another module supplies (exec/ adds the
 // Slurm job state this way): header, and value by run id ("" when missing).
@@ -27,13 +27,13 @@ struct StatusColumn {
 struct StatusReport {
   std::string sweep;                       // "" = all runs
   std::map<std::string, int64_t> counts;   // status -> runs
-  std::vector<RunState> runs;              // grid order for a sweep
+  std::vector<store::RunState> runs;       // grid order for a sweep
   std::vector<StatusColumn> extra;         // printed after the standard columns
-  std::optional<CollectReport> collected;  // shards merged first, if any
+  std::optional<store::CollectReport> collected;  // shards merged first, if any
 };
 
 // Counts and run rows of `sweep` (or all runs). Unknown sweep: Error(kBadInput).
-StatusReport build_status(const Db& db, const std::string& sweep = "");
+StatusReport build_status(const store::Db& db, const std::string& sweep = "");
 
 // Table: a count line ("12 runs: 3 completed, 2 running, 7 pending"), then
 // columns run, status, step ("120/200"), heartbeat (age, "4s"), device, loss
@@ -73,4 +73,4 @@ struct SweepsOptions {
 // "unswept_runs"}. Returns 0.
 int sweeps_command(const SweepsOptions& opts, std::ostream& out);
 
-}  // namespace hcx::store
+}  // namespace hcx::view
