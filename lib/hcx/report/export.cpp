@@ -10,7 +10,6 @@
 
 #include "hcx/error.h"
 #include "hcx/store/reader.h"
-#include "hcx/store/report_queries.h"
 #include "hcx/util/text.h"
 
 namespace hcx::report {
