@@ -198,111 +198,159 @@ int write_legend(const LineChart& c, double top, std::ostream& o) {
   return rows;
 }
 
-}  // namespace
+// The plot area in the viewBox, inside the margins.
+constexpr double kPlotLeft = kLeft, kPlotRight = kW - kRight, kPlotTop = kTop, kPlotBottom = kH - kBottom;
 
-std::string render_line_chart(const LineChart& c) {
-  std::ostringstream legend;
-  const int legend_rows = write_legend(c, kH + 2, legend);
-  const double height = kH + 8 + kLegendRow * legend_rows;
-  std::ostringstream o;
+// Data coordinates to pixels, once the chart's range is known.
+struct PlotScales {
+  Scale x, y;
+};
+
+// The opening <svg> tag (`height` tall, legend included), the title, the
+// subtitle and the frame of the plot area.
+void write_chart_header(const LineChart& c, double height, std::ostream& o) {
   o << "<svg class=\"chart\" id=\"" << html_escape(c.id) << "\" viewBox=\"0 0 " << kW << " " << height
     << "\" role=\"img\" aria-label=\"" << html_escape(c.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
   o << "<title>" << html_escape(c.title) << "</title>\n";
   o << "<text class=\"title\" x=\"" << kLeft << "\" y=\"18\">" << html_escape(c.title) << "</text>\n";
   o << "<text class=\"subtitle\" x=\"" << kLeft << "\" y=\"34\">" << html_escape(c.subtitle) << "</text>\n";
-  const double px_l = kLeft, px_r = kW - kRight, px_t = kTop, px_b = kH - kBottom;
-  o << "<rect class=\"frame\" x=\"" << px_l << "\" y=\"" << px_t << "\" width=\"" << px_r - px_l
-    << "\" height=\"" << px_b - px_t << "\"/>\n";
-  const std::optional<ChartRange> range = chart_range(c);
-  if (!range) {
-    o << "<text class=\"empty\" x=\"" << (px_l + px_r) / 2 << "\" y=\"" << (px_t + px_b) / 2
-      << "\" text-anchor=\"middle\">no data</text>\n"
-      << legend.str() << "</svg>\n";
-    return o.str();
-  }
-  const auto [x_lo, x_hi, y_lo, y_hi] = *range;
-  const Scale sx{x_lo, x_hi, px_l, px_r, false};
-  const Scale sy{y_lo, y_hi, px_b, px_t, c.log_y};
+  o << "<rect class=\"frame\" x=\"" << kPlotLeft << "\" y=\"" << kPlotTop << "\" width=\"" << kPlotRight - kPlotLeft
+    << "\" height=\"" << kPlotBottom - kPlotTop << "\"/>\n";
+}
 
-  // Grid and ticks.
-  std::vector<double> xt = nice_ticks(x_lo, x_hi, 6);
-  if (c.integer_x) xt.erase(std::remove_if(xt.begin(), xt.end(), [](double t) { return t != std::floor(t); }), xt.end());
-  std::vector<double> yt;
-  if (c.log_y) {
-    for (double e = std::ceil(std::log10(y_lo)); e <= std::floor(std::log10(y_hi)); ++e) yt.push_back(std::pow(10.0, e));
-    if (yt.size() < 2) yt = {y_lo, y_hi};
-  } else {
-    yt = nice_ticks(y_lo, y_hi, 5);
+// About six nice x ticks, whole numbers only with integer_x.
+std::vector<double> x_ticks(const LineChart& c, const ChartRange& range) {
+  std::vector<double> ticks = nice_ticks(range.x_lo, range.x_hi, 6);
+  if (c.integer_x) {
+    ticks.erase(std::remove_if(ticks.begin(), ticks.end(), [](double t) { return t != std::floor(t); }), ticks.end());
   }
-  const std::vector<std::string> xl = tick_labels(xt), yl = tick_labels(yt);
+  return ticks;
+}
+
+// About five nice y ticks; on a log axis the powers of ten inside the range,
+// or its two ends when fewer than two powers fall inside.
+std::vector<double> y_ticks(const LineChart& c, const ChartRange& range) {
+  if (!c.log_y) return nice_ticks(range.y_lo, range.y_hi, 5);
+  std::vector<double> ticks;
+  for (double e = std::ceil(std::log10(range.y_lo)); e <= std::floor(std::log10(range.y_hi)); ++e) {
+    ticks.push_back(std::pow(10.0, e));
+  }
+  if (ticks.size() < 2) ticks = {range.y_lo, range.y_hi};
+  return ticks;
+}
+
+// The grid lines with their tick labels, and the axis labels.
+void write_axes(const LineChart& c, const ChartRange& range, const PlotScales& scales, std::ostream& o) {
+  const std::vector<double> x_at = x_ticks(c, range), y_at = y_ticks(c, range);
+  const std::vector<std::string> x_labels = tick_labels(x_at), y_labels = tick_labels(y_at);
   o << "<g class=\"axis\">\n";
-  for (size_t i = 0; i < xt.size(); ++i) {
-    const double t = xt[i];
-    o << "<line x1=\"" << num(sx(t)) << "\" x2=\"" << num(sx(t)) << "\" y1=\"" << px_t << "\" y2=\"" << px_b
-      << "\"/><text x=\"" << num(sx(t)) << "\" y=\"" << px_b + 16 << "\" text-anchor=\"middle\">" << xl[i]
+  for (size_t i = 0; i < x_at.size(); ++i) {
+    const double x = scales.x(x_at[i]);
+    o << "<line x1=\"" << num(x) << "\" x2=\"" << num(x) << "\" y1=\"" << kPlotTop << "\" y2=\"" << kPlotBottom
+      << "\"/><text x=\"" << num(x) << "\" y=\"" << kPlotBottom + 16 << "\" text-anchor=\"middle\">" << x_labels[i]
       << "</text>\n";
   }
-  for (size_t i = 0; i < yt.size(); ++i) {
-    const double t = yt[i];
-    o << "<line x1=\"" << px_l << "\" x2=\"" << px_r << "\" y1=\"" << num(sy(t)) << "\" y2=\"" << num(sy(t))
-      << "\"/><text x=\"" << px_l - 6 << "\" y=\"" << num(sy(t) + 4) << "\" text-anchor=\"end\">" << yl[i]
+  for (size_t i = 0; i < y_at.size(); ++i) {
+    const double y = scales.y(y_at[i]);
+    o << "<line x1=\"" << kPlotLeft << "\" x2=\"" << kPlotRight << "\" y1=\"" << num(y) << "\" y2=\"" << num(y)
+      << "\"/><text x=\"" << kPlotLeft - 6 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">" << y_labels[i]
       << "</text>\n";
   }
-  o << "<text x=\"" << (px_l + px_r) / 2 << "\" y=\"" << kH - 12 << "\" text-anchor=\"middle\">"
+  o << "<text x=\"" << (kPlotLeft + kPlotRight) / 2 << "\" y=\"" << kH - 12 << "\" text-anchor=\"middle\">"
     << html_escape(c.x_label) << "</text>\n";
-  o << "<text transform=\"translate(14," << (px_t + px_b) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+  o << "<text transform=\"translate(14," << (kPlotTop + kPlotBottom) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
     << html_escape(c.y_label) << "</text>\n</g>\n";
+}
 
-  // Data, clipped to the plot area.
-  const std::string clip = c.id + "-clip";
-  o << "<clipPath id=\"" << html_escape(clip) << "\"><rect x=\"" << px_l << "\" y=\"" << px_t << "\" width=\""
-    << px_r - px_l << "\" height=\"" << px_b - px_t << "\"/></clipPath>\n";
-  o << "<g clip-path=\"url(#" << html_escape(clip) << ")\">\n";
-  if (c.ref_y && usable(*c.ref_y, c.log_y)) {
-    o << "<line class=\"ref\" x1=\"" << px_l << "\" x2=\"" << px_r << "\" y1=\"" << num(sy(*c.ref_y)) << "\" y2=\""
-      << num(sy(*c.ref_y)) << "\"/>\n";
-  }
+// The dashed horizontal reference line, when the chart has a usable one.
+void write_reference_line(const LineChart& c, const PlotScales& scales, std::ostream& o) {
+  if (!c.ref_y || !usable(*c.ref_y, c.log_y)) return;
+  o << "<line class=\"ref\" x1=\"" << kPlotLeft << "\" x2=\"" << kPlotRight << "\" y1=\"" << num(scales.y(*c.ref_y))
+    << "\" y2=\"" << num(scales.y(*c.ref_y)) << "\"/>\n";
+}
+
+// Each series' band as one closed path: along band_high, back along band_low.
+void write_bands(const LineChart& c, const PlotScales& scales, std::ostream& o) {
   for (const auto& s : c.series) {
-    const auto lo = metrics::minmax_reduce(s.band_low, c.max_buckets);
-    const auto hi = metrics::minmax_reduce(s.band_high, c.max_buckets);
+    const auto low = metrics::minmax_reduce(s.band_low, c.max_buckets);
+    const auto high = metrics::minmax_reduce(s.band_high, c.max_buckets);
     std::string d;
-    for (const auto& p : hi) {
-      if (usable(p.y, c.log_y)) d += (d.empty() ? "M" : "L") + num(sx(p.x)) + "," + num(sy(p.y));
+    for (const auto& p : high) {
+      if (usable(p.y, c.log_y)) d += (d.empty() ? "M" : "L") + num(scales.x(p.x)) + "," + num(scales.y(p.y));
     }
-    for (auto it = lo.rbegin(); it != lo.rend(); ++it) {
-      if (usable(it->y, c.log_y)) d += "L" + num(sx(it->x)) + "," + num(sy(it->y));
+    for (auto it = low.rbegin(); it != low.rend(); ++it) {
+      if (usable(it->y, c.log_y)) d += "L" + num(scales.x(it->x)) + "," + num(scales.y(it->y));
     }
     if (!d.empty()) o << "<path class=\"band\" fill=\"" << s.color << "\" d=\"" << d << "Z\"/>\n";
   }
-  for (const auto& s : c.series) {
-    std::string pts;
-    auto flush = [&] {
-      if (!pts.empty()) {
-        o << "<polyline class=\"line" << (s.dashed ? " dashed" : "") << "\" stroke=\"" << s.color << "\" points=\""
-          << pts << "\"/>\n";
-      }
-      pts.clear();
-    };
-    for (const auto& p : metrics::minmax_reduce(s.line, c.max_buckets)) {
-      if (!usable(p.y, c.log_y)) {
-        flush();
-        continue;
-      }
-      pts += (pts.empty() ? "" : " ") + num(sx(p.x)) + "," + num(sy(p.y));
+}
+
+// A series' line as polylines, broken where a point is not usable.
+void write_line(const LineChart& c, const Series& s, const PlotScales& scales, std::ostream& o) {
+  std::string points;
+  auto flush = [&] {
+    if (!points.empty()) {
+      o << "<polyline class=\"line" << (s.dashed ? " dashed" : "") << "\" stroke=\"" << s.color << "\" points=\""
+        << points << "\"/>\n";
     }
-    flush();
+    points.clear();
+  };
+  for (const auto& p : metrics::minmax_reduce(s.line, c.max_buckets)) {
+    if (!usable(p.y, c.log_y)) {
+      flush();
+      continue;
+    }
+    points += (points.empty() ? "" : " ") + num(scales.x(p.x)) + "," + num(scales.y(p.y));
   }
+  flush();
+}
+
+// The reference line, the bands and the lines, clipped to the plot area.
+void write_data(const LineChart& c, const PlotScales& scales, std::ostream& o) {
+  const std::string clip = c.id + "-clip";
+  o << "<clipPath id=\"" << html_escape(clip) << "\"><rect x=\"" << kPlotLeft << "\" y=\"" << kPlotTop << "\" width=\""
+    << kPlotRight - kPlotLeft << "\" height=\"" << kPlotBottom - kPlotTop << "\"/></clipPath>\n";
+  o << "<g clip-path=\"url(#" << html_escape(clip) << ")\">\n";
+  write_reference_line(c, scales, o);
+  write_bands(c, scales, o);
+  for (const auto& s : c.series) write_line(c, s, scales, o);
   o << "</g>\n";
+}
+
+// The spike markers inside the x range, unclipped: one off the top of the
+// scale sits at the top of the plot. Each has its note as a tooltip.
+void write_markers(const LineChart& c, const ChartRange& range, const PlotScales& scales, std::ostream& o) {
   for (const auto& s : c.series) {
     for (size_t i = 0; i < s.markers.size(); ++i) {
       const auto& p = s.markers[i];
-      if (!usable(p.y, c.log_y) || p.x < x_lo || p.x > x_hi) continue;
-      const double x = sx(p.x), y = std::clamp(sy(p.y), px_t + 8, px_b);  // off-scale spikes sit at the top
+      if (!usable(p.y, c.log_y) || p.x < range.x_lo || p.x > range.x_hi) continue;
+      const double x = scales.x(p.x), y = std::clamp(scales.y(p.y), kPlotTop + 8, kPlotBottom);
       o << "<path class=\"spike\" fill=\"" << s.color << "\" d=\"M" << num(x) << "," << num(y - 8) << "l-4.5,8h9z\">";
       if (i < s.marker_notes.size()) o << "<title>" << html_escape(s.marker_notes[i]) << "</title>";
       o << "</path>\n";
     }
   }
+}
+
+}  // namespace
+
+std::string render_line_chart(const LineChart& c) {
+  std::ostringstream legend;
+  const int legend_rows = write_legend(c, kH + 2, legend);
+  std::ostringstream o;
+  write_chart_header(c, kH + 8 + kLegendRow * legend_rows, o);
+  const std::optional<ChartRange> range = chart_range(c);
+  if (!range) {
+    o << "<text class=\"empty\" x=\"" << (kPlotLeft + kPlotRight) / 2 << "\" y=\"" << (kPlotTop + kPlotBottom) / 2
+      << "\" text-anchor=\"middle\">no data</text>\n"
+      << legend.str() << "</svg>\n";
+    return o.str();
+  }
+  const PlotScales scales{Scale{range->x_lo, range->x_hi, kPlotLeft, kPlotRight, false},
+                          Scale{range->y_lo, range->y_hi, kPlotBottom, kPlotTop, c.log_y}};
+  write_axes(c, *range, scales, o);
+  write_data(c, scales, o);
+  write_markers(c, *range, scales, o);
   o << legend.str() << "</svg>\n";
   return o.str();
 }
