@@ -1,7 +1,7 @@
 // The plan of a sweep: for each expanded run, what the results database says
 // about it and so what the sweep will do (train it, resume it, skip it), plus
 // the work left. Pure: the database is reached through a lookup function that
-// store/ and exec/ provide, so planning is testable with a map.
+// store/ and sweep/ provide, so planning is testable with a map.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Trains one run end to end (a torch-free header, so the CLI,
-// exec/ and store/ never compile LibTorch). LibTorch lives in trainer.cpp.
+// sweep/ and store/ never compile LibTorch). LibTorch lives in trainer.cpp.
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,7 @@
 
 namespace hcx::view {
 
-// A further per-run column that another module supplies (exec/ adds the
+// A further per-run column that another module supplies (slurm/ adds the
 // Slurm job state this way): header, and value by run id ("" when missing).
 struct StatusColumn {
   std::string header;
