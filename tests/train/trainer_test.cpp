@@ -252,12 +252,15 @@ TEST(Trainer, KeepsTheNewestCheckpointsWhileTrainingAndTheFinalOneAfter) {
 constexpr const char* kOverflowingUpdate =
     R"({"train": {"lr": 3.4e37, "weight_decay": 9, "warmup_steps": 0}, "model.init_std": 1})";
 
+// A tiny run with that update and `patch` on top, its checkpoints in `dir`.
+RunOutcome train_overflowing(const char* patch, const TempDir& dir, MemorySink& sink) {
+  return train_run(tiny(patched(kOverflowingUpdate, patch).c_str()), quiet(dir.path()), sink);
+}
+
 TEST(Trainer, NonFiniteWeightsAreNeverCheckpointed) {
   TempDir dir;
   MemorySink sink;
-  const RunOutcome out =
-      train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 1, "eval.every": 0})").c_str()),
-                quiet(dir.path()), sink);
+  const RunOutcome out = train_overflowing(R"({"train.checkpoint_every": 1, "eval.every": 0})", dir, sink);
   EXPECT_EQ(out.status, RunStatus::kDiverged);
   EXPECT_NE(out.error.find("non-finite weights in "), std::string::npos) << out.error;
   EXPECT_NE(out.error.find("at step 1; no checkpoint written"), std::string::npos) << out.error;
@@ -267,9 +270,7 @@ TEST(Trainer, NonFiniteWeightsAreNeverCheckpointed) {
 TEST(Trainer, NonFiniteValidationLossMarksTheRunDiverged) {
   TempDir dir;
   MemorySink sink;
-  const RunOutcome out =
-      train_run(tiny(patched(kOverflowingUpdate, R"({"train.checkpoint_every": 0, "eval.every": 1})").c_str()),
-                quiet(dir.path()), sink);
+  const RunOutcome out = train_overflowing(R"({"train.checkpoint_every": 0, "eval.every": 1})", dir, sink);
   EXPECT_EQ(out.status, RunStatus::kDiverged);
   EXPECT_NE(out.error.find("non-finite validation loss"), std::string::npos) << out.error;
   EXPECT_FALSE(std::isfinite(sink.scalars["val/loss"].at(1)));
