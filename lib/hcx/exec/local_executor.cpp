@@ -190,6 +190,201 @@ void signal_group(pid_t pid, int sig) {
   if (kill(-pid, sig) != 0) kill(pid, sig);
 }
 
+// One LocalExecutor::run: the queue of jobs, the slots they hold and the
+// children running. Each turn of run() starts jobs on free slots, waits for
+// a child, a signal or the refresh interval, forwards stop requests, kills
+// hung children, reaps the ended ones and reports progress.
+class RunLoop {
+ public:
+  RunLoop(const std::vector<Job>& jobs, const std::vector<Slot>& slots, const LocalOptions& opts,
+          ExecObserver& observer, int wake_fd)
+      : jobs_(jobs),
+        slots_(slots),
+        opts_(opts),
+        observer_(observer),
+        wake_fd_(wake_fd),
+        slot_busy_(slots.size(), false) {
+    for (size_t i = 0; i < jobs.size(); ++i) queue_.push_back(i);
+  }
+
+  ExecSummary run() {
+    for (;;) {
+      if (g_stop_signal == 0) start_on_free_slots();
+      if (running_.empty() && (queue_.empty() || g_stop_signal != 0)) break;
+      wait_for_event();
+      forward_stop_requests();
+      kill_hung_children();
+      reap_ended_children();
+      report_progress();
+    }
+    summary_.not_started = queue_.size();
+    if (summary_.stop_signal == 0 && g_stop_signal != 0) summary_.stop_signal = g_stop_signal;
+    return summary_;
+  }
+
+ private:
+  void start_on_free_slots() {
+    while (!queue_.empty()) {
+      size_t slot = 0;
+      while (slot < slots_.size() && slot_busy_[slot]) ++slot;
+      if (slot == slots_.size()) return;
+      const size_t j = queue_.front();
+      queue_.pop_front();
+      start(j, slot);
+    }
+  }
+
+  // Starts job `j` on `slot`, or reports it finished with exit code 127 when
+  // its log cannot be opened or fork fails.
+  void start(size_t j, size_t slot) {
+    const Job& job = jobs_[j];
+    const Slot& s = slots_[slot];
+    JobResult failed_start;
+    failed_start.slot = s.display;
+    failed_start.exit_code = 127;
+
+    std::error_code ec;
+    if (job.log_path.has_parent_path()) std::filesystem::create_directories(job.log_path.parent_path(), ec);
+    ChildSpec spec = child_spec(job, s);
+    spec.log_fd = open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (spec.log_fd < 0) {
+      failed_start.spawn_error = job.log_path.string() + ": " + std::strerror(errno);
+      ++summary_.started;
+      ++summary_.finished;
+      observer_.finished(job, failed_start);
+      return;
+    }
+    std::string header = "==== " + now_text() + " hcx sweep: start on " + s.display + ":";
+    for (const auto& a : spec.args) header += " " + a;
+    header += "\n";
+    [[maybe_unused]] ssize_t n = write(spec.log_fd, header.data(), header.size());
+    auto log = std::make_unique<LogFollower>(job.log_path);
+    log->skip_to_end();
+
+    const pid_t pid = fork();
+    if (pid == 0) exec_child(spec, self_);
+    close(spec.log_fd);
+    if (pid < 0) {
+      failed_start.spawn_error = std::string("fork: ") + std::strerror(errno);
+      ++summary_.started;
+      ++summary_.finished;
+      observer_.finished(job, failed_start);
+      return;
+    }
+    setpgid(pid, pid);  // also here, so signal_group() works before the child ran
+    slot_busy_[slot] = true;
+    running_[pid] = Running{j, slot, Clock::now(), std::move(log)};
+    ++summary_.started;
+    observer_.started(job, s.display, static_cast<int>(pid));
+  }
+
+  // Until a child ends, a signal arrives (both write to the wake pipe) or the
+  // refresh interval passes.
+  void wait_for_event() {
+    if (wake_fd_ >= 0) {
+      struct pollfd pfd {
+        wake_fd_, POLLIN, 0
+      };
+      poll(&pfd, 1, opts_.refresh_ms);
+      char buf[64];
+      while (read(wake_fd_, buf, sizeof buf) > 0) {
+      }
+    } else {
+      usleep(static_cast<useconds_t>(opts_.refresh_ms) * 1000);
+    }
+  }
+
+  // The first stop signal: SIGTERM to every child (they checkpoint and stop);
+  // a second one: SIGKILL.
+  void forward_stop_requests() {
+    if (g_stop_signal != 0 && summary_.stop_signal == 0) {
+      summary_.stop_signal = g_stop_signal;
+      for (auto& [pid, r] : running_) {
+        signal_group(pid, SIGTERM);
+        r.stop_sent = true;
+      }
+      observer_.stopping(summary_.stop_signal);
+    }
+    if (g_stop_count >= 2 && !kills_sent_) {
+      kills_sent_ = true;
+      for (auto& [pid, r] : running_) {
+        signal_group(pid, SIGKILL);
+        r.kill_sent = true;
+      }
+    }
+  }
+
+  // SIGKILL to a child whose heartbeat is older than the timeout (hung).
+  void kill_hung_children() {
+    if (opts_.heartbeat_timeout_s <= 0 ||
+        Clock::now() - last_heartbeat_check_ < std::chrono::milliseconds(opts_.heartbeat_check_ms))
+      return;
+    last_heartbeat_check_ = Clock::now();
+    for (auto& [pid, r] : running_) {
+      const Job& job = jobs_[r.job];
+      if (r.stalled_s > 0 || r.kill_sent || !job.heartbeat_age) continue;
+      const std::optional<double> age = job.heartbeat_age(static_cast<int>(pid));
+      if (!age || *age <= opts_.heartbeat_timeout_s) continue;
+      r.stalled_s = *age;
+      signal_group(pid, SIGKILL);
+    }
+  }
+
+  void reap_ended_children() {
+    for (auto it = running_.begin(); it != running_.end();) {
+      int status = 0;
+      const pid_t got = waitpid(it->first, &status, WNOHANG);
+      if (got != it->first) {
+        ++it;
+        continue;
+      }
+      Running& r = it->second;
+      r.log->poll();
+      if (r.log->latest()) observer_.progress(jobs_[r.job], *r.log->latest());
+      JobResult result;
+      result.slot = slots_[r.slot].display;
+      result.pid = static_cast<int>(it->first);
+      result.stop_sent = r.stop_sent;
+      result.kill_sent = r.kill_sent;
+      result.stalled_s = r.stalled_s;
+      result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
+      if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+      slot_busy_[r.slot] = false;
+      const size_t j = r.job;
+      append_footer(jobs_[j].log_path, result);
+      it = running_.erase(it);
+      ++summary_.finished;
+      observer_.finished(jobs_[j], result);
+    }
+  }
+
+  // New progress lines of the running children, and the display's tick.
+  void report_progress() {
+    for (auto& [pid, r] : running_)
+      if (r.log->poll()) observer_.progress(jobs_[r.job], *r.log->latest());
+    const auto now = Clock::now();
+    if (now - last_tick_ >= std::chrono::milliseconds(opts_.refresh_ms)) {
+      last_tick_ = now;
+      observer_.tick();
+    }
+  }
+
+  const std::vector<Job>& jobs_;
+  const std::vector<Slot>& slots_;
+  const LocalOptions& opts_;
+  ExecObserver& observer_;
+  const int wake_fd_;  // read end of the wake pipe; -1: poll by sleeping
+  const pid_t self_ = getpid();
+  ExecSummary summary_;
+  std::deque<size_t> queue_;
+  std::vector<bool> slot_busy_;
+  std::map<pid_t, Running> running_;
+  bool kills_sent_ = false;
+  Clock::time_point last_tick_ = Clock::now();
+  Clock::time_point last_heartbeat_check_ = Clock::now();
+};
+
 }  // namespace
 
 LocalExecutor::LocalExecutor(std::vector<Slot> slots, LocalOptions opts) : slots_(std::move(slots)), opts_(opts) {
@@ -207,147 +402,7 @@ ExecSummary LocalExecutor::run(const std::vector<Job>& jobs, ExecObserver& obser
   ExecSummary summary;
   {
     SignalScope signals(opts_.handle_signals);
-    const pid_t self = getpid();
-    std::deque<size_t> queue;
-    for (size_t i = 0; i < jobs.size(); ++i) queue.push_back(i);
-    std::vector<bool> slot_busy(slots_.size(), false);
-    std::map<pid_t, Running> running;
-    int kills_done = 0;
-    auto last_tick = Clock::now();
-    auto last_heartbeat_check = Clock::now();
-
-    for (;;) {
-      const bool stopping = g_stop_signal != 0;
-      // Start jobs on free slots.
-      while (!stopping && !queue.empty()) {
-        size_t slot = 0;
-        while (slot < slots_.size() && slot_busy[slot]) ++slot;
-        if (slot == slots_.size()) break;
-        const size_t j = queue.front();
-        queue.pop_front();
-        const Job& job = jobs[j];
-        const Slot& s = slots_[slot];
-        JobResult failed_start;
-        failed_start.slot = s.display;
-        failed_start.exit_code = 127;
-
-        std::error_code ec;
-        if (job.log_path.has_parent_path()) std::filesystem::create_directories(job.log_path.parent_path(), ec);
-        ChildSpec spec = child_spec(job, s);
-        spec.log_fd = open(job.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (spec.log_fd < 0) {
-          failed_start.spawn_error = job.log_path.string() + ": " + std::strerror(errno);
-          ++summary.started;
-          ++summary.finished;
-          observer.finished(job, failed_start);
-          continue;
-        }
-        std::string header = "==== " + now_text() + " hcx sweep: start on " + s.display + ":";
-        for (const auto& a : spec.args) header += " " + a;
-        header += "\n";
-        [[maybe_unused]] ssize_t n = write(spec.log_fd, header.data(), header.size());
-        auto log = std::make_unique<LogFollower>(job.log_path);
-        log->skip_to_end();
-
-        const pid_t pid = fork();
-        if (pid == 0) exec_child(spec, self);
-        close(spec.log_fd);
-        if (pid < 0) {
-          failed_start.spawn_error = std::string("fork: ") + std::strerror(errno);
-          ++summary.started;
-          ++summary.finished;
-          observer.finished(job, failed_start);
-          continue;
-        }
-        setpgid(pid, pid);  // also here, so signal_group() works before the child ran
-        slot_busy[slot] = true;
-        running[pid] = Running{j, slot, Clock::now(), std::move(log)};
-        ++summary.started;
-        observer.started(job, s.display, static_cast<int>(pid));
-      }
-      if (running.empty() && (queue.empty() || g_stop_signal != 0)) break;
-
-      // Wait for a child, a signal or the next refresh.
-      if (pipe_fds[0] >= 0) {
-        struct pollfd pfd {pipe_fds[0], POLLIN, 0};
-        poll(&pfd, 1, opts_.refresh_ms);
-        char buf[64];
-        while (read(pipe_fds[0], buf, sizeof buf) > 0) {
-        }
-      } else {
-        usleep(static_cast<useconds_t>(opts_.refresh_ms) * 1000);
-      }
-
-      // Forward stop requests.
-      if (g_stop_signal != 0 && summary.stop_signal == 0) {
-        summary.stop_signal = g_stop_signal;
-        for (auto& [pid, r] : running) {
-          signal_group(pid, SIGTERM);
-          r.stop_sent = true;
-        }
-        observer.stopping(summary.stop_signal);
-      }
-      if (g_stop_count >= 2 && kills_done == 0) {
-        kills_done = 1;
-        for (auto& [pid, r] : running) {
-          signal_group(pid, SIGKILL);
-          r.kill_sent = true;
-        }
-      }
-
-      // Kill hung jobs: no heartbeat for longer than the timeout.
-      if (opts_.heartbeat_timeout_s > 0 &&
-          Clock::now() - last_heartbeat_check >= std::chrono::milliseconds(opts_.heartbeat_check_ms)) {
-        last_heartbeat_check = Clock::now();
-        for (auto& [pid, r] : running) {
-          const Job& job = jobs[r.job];
-          if (r.stalled_s > 0 || r.kill_sent || !job.heartbeat_age) continue;
-          const std::optional<double> age = job.heartbeat_age(static_cast<int>(pid));
-          if (!age || *age <= opts_.heartbeat_timeout_s) continue;
-          r.stalled_s = *age;
-          signal_group(pid, SIGKILL);
-        }
-      }
-
-      // Reap.
-      for (auto it = running.begin(); it != running.end();) {
-        int status = 0;
-        const pid_t got = waitpid(it->first, &status, WNOHANG);
-        if (got != it->first) {
-          ++it;
-          continue;
-        }
-        Running& r = it->second;
-        r.log->poll();
-        if (r.log->latest()) observer.progress(jobs[r.job], *r.log->latest());
-        JobResult result;
-        result.slot = slots_[r.slot].display;
-        result.pid = static_cast<int>(it->first);
-        result.stop_sent = r.stop_sent;
-        result.kill_sent = r.kill_sent;
-        result.stalled_s = r.stalled_s;
-        result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
-        if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-        slot_busy[r.slot] = false;
-        const size_t j = r.job;
-        append_footer(jobs[j].log_path, result);
-        it = running.erase(it);
-        ++summary.finished;
-        observer.finished(jobs[j], result);
-      }
-
-      // Progress and display.
-      for (auto& [pid, r] : running)
-        if (r.log->poll()) observer.progress(jobs[r.job], *r.log->latest());
-      const auto now = Clock::now();
-      if (now - last_tick >= std::chrono::milliseconds(opts_.refresh_ms)) {
-        last_tick = now;
-        observer.tick();
-      }
-    }
-    summary.not_started = queue.size();
-    if (summary.stop_signal == 0 && g_stop_signal != 0) summary.stop_signal = g_stop_signal;
+    summary = RunLoop(jobs, slots_, opts_, observer, pipe_fds[0]).run();
   }
   g_wake_fd = -1;
   if (pipe_fds[0] >= 0) {
