@@ -37,20 +37,20 @@ TEST(Plan, StatesFollowTheDatabase) {
                                  {ex.runs[4].id, running_live}});
   const Plan plan = make_plan(ex, lookup, /*retry_failed=*/false);
   ASSERT_EQ(plan.runs.size(), 5u);
-  EXPECT_EQ(plan.runs[0].state, RunState::kDone);
-  EXPECT_EQ(plan.runs[1].state, RunState::kResume);
+  EXPECT_EQ(plan.runs[0].action, PlanAction::kDone);
+  EXPECT_EQ(plan.runs[1].action, PlanAction::kResume);
   EXPECT_EQ(plan.runs[1].steps_done, 6);
-  EXPECT_EQ(plan.runs[2].state, RunState::kFailed);
+  EXPECT_EQ(plan.runs[2].action, PlanAction::kFailed);
   EXPECT_EQ(plan.runs[2].status, "diverged");
-  EXPECT_EQ(plan.runs[3].state, RunState::kResume);  // taken over
-  EXPECT_EQ(plan.runs[4].state, RunState::kRunning);
+  EXPECT_EQ(plan.runs[3].action, PlanAction::kResume);  // taken over
+  EXPECT_EQ(plan.runs[4].action, PlanAction::kRunning);
   EXPECT_EQ(plan.to_train(), 2u);
   // Tokens: 10 steps x 2 x 8 = 160 per run; resumes train what is left.
   EXPECT_EQ(plan.tokens_total, 5 * 160);
   EXPECT_EQ(plan.tokens_left, 4 * 16 + 6 * 16);
 
   const Plan retry = make_plan(ex, lookup, /*retry_failed=*/true);
-  EXPECT_EQ(retry.runs[2].state, RunState::kRetry);
+  EXPECT_EQ(retry.runs[2].action, PlanAction::kRetry);
   EXPECT_EQ(retry.runs[2].tokens_left, 160);
   EXPECT_EQ(retry.to_train(), 3u);
 }
@@ -132,7 +132,7 @@ TEST(Plan, StaleCompletedRunsAreListedAndRetrainedOnlyWhenAsked) {
   EXPECT_EQ(plan.runs[2].stale, "data changed");
   EXPECT_EQ(plan.runs[3].stale, "trained by 0.1.0 abcdef0-dirty, data changed");
   EXPECT_EQ(plan.runs[4].stale, "");
-  for (const auto& p : plan.runs) EXPECT_EQ(p.state, RunState::kDone);
+  for (const auto& p : plan.runs) EXPECT_EQ(p.action, PlanAction::kDone);
   EXPECT_EQ(plan.n_done, 5u);
   EXPECT_EQ(plan.n_stale, 3u);
   EXPECT_EQ(plan.to_train(), 0u);
@@ -149,11 +149,11 @@ TEST(Plan, StaleCompletedRunsAreListedAndRetrainedOnlyWhenAsked) {
 
   o.retrain_stale = true;
   const Plan retrain = make_plan(ex, lookup, o);
-  EXPECT_EQ(retrain.runs[0].state, RunState::kDone);
-  EXPECT_EQ(retrain.runs[1].state, RunState::kRetrain);
-  EXPECT_EQ(retrain.runs[2].state, RunState::kRetrain);
-  EXPECT_EQ(retrain.runs[3].state, RunState::kRetrain);
-  EXPECT_EQ(retrain.runs[4].state, RunState::kDone);
+  EXPECT_EQ(retrain.runs[0].action, PlanAction::kDone);
+  EXPECT_EQ(retrain.runs[1].action, PlanAction::kRetrain);
+  EXPECT_EQ(retrain.runs[2].action, PlanAction::kRetrain);
+  EXPECT_EQ(retrain.runs[3].action, PlanAction::kRetrain);
+  EXPECT_EQ(retrain.runs[4].action, PlanAction::kDone);
   EXPECT_EQ(retrain.runs[1].steps_done, 0);       // from step 0
   EXPECT_EQ(retrain.runs[1].tokens_left, 160);
   EXPECT_EQ(retrain.n_done, 2u);

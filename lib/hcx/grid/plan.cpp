@@ -11,37 +11,37 @@
 namespace hcx::grid {
 namespace {
 
-const char* color_of(RunState s) {
+const char* color_of(PlanAction s) {
   switch (s) {
-    case RunState::kNew: return "\x1b[36m";     // cyan
-    case RunState::kResume: return "\x1b[33m";  // yellow
-    case RunState::kRetry: return "\x1b[35m";   // magenta
-    case RunState::kDone: return "\x1b[32m";    // green
-    case RunState::kFailed: return "\x1b[31m";  // red
-    case RunState::kRunning: return "\x1b[34m"; // blue
-    case RunState::kRetrain: return "\x1b[35m"; // magenta, like retry
+    case PlanAction::kNew: return "\x1b[36m";      // cyan
+    case PlanAction::kResume: return "\x1b[33m";   // yellow
+    case PlanAction::kRetry: return "\x1b[35m";    // magenta
+    case PlanAction::kDone: return "\x1b[32m";     // green
+    case PlanAction::kFailed: return "\x1b[31m";   // red
+    case PlanAction::kRunning: return "\x1b[34m";  // blue
+    case PlanAction::kRetrain: return "\x1b[35m";  // magenta, like retry
   }
   return "";
 }
 
 // The state column: the stored status where it says more ("diverged").
 std::string state_text(const PlannedRun& p) {
-  if (p.state == RunState::kFailed && p.status == "diverged") return "diverged";
-  if (p.state == RunState::kDone && !p.stale.empty()) return "stale";
-  return to_string(p.state);
+  if (p.action == PlanAction::kFailed && p.status == "diverged") return "diverged";
+  if (p.action == PlanAction::kDone && !p.stale.empty()) return "stale";
+  return to_string(p.action);
 }
 
 }  // namespace
 
-const char* to_string(RunState s) {
+const char* to_string(PlanAction s) {
   switch (s) {
-    case RunState::kNew: return "new";
-    case RunState::kResume: return "resume";
-    case RunState::kRetry: return "retry";
-    case RunState::kDone: return "done";
-    case RunState::kFailed: return "failed";
-    case RunState::kRunning: return "running";
-    case RunState::kRetrain: return "retrain";
+    case PlanAction::kNew: return "new";
+    case PlanAction::kResume: return "resume";
+    case PlanAction::kRetry: return "retry";
+    case PlanAction::kDone: return "done";
+    case PlanAction::kFailed: return "failed";
+    case PlanAction::kRunning: return "running";
+    case PlanAction::kRetrain: return "retrain";
   }
   return "new";
 }
@@ -69,38 +69,38 @@ Plan make_plan(const Expansion& ex, const StatusLookup& lookup, const PlanOption
     if (stored) p.status = stored->status;
     const std::string& s = p.status;
     if (s.empty() || s == "pending") {
-      p.state = RunState::kNew;
+      p.action = PlanAction::kNew;
     } else if (s == "completed") {
       config::Provenance current = o.build;
       // Hash the data only where there is a recorded id to compare it with.
       if (o.data_id && !stored->trained.data_id.empty()) current.data_id = o.data_id(run.config);
       p.stale = config::stale_reason(stored->trained, current);
       if (!p.stale.empty()) ++plan.n_stale;
-      p.state = !p.stale.empty() && o.retrain_stale ? RunState::kRetrain : RunState::kDone;
+      p.action = !p.stale.empty() && o.retrain_stale ? PlanAction::kRetrain : PlanAction::kDone;
     } else if (s == "interrupted" || (s == "running" && !stored->alive)) {
-      p.state = RunState::kResume;
+      p.action = PlanAction::kResume;
     } else if (s == "running") {
-      p.state = RunState::kRunning;
+      p.action = PlanAction::kRunning;
     } else {  // failed, diverged, or a status this binary does not know
-      p.state = retry_failed ? RunState::kRetry : RunState::kFailed;
+      p.action = retry_failed ? PlanAction::kRetry : PlanAction::kFailed;
     }
     const int64_t total = run_tokens(run.config);
     plan.tokens_total += total;
     if (p.trains()) {
-      p.steps_done = p.state == RunState::kResume ? std::clamp<int64_t>(stored->step, 0, run.config.train.steps) : 0;
+      p.steps_done = p.action == PlanAction::kResume ? std::clamp<int64_t>(stored->step, 0, run.config.train.steps) : 0;
       p.tokens_left = total / run.config.train.steps * (run.config.train.steps - p.steps_done);
       p.flops_left = flops ? flops(run.config) * static_cast<double>(p.tokens_left) : 0.0;
       plan.tokens_left += p.tokens_left;
       plan.flops_left += p.flops_left;
     }
-    switch (p.state) {
-      case RunState::kNew: ++plan.n_new; break;
-      case RunState::kResume: ++plan.n_resume; break;
-      case RunState::kRetry: ++plan.n_retry; break;
-      case RunState::kDone: ++plan.n_done; break;
-      case RunState::kFailed: ++plan.n_failed; break;
-      case RunState::kRunning: ++plan.n_running; break;
-      case RunState::kRetrain: ++plan.n_retrain; break;
+    switch (p.action) {
+      case PlanAction::kNew: ++plan.n_new; break;
+      case PlanAction::kResume: ++plan.n_resume; break;
+      case PlanAction::kRetry: ++plan.n_retry; break;
+      case PlanAction::kDone: ++plan.n_done; break;
+      case PlanAction::kFailed: ++plan.n_failed; break;
+      case PlanAction::kRunning: ++plan.n_running; break;
+      case PlanAction::kRetrain: ++plan.n_retrain; break;
     }
     plan.runs.push_back(p);
   }
@@ -134,18 +134,18 @@ std::string human_count(double v) {
 std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
   struct Row {
     std::string cells[7];
-    RunState state;
+    PlanAction action;
   };
   std::vector<Row> rows;
-  rows.push_back({{"#", "id", "state", "variant", "keys", "steps", "tokens"}, RunState::kNew});
+  rows.push_back({{"#", "id", "state", "variant", "keys", "steps", "tokens"}, PlanAction::kNew});
   for (const auto& p : plan.runs) {
     const auto& run = ex.runs[p.index];
     std::string steps = std::to_string(run.config.train.steps);
-    if (p.state == RunState::kResume) steps = std::to_string(p.steps_done) + "/" + steps;
-    rows.push_back({{std::to_string(p.index + 1), run.id, state_text(p), run.variant,
-                     run.label.empty() ? "-" : run.label, steps,
-                     human_count(static_cast<double>(run_tokens(run.config)))},
-                    p.state});
+    if (p.action == PlanAction::kResume) steps = std::to_string(p.steps_done) + "/" + steps;
+    rows.push_back(
+        {{std::to_string(p.index + 1), run.id, state_text(p), run.variant, run.label.empty() ? "-" : run.label, steps,
+          human_count(static_cast<double>(run_tokens(run.config)))},
+         p.action});
   }
   std::vector<std::vector<std::string>> cells;
   for (const auto& r : rows) cells.emplace_back(std::begin(r.cells), std::end(r.cells));
@@ -155,7 +155,7 @@ std::string render_plan(const Expansion& ex, const Plan& plan, bool color) {
   std::string out = "sweep " + ex.name + " (" + ex.source + "): " + std::to_string(ex.runs.size()) + " runs\n";
   for (size_t r = 0; r < rows.size(); ++r) {
     const util::CellStyle state_colour = [&](size_t c, const std::string& text) {
-      return color && r > 0 && c == 2 ? color_of(rows[r].state) + text + "\x1b[0m" : text;
+      return color && r > 0 && c == 2 ? color_of(rows[r].action) + text + "\x1b[0m" : text;
     };
     out += util::aligned_line(cells[r], widths, right, state_colour) + "\n";
   }
@@ -190,7 +190,7 @@ config::Json plan_json(const Expansion& ex, const Plan& plan) {
     config::Json point = config::Json::object();
     for (const auto& [k, v] : run.point) point[k] = v;
     runs.push_back({{"id", run.id},
-                    {"state", to_string(p.state)},
+                    {"state", to_string(p.action)},
                     {"status", p.status},
                     {"variant", run.variant},
                     {"label", run.label},

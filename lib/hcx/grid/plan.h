@@ -15,7 +15,9 @@
 
 namespace hcx::grid {
 
-enum class RunState {
+// What a sweep does with one run of its grid: a decision of the plan, shown
+// as its "state" column; not the stored status (store::RunState is the row).
+enum class PlanAction {
   kNew,      // not in the database, or pending: train it
   kResume,   // interrupted, or running in a process that is gone: resume from its checkpoint
   kRetry,    // failed or diverged, and --retry-failed: train it again (from its checkpoint, if any)
@@ -24,7 +26,7 @@ enum class RunState {
   kRunning,  // running in a live process (another sweep, another host): skip
   kRetrain,  // completed but stale (PlannedRun::stale), and --retrain-stale: train it again from step 0
 };
-const char* to_string(RunState s);  // "new", "resume", "retry", "done", "failed", "running", "retrain"
+const char* to_string(PlanAction s);  // "new", "resume", "retry", "done", "failed", "running", "retrain"
 
 // What the results database knows of a run.
 struct StoredRun {
@@ -44,15 +46,15 @@ using FlopsPerToken = std::function<double(const config::RunConfig&)>;
 
 struct PlannedRun {
   size_t index = 0;        // into Expansion::runs
-  RunState state = RunState::kNew;
+  PlanAction action = PlanAction::kNew;  // what this sweep does with the run (the plan's "state" column)
   std::string status;      // the stored status ("" when absent), e.g. "diverged"
   int64_t steps_done = 0;  // steps a resumed run keeps
   int64_t tokens_left = 0; // tokens this sweep will train for it (0 when skipped)
   double flops_left = 0;   // FLOPs likewise; 0 when unknown
   std::string stale;       // completed runs: config::stale_reason() against this build ("" when current)
   bool trains() const {
-    return state == RunState::kNew || state == RunState::kResume || state == RunState::kRetry ||
-           state == RunState::kRetrain;
+    return action == PlanAction::kNew || action == PlanAction::kResume || action == PlanAction::kRetry ||
+           action == PlanAction::kRetrain;
   }
 };
 
@@ -81,7 +83,7 @@ struct PlanOptions {
   FlopsPerToken flops;         // may be empty
 };
 
-// Decides each run's state from `lookup` (see RunState). A completed run is
+// Decides each run's action from `lookup` (see PlanAction). A completed run is
 // stale when config::stale_reason(stored.trained, {build, data_id(config)})
 // says why; it stays kDone (skipped) unless retrain_stale.
 Plan make_plan(const Expansion& ex, const StatusLookup& lookup, const PlanOptions& options);

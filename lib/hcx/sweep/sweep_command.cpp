@@ -249,12 +249,12 @@ int sweep_command(const SweepOptions& o) {
   std::vector<exec::Job> jobs;
   for (const auto& p : plan.runs) {
     const auto& run = ex.runs[p.index];
-    if (p.state == grid::RunState::kResume && p.status == "running") {
+    if (p.action == grid::PlanAction::kResume && p.status == "running") {
       const auto row = store::run_state(db, run.id);
       store::finish_run(db, run.id, "interrupted",
                         "taken over: its process" + (row && row->pid ? " " + std::to_string(*row->pid) : "") +
                             (row && !row->host.empty() ? " on " + row->host : "") + " is gone");
-    } else if (p.state == grid::RunState::kRetry) {
+    } else if (p.action == grid::PlanAction::kRetry) {
       store::requeue_run(db, run.id);
     }
     if (!p.trains()) continue;
@@ -262,7 +262,7 @@ int sweep_command(const SweepOptions& o) {
     job.run_id = run.id;
     job.name = job_name(run, ex.varying_keys);
     job.command = {hcx, "run", "--run-id", run.id, "--db", db_path.string(), "--results", results.string()};
-    if (p.state == grid::RunState::kRetrain) job.command.push_back("--fresh");  // a new checkpoint, new rows
+    if (p.action == grid::PlanAction::kRetrain) job.command.push_back("--fresh");  // a new checkpoint, new rows
     job.log_path = results / "logs" / (run.id + ".log");
     job.total_steps = run.config.train.steps;
     job.heartbeat_age = [&db, id = run.id](int pid) -> std::optional<double> {
