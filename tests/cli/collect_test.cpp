@@ -22,7 +22,7 @@ void write_shard(const fs::path& results, const std::string& run, int steps) {
     sink.progress(step, step * 100);
     sink.flush();
   }
-  store::finish_run(shard, run, "completed");
+  store::finish_run(shard, run, RunStatus::kCompleted);
 }
 
 std::string table_dump(const std::string& db) {

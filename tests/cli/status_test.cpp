@@ -33,10 +33,10 @@ struct CliStatus : ::testing::Test {
         sink.flush();
       }
     }
-    store::finish_run(d, "r-done", "completed");
+    store::finish_run(d, "r-done", RunStatus::kCompleted);
     store::upsert_run(d, "loose", {});
     store::start_run(d, "loose", {"cpu"});
-    store::finish_run(d, "loose", "failed", "data.path: no such file\nsecond line");
+    store::finish_run(d, "loose", RunStatus::kFailed, "data.path: no such file\nsecond line");
   }
 };
 

@@ -31,7 +31,7 @@ JobResult signaled(int sig, bool stop_sent = false, bool kill_sent = false) {
 store::RunState row(const std::string& status, std::optional<int64_t> pid = 100) {
   store::RunState s;
   s.id = "r";
-  s.status = status;
+  s.status = parse_run_status(status).value();
   s.pid = pid;
   return s;
 }
@@ -68,10 +68,10 @@ TEST(DecideOutcome, CaseTable) {
   };
   for (const auto& c : cases) {
     const Outcome o = decide_outcome(c.result, c.row, "TAIL");
-    EXPECT_EQ(o.status, c.status) << c.name;
+    EXPECT_EQ(to_string(o.status), std::string(c.status)) << c.name;
     EXPECT_EQ(o.write, c.write) << c.name;
     EXPECT_EQ(o.error.substr(0, strlen(c.error_prefix)), c.error_prefix) << c.name << ": " << o.error;
-    if (o.status == "failed" && o.write) EXPECT_NE(o.error.find("\nTAIL"), std::string::npos) << c.name;
+    if (o.status == RunStatus::kFailed && o.write) EXPECT_NE(o.error.find("\nTAIL"), std::string::npos) << c.name;
   }
 }
 

@@ -28,11 +28,11 @@ StatusLookup lookup_of(std::map<std::string, StoredRun> rows) {
 TEST(Plan, StatesFollowTheDatabase) {
   const Expansion ex = five_runs();
   ASSERT_EQ(ex.runs.size(), 5u);
-  StoredRun running_dead{"running", 4, /*alive=*/false};
-  StoredRun running_live{"running", 4, /*alive=*/true};
-  const auto lookup = lookup_of({{ex.runs[0].id, {"completed", 10}},
-                                 {ex.runs[1].id, {"interrupted", 6}},
-                                 {ex.runs[2].id, {"diverged", 3}},
+  StoredRun running_dead{RunStatus::kRunning, 4, /*alive=*/false};
+  StoredRun running_live{RunStatus::kRunning, 4, /*alive=*/true};
+  const auto lookup = lookup_of({{ex.runs[0].id, {RunStatus::kCompleted, 10}},
+                                 {ex.runs[1].id, {RunStatus::kInterrupted, 6}},
+                                 {ex.runs[2].id, {RunStatus::kDiverged, 3}},
                                  {ex.runs[3].id, running_dead},
                                  {ex.runs[4].id, running_live}});
   const Plan plan = make_plan(ex, lookup, /*retry_failed=*/false);
@@ -41,7 +41,7 @@ TEST(Plan, StatesFollowTheDatabase) {
   EXPECT_EQ(plan.runs[1].action, PlanAction::kResume);
   EXPECT_EQ(plan.runs[1].steps_done, 6);
   EXPECT_EQ(plan.runs[2].action, PlanAction::kFailed);
-  EXPECT_EQ(plan.runs[2].status, "diverged");
+  EXPECT_EQ(plan.runs[2].status, RunStatus::kDiverged);
   EXPECT_EQ(plan.runs[3].action, PlanAction::kResume);  // taken over
   EXPECT_EQ(plan.runs[4].action, PlanAction::kRunning);
   EXPECT_EQ(plan.to_train(), 2u);
@@ -57,7 +57,7 @@ TEST(Plan, StatesFollowTheDatabase) {
 
 TEST(Plan, UnknownAndPendingRunsAreNew) {
   const Expansion ex = five_runs();
-  const Plan plan = make_plan(ex, lookup_of({{ex.runs[0].id, {"pending", 0}}}), false,
+  const Plan plan = make_plan(ex, lookup_of({{ex.runs[0].id, {RunStatus::kPending, 0}}}), false,
                               [](const config::RunConfig&) { return 100.0; });
   EXPECT_EQ(plan.n_new, 5u);
   EXPECT_EQ(plan.tokens_left, 5 * 160);
@@ -66,8 +66,9 @@ TEST(Plan, UnknownAndPendingRunsAreNew) {
 
 TEST(Plan, DryRunTableListsEveryRunAndTotals) {
   const Expansion ex = five_runs();
-  const Plan plan = make_plan(ex, lookup_of({{ex.runs[0].id, {"completed", 10}}, {ex.runs[1].id, {"interrupted", 6}}}),
-                              false);
+  const Plan plan = make_plan(
+      ex, lookup_of({{ex.runs[0].id, {RunStatus::kCompleted, 10}}, {ex.runs[1].id, {RunStatus::kInterrupted, 6}}}),
+      false);
   const std::string text = render_plan(ex, plan, /*color=*/false);
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
   EXPECT_NE(text.find("sweep p (p.json): 5 runs\n"), std::string::npos) << text;
@@ -90,7 +91,7 @@ TEST(Plan, DryRunTableListsEveryRunAndTotals) {
 
 TEST(Plan, JsonHasTheSameFacts) {
   const Expansion ex = five_runs();
-  const Plan plan = make_plan(ex, lookup_of({{ex.runs[2].id, {"failed", 1}}}), false);
+  const Plan plan = make_plan(ex, lookup_of({{ex.runs[2].id, {RunStatus::kFailed, 1}}}), false);
   const config::Json j = plan_json(ex, plan);
   ASSERT_EQ(j["runs"].size(), 5u);
   EXPECT_EQ(j["runs"][2]["state"], "failed");
@@ -107,7 +108,7 @@ TEST(Plan, StaleCompletedRunsAreListedAndRetrainedOnlyWhenAsked) {
   const std::string sha = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
   const config::Provenance now{"0.2.0", sha, ""};
   auto done = [](config::Provenance trained) {
-    StoredRun s{"completed", 10};
+    StoredRun s{RunStatus::kCompleted, 10};
     s.trained = std::move(trained);
     return s;
   };

@@ -176,7 +176,7 @@ TEST(BestOf, GroupWithNoRunLeftIsAnError) {
     EXPECT_EQ(std::string(e.what()), "DHC×2: no run left at its best 0.003 on --report-seeds 1, 2");
   }
   for (auto& r : in.runs) {
-    if (r.params.at("residual.kind") == "hc") r.status = "failed";
+    if (r.params.at("residual.kind") == "hc") r.status = RunStatus::kFailed;
   }
   try {
     compute_report(in, best_of({"0"}));

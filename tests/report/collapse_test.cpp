@@ -21,7 +21,7 @@ namespace {
 RunData run(std::map<std::string, std::string> params, std::vector<double> train) {
   RunData r;
   r.id = "r";
-  r.status = "completed";
+  r.status = RunStatus::kCompleted;
   r.params = std::move(params);
   for (size_t i = 0; i < train.size(); ++i) {
     r.curves["train/loss"].steps.push_back(static_cast<int64_t>(i) + 1);

@@ -93,7 +93,7 @@ TEST(ComputeReport, KnownSweepFigures) {
 
 TEST(ComputeReport, MissingSeedsAreShownNotAveragedAway) {
   ReportInput in = fixture::known_input();
-  in.runs[5].status = "diverged";  // hc seed 2
+  in.runs[5].status = RunStatus::kDiverged;  // hc seed 2
   in.runs.erase(in.runs.begin() + 1);  // pre_norm seed 1 never ran
   const Report r = compute_report(in, ReportOptions{});
   const GroupResult& b = r.groups[0];

@@ -49,7 +49,7 @@ inline ReportInput known_input() {
     for (int seed = 0; seed < 3; ++seed) {
       RunData r;
       r.id = std::string(hc ? "hc" : "pn") + "-seed" + std::to_string(seed);
-      r.status = "completed";
+      r.status = RunStatus::kCompleted;
       r.params = {{"seed", std::to_string(seed)}, {"residual.kind", kind},     {"residual.n", "2"},
                   {"train.batch_size", "2"},      {"model.seq_len", "8"},       {"train.grad_accum", "1"},
                   {"train.steps", "400"},         {"spikes.window", "50"},      {"spikes.sigma", "6"}};
@@ -106,7 +106,7 @@ inline ReportInput known_input_with_running() {
   ReportInput in = known_input();
   RunData r = in.runs.back();  // hc seed 2: same config but the seed
   r.id = "hc-seed3";
-  r.status = "running";
+  r.status = RunStatus::kRunning;
   r.params["seed"] = "3";
   r.step = 200;
   r.tokens = 3200;
@@ -176,7 +176,7 @@ inline void write_db(const std::filesystem::path& path, const ReportInput& in) {
   int position = 0;
   for (const RunData& r : in.runs) {
     run.bind(1, r.id);
-    run.bind(2, r.status);
+    run.bind(2, to_string(r.status));
     run.bind(3, static_cast<int64_t>(r.step));
     run.bind(4, static_cast<int64_t>(r.tokens));
     if (r.param_count) run.bind(5, static_cast<int64_t>(*r.param_count)); else run.bind(5);

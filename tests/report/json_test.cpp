@@ -10,8 +10,8 @@ namespace {
 
 TEST(ReportJson, LayoutAndNulls) {
   ReportInput in = fixture::known_input();
-  in.runs[5].status = "failed";
-  in.runs[4].status = "failed";  // hc keeps one seed: a mean without std
+  in.runs[5].status = RunStatus::kFailed;
+  in.runs[4].status = RunStatus::kFailed;  // hc keeps one seed: a mean without std
   const nlohmann::json j = to_json(compute_report(in, ReportOptions{}));
   EXPECT_EQ(j["sweep"], "known");
   EXPECT_EQ(j["metric"], "val/loss");

@@ -48,7 +48,7 @@ TEST(ReportTables, HeadlineMetricAddsValidationColumns) {
   ReportInput in;
   RunData r;
   r.id = "a";
-  r.status = "completed";
+  r.status = RunStatus::kCompleted;
   r.params = {{"seed", "0"}};
   r.curves["train/loss"] = {{1, 2}, {2.0, 1.0}};
   r.curves["val/loss"] = {{2}, {1.5}};

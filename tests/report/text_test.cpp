@@ -67,7 +67,7 @@ TEST(RenderTerminal, ColoursSayBetterWorseAndNoise) {
 
 TEST(RenderTerminal, MissingSeedsAreListed) {
   ReportInput in = fixture::known_input();
-  in.runs[5].status = "diverged";
+  in.runs[5].status = RunStatus::kDiverged;
   std::ostringstream out;
   render_terminal(compute_report(in, ReportOptions{}), out, false);
   const auto l = lines(out.str());

@@ -38,7 +38,7 @@ inline ReportInput tuned_input() {
       for (int seed = 0; seed < 3; ++seed) {
         RunData r;
         r.id = kind + "-lr" + lr + "-s" + std::to_string(seed);
-        r.status = "completed";
+        r.status = RunStatus::kCompleted;
         r.params = {{"seed", std::to_string(seed)}, {"residual.kind", kind},      {"residual.n", "2"},
                     {"train.lr", lr},                {"train.batch_size", "2"},    {"model.seq_len", "8"},
                     {"train.grad_accum", "1"},       {"model.vocab_size", "64"},   {"train.warmup_steps", "1"}};

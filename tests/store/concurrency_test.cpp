@@ -49,7 +49,7 @@ int child(const std::filesystem::path& path, int index, int start_fd) {
       }
       sink.summary("final_train_loss", index);
     }
-    finish_run(db, run, "completed");
+    finish_run(db, run, RunStatus::kCompleted);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "child %d: %s\n", index, e.what());

@@ -66,7 +66,7 @@ TEST_F(ReaderTest, RunsOfASweepInGridOrderWithParamsAndSummary) {
   EXPECT_EQ(runs[0].params.size(), config::flatten({}).size());
   EXPECT_EQ(runs[0].best_val_loss, 2.5);
   EXPECT_EQ(runs[0].summary.at("spikes/train/loss/count"), 1.0);
-  EXPECT_EQ(runs[0].status, "pending");
+  EXPECT_EQ(runs[0].status, RunStatus::kPending);
   EXPECT_EQ(runs[0].step, 0);  // no progress() was reported
   const auto all = list_runs(db);
   ASSERT_EQ(all.size(), 2u);

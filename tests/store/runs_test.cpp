@@ -96,7 +96,7 @@ TEST_F(RunsTest, StartHeartbeatFinish) {
   upsert_run(db, "r", cfg_with_steps(50));
   EXPECT_EQ(start_run(db, "r", {"cuda:1", "node7", 4242, std::nullopt, "logs/r.log"}), 1);
   auto s = *run_state(db, "r");
-  EXPECT_EQ(s.status, "running");
+  EXPECT_EQ(s.status, RunStatus::kRunning);
   EXPECT_EQ(s.device, "cuda:1");
   EXPECT_EQ(s.host, "node7");
   EXPECT_EQ(s.pid, 4242);
@@ -110,9 +110,9 @@ TEST_F(RunsTest, StartHeartbeatFinish) {
   EXPECT_EQ(s.step, 30);
   EXPECT_EQ(s.tokens, 3000);
 
-  finish_run(db, "r", "failed", "CUDA out of memory");
+  finish_run(db, "r", RunStatus::kFailed, "CUDA out of memory");
   s = *run_state(db, "r");
-  EXPECT_EQ(s.status, "failed");
+  EXPECT_EQ(s.status, RunStatus::kFailed);
   EXPECT_EQ(s.error, "CUDA out of memory");
   EXPECT_FALSE(s.finished_at.empty());
 
@@ -125,7 +125,7 @@ TEST_F(RunsTest, StartHeartbeatFinish) {
   EXPECT_EQ(s.log_path, "logs/r.log");  // kept when not given
   EXPECT_EQ(start_run(db, "r", {"cpu", "", 0, int64_t{7}, ""}), 7);  // Slurm restart count
 
-  finish_run(db, "r", "completed");
+  finish_run(db, "r", RunStatus::kCompleted);
   EXPECT_EQ(run_state(db, "r")->error, "");
   EXPECT_EQ(text(db, "SELECT error FROM runs"), "NULL");
 }
@@ -167,7 +167,7 @@ TEST_F(RunsTest, ClaimCreatesTheRowAndARefusedClaimWritesNothing) {
   const config::RunConfig cfg = cfg_with_steps(10);
   std::vector<std::string> asked;
   const HolderAlive alive = [&](const RunState& row) {
-    asked.push_back(row.id + " " + row.status + " " + row.proc_start);
+    asked.push_back(row.id + " " + to_string(row.status) + " " + row.proc_start);
     return true;
   };
   StartInfo info{"cpu", "h", 11};
@@ -193,11 +193,11 @@ TEST_F(RunsTest, FinishRunOfAnAttemptThatLostTheRunWritesNothing) {
   upsert_run(db, "r", {});
   EXPECT_EQ(start_run(db, "r", {"cpu", "a", 1}), 1);
   EXPECT_EQ(start_run(db, "r", {"cpu", "b", 2}), 2);  // taken over
-  EXPECT_FALSE(finish_run(db, "r", "completed", "", 1));
+  EXPECT_FALSE(finish_run(db, "r", RunStatus::kCompleted, "", 1));
   EXPECT_EQ(text(db, "SELECT status || ' ' || pid FROM runs WHERE id = 'r'"), "running 2");
-  EXPECT_TRUE(finish_run(db, "r", "interrupted", "stopped", 2));
+  EXPECT_TRUE(finish_run(db, "r", RunStatus::kInterrupted, "stopped", 2));
   EXPECT_EQ(text(db, "SELECT status FROM runs WHERE id = 'r'"), "interrupted");
-  EXPECT_THROW(finish_run(db, "ghost", "completed", "", 1), Error);
+  EXPECT_THROW(finish_run(db, "ghost", RunStatus::kCompleted, "", 1), Error);
 }
 
 TEST_F(RunsTest, HoldsStepsWhenEveryStepFromOneIsRecorded) {
@@ -216,16 +216,16 @@ TEST_F(RunsTest, HoldsStepsWhenEveryStepFromOneIsRecorded) {
 TEST_F(RunsTest, UnknownRunsAndStatusesAreRefused) {
   EXPECT_THROW(start_run(db, "ghost"), Error);
   EXPECT_THROW(heartbeat(db, "ghost", 1, 1), Error);
-  EXPECT_THROW(finish_run(db, "ghost", "completed"), Error);
+  EXPECT_THROW(finish_run(db, "ghost", RunStatus::kCompleted), Error);
   EXPECT_THROW(set_summary(db, "ghost", "params", 1), Error);
   upsert_run(db, "r", {});
   try {
-    finish_run(db, "r", "done");
+    finish_run(db, "r", RunStatus::kRunning);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
     EXPECT_EQ(std::string(e.what()),
-              "finish_run: status must be completed, failed, diverged or interrupted, got \"done\"");
+              "finish_run: status must be completed, failed, diverged or interrupted, got \"running\"");
   }
   EXPECT_EQ(run_state(db, "ghost"), std::nullopt);
 }
@@ -243,7 +243,7 @@ TEST_F(RunsTest, ClaimRefusesALiveRunAndTakesOverAStaleOne) {
   EXPECT_GT(*stale[0].heartbeat_age_s, 1e7);
   EXPECT_EQ(claim_run(db, "r", {"cpu", "b", 2}, 60), 2);
   EXPECT_EQ(run_state(db, "r")->host, "b");
-  finish_run(db, "r", "completed");
+  finish_run(db, "r", RunStatus::kCompleted);
   db.sql().exec("UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z'");
   EXPECT_TRUE(stale_runs(db, 60).empty());  // only running rows can be stale
 }
@@ -251,10 +251,10 @@ TEST_F(RunsTest, ClaimRefusesALiveRunAndTakesOverAStaleOne) {
 TEST_F(RunsTest, RequeuePutsARunBackToPending) {
   upsert_run(db, "r", {});
   start_run(db, "r", {"cpu"});
-  finish_run(db, "r", "failed", "boom");
+  finish_run(db, "r", RunStatus::kFailed, "boom");
   requeue_run(db, "r");
   const auto s = *run_state(db, "r");
-  EXPECT_EQ(s.status, "pending");
+  EXPECT_EQ(s.status, RunStatus::kPending);
   EXPECT_EQ(s.error, "");
   EXPECT_EQ(s.pid, std::nullopt);
   EXPECT_EQ(s.attempt, 1);
@@ -287,7 +287,7 @@ TEST_F(RunsTest, EveryWriteBumpsRevisionAndUpdatedAt) {
   EXPECT_TRUE(bumped());
   set_summary(db, "r", "x", 1);
   EXPECT_TRUE(bumped());
-  finish_run(db, "r", "completed");
+  finish_run(db, "r", RunStatus::kCompleted);
   EXPECT_TRUE(bumped());
   requeue_run(db, "r");
   EXPECT_TRUE(bumped());
@@ -299,7 +299,7 @@ TEST_F(RunsTest, StatesCountsAndUnknownSweep) {
   upsert_run(db, "loose", {});
   start_run(db, "r2");
   start_run(db, "r3");
-  finish_run(db, "r3", "diverged", "loss is NaN at step 4");
+  finish_run(db, "r3", RunStatus::kDiverged, "loss is NaN at step 4");
   db.sql().exec("INSERT INTO metrics VALUES ('r2', 'train/loss', 1, 5.5), ('r2', 'train/loss', 2, 4.25)");
   EXPECT_EQ(status_counts(db, "ablation"),
             (std::map<std::string, int64_t>{{"pending", 1}, {"running", 1}, {"diverged", 1}}));

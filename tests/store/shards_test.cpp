@@ -38,7 +38,7 @@ void write_shard_run(Db& shard, const std::string& run, int64_t from, int64_t to
     sink.summary("final_train_loss", 10.0 - static_cast<double>(to));
     sink.summary("spikes/train/loss/count", 0);
     sink.flush();
-    finish_run(shard, run, "completed");
+    finish_run(shard, run, RunStatus::kCompleted);
   }
 }
 
@@ -80,7 +80,7 @@ TEST_F(ShardsTest, MergesFinishedShardsAndASecondCollectChangesNothing) {
   EXPECT_EQ(count(main, "SELECT count(*) FROM metrics"), 40);
   EXPECT_EQ(count(main, "SELECT count(*) FROM layer_stats"), 40);
   const auto a = *get_run(main, "a");
-  EXPECT_EQ(a.status, "completed");
+  EXPECT_EQ(a.status, RunStatus::kCompleted);
   EXPECT_EQ(a.host, "gpu-node-3");
   EXPECT_EQ(a.step, 20);
   EXPECT_EQ(a.final_train_loss, -10.0);
@@ -100,13 +100,13 @@ TEST_F(ShardsTest, InProgressShardIsMergedAgainWithoutDuplicates) {
   write_shard_run(shard, "r", 1, 8, false);
   collect(main, shards);
   EXPECT_EQ(count(main, "SELECT count(*) FROM metrics"), 8);
-  EXPECT_EQ(run_state(main, "r")->status, "running");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kRunning);
   write_shard_run(shard, "r", 9, 20, true);
   const CollectReport again = collect(main, shards);
   EXPECT_EQ(again.merged_runs(), 1);
   EXPECT_EQ(count(main, "SELECT count(*) FROM metrics"), 20);
   EXPECT_EQ(metric_curve(main, "r", "train/loss").steps.front(), 1);
-  EXPECT_EQ(run_state(main, "r")->status, "completed");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kCompleted);
   const std::string merged = dump_tables(main);
   collect(main, shards);
   EXPECT_EQ(dump_tables(main), merged);
@@ -133,15 +133,15 @@ TEST_F(ShardsTest, TheNewerRunsRowWins) {
   collect(main, shards);
   write_shard_run(shard, "r", 6, 6, false);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  finish_run(main, "r", "interrupted", "cancelled by the user");  // main written after the shard
+  finish_run(main, "r", RunStatus::kInterrupted, "cancelled by the user");  // main written after the shard
   const CollectReport report = collect(main, shards);
   EXPECT_EQ(report.shards[0].older_runs, 1);
-  EXPECT_EQ(run_state(main, "r")->status, "interrupted");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kInterrupted);
   EXPECT_EQ(run_state(main, "r")->step, 5);
   EXPECT_EQ(collect(main, shards).shards[0].older_runs, 1);  // still ignored while the shard stands still
   write_shard_run(shard, "r", 7, 7, false);  // the shard moves on (same millisecond or later: it wins)
   collect(main, shards);
-  EXPECT_EQ(run_state(main, "r")->status, "running");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kRunning);
   EXPECT_EQ(run_state(main, "r")->step, 7);
   EXPECT_EQ(count(main, "SELECT count(*) FROM metrics"), 7);
 }
@@ -150,10 +150,10 @@ TEST_F(ShardsTest, AnUnchangedShardDoesNotUndoLaterWritesToMain) {
   Db shard = start_shard(results, "r");
   write_shard_run(shard, "r", 1, 5, false);
   collect(main, shards);
-  finish_run(main, "r", "interrupted", "cancelled");  // even within the same millisecond
+  finish_run(main, "r", RunStatus::kInterrupted, "cancelled");  // even within the same millisecond
   const CollectReport report = collect(main, shards);
   EXPECT_EQ(report.shards[0].unchanged_runs, 1);
-  EXPECT_EQ(run_state(main, "r")->status, "interrupted");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kInterrupted);
 }
 
 TEST_F(ShardsTest, SweepsInAShardAreMatchedByName) {
@@ -292,7 +292,7 @@ TEST_F(ShardsTest, PrepareShardGivesTheTaskItsConfigAndCollectLeavesMainAlone) {
   upsert_run(main, "r", cfg);
   start_run(main, "r", {"cpu", "laptop", 42});
   heartbeat(main, "r", 7, 70);
-  finish_run(main, "r", "interrupted");
+  finish_run(main, "r", RunStatus::kInterrupted);
 
   prepare_shard(main, results, "r");
   const auto path = shard_path(results, "r");
@@ -301,13 +301,13 @@ TEST_F(ShardsTest, PrepareShardGivesTheTaskItsConfigAndCollectLeavesMainAlone) {
     const Db shard = open_db(path, OpenMode::kReadOnly);
     EXPECT_EQ(get_run(shard, "r")->config_json, get_run(main, "r")->config_json);
     EXPECT_EQ(get_run(shard, "r")->params, get_run(main, "r")->params);
-    EXPECT_EQ(get_run(shard, "r")->status, "pending");
+    EXPECT_EQ(get_run(shard, "r")->status, RunStatus::kPending);
   }
   CollectReport report = collect(main, shards);
   ASSERT_EQ(report.shards.size(), 1u);
   EXPECT_EQ(report.shards[0].unchanged_runs, 1);
   EXPECT_EQ(report.merged_runs(), 0);
-  EXPECT_EQ(run_state(main, "r")->status, "interrupted");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kInterrupted);
   EXPECT_EQ(run_state(main, "r")->step, 7);
 
   {  // the task: hcx run --run-id r --shard
@@ -316,7 +316,7 @@ TEST_F(ShardsTest, PrepareShardGivesTheTaskItsConfigAndCollectLeavesMainAlone) {
     write_shard_run(shard, "r", 8, 20, true);
   }
   EXPECT_EQ(collect(main, shards).merged_runs(), 1);
-  EXPECT_EQ(run_state(main, "r")->status, "completed");
+  EXPECT_EQ(run_state(main, "r")->status, RunStatus::kCompleted);
   EXPECT_EQ(run_state(main, "r")->step, 20);
 
   const std::string before = dump_tables(open_db(path, OpenMode::kReadOnly));

@@ -52,14 +52,14 @@ TEST(SweepDisplay, LiveBlockShowsCountsAndRunningRuns) {
               "  Pre-Norm seed=1  bbbbbbbb  cuda:1  starting (0s)\n");
     EXPECT_NE(mid.find("\x1b[3A\r\x1b[J"), std::string::npos);  // the previous block was erased
 
-    d.finished(job("bbbbbbbbbbbbbbbb", "Pre-Norm seed=1"), "diverged", 12, "loss is NaN at step 7");
+    d.finished(job("bbbbbbbbbbbbbbbb", "Pre-Norm seed=1"), RunStatus::kDiverged, 12, "loss is NaN at step 7");
     const std::string after = cap.text();
     EXPECT_NE(after.find("✗ Pre-Norm seed=1 (bbbbbbbbbbbbbbbb) diverged in 12s: loss is NaN at step 7\n"),
               std::string::npos)
         << after;
     EXPECT_EQ(after.substr(after.rfind("quick:")).rfind("quick: 0 done · 1 running · 1 failed · 1 left", 0), 0u);
     EXPECT_EQ(d.failed(), 1u);
-    d.finished(job("aaaaaaaaaaaaaaaa", "DHC×2"), "completed", 80, "loss 2.1000");
+    d.finished(job("aaaaaaaaaaaaaaaa", "DHC×2"), RunStatus::kCompleted, 80, "loss 2.1000");
     EXPECT_EQ(d.done(), 1u);
   }
   EXPECT_EQ(cap.text().find("\x1b[3"), cap.text().find("\x1b[3A"));  // no colour codes without color

@@ -15,14 +15,14 @@ StatusReport sample() {
   r.counts = {{"completed", 1}, {"running", 1}, {"failed", 1}, {"pending", 0}};
   store::RunState done;
   done.id = "aaaa";
-  done.status = "completed";
+  done.status = RunStatus::kCompleted;
   done.step = done.total_steps = 200;
   done.heartbeat_age_s = 3725;
   done.device = "cuda:0";
   done.last_loss = 2.345678;
   store::RunState live;
   live.id = "bbbb";
-  live.status = "running";
+  live.status = RunStatus::kRunning;
   live.step = 120;
   live.total_steps = 200;
   live.heartbeat_age_s = 4.2;
@@ -30,7 +30,7 @@ StatusReport sample() {
   live.pid = 77;
   store::RunState bad;
   bad.id = "cccc";
-  bad.status = "failed";
+  bad.status = RunStatus::kFailed;
   bad.error = "CUDA out of memory\nwhile allocating";
   r.runs = {done, live, bad};
   return r;

@@ -76,18 +76,17 @@ std::string describe_exit(const JobResult& r) {
 
 Outcome decide_outcome(const JobResult& r, const std::optional<store::RunState>& row, const std::string& log_tail) {
   // What the exit says.
-  std::string expected;
+  RunStatus expected = RunStatus::kFailed;
   if (r.signal) {
-    expected = (r.kill_sent || (r.stop_sent && (r.signal == SIGTERM || r.signal == SIGINT))) ? "interrupted" : "failed";
+    const bool stopped = r.kill_sent || (r.stop_sent && (r.signal == SIGTERM || r.signal == SIGINT));
+    expected = stopped ? RunStatus::kInterrupted : RunStatus::kFailed;
   } else if (r.exit_code == 0) {
-    expected = "completed";
+    expected = RunStatus::kCompleted;
   } else if (r.exit_code == 3) {
-    expected = "interrupted";
-  } else {
-    expected = "failed";
+    expected = RunStatus::kInterrupted;
   }
-  auto agrees = [&](const std::string& status) {
-    return status == expected || (expected == "failed" && status == "diverged");
+  auto agrees = [&](RunStatus status) {
+    return status == expected || (expected == RunStatus::kFailed && status == RunStatus::kDiverged);
   };
 
   Outcome o;
@@ -95,9 +94,9 @@ Outcome decide_outcome(const JobResult& r, const std::optional<store::RunState>&
     o.status = expected;
     return o;
   }
-  const bool running = row->status == "running";
+  const bool running = row->status == RunStatus::kRunning;
   if (running && row->pid && *row->pid != r.pid) {
-    o.status = "running";  // another process holds it (e.g. a second sweep)
+    o.status = RunStatus::kRunning;  // another process holds it (e.g. a second sweep)
     return o;
   }
   if (!running && agrees(row->status)) {
@@ -106,16 +105,16 @@ Outcome decide_outcome(const JobResult& r, const std::optional<store::RunState>&
   }
   o.write = true;
   o.status = expected;
-  if (expected == "completed") {
+  if (expected == RunStatus::kCompleted) {
     // Exit 0 without a record of the run: not a result to trust.
-    o.status = "failed";
+    o.status = RunStatus::kFailed;
     o.error = "hcx run exited 0 but did not record the run as completed";
-  } else if (expected == "failed") {
+  } else if (expected == RunStatus::kFailed) {
     o.error = "hcx run " + describe_exit(r);
-  } else if (expected == "interrupted") {
+  } else if (expected == RunStatus::kInterrupted) {
     o.error = "stopped by the sweep (" + describe_exit(r) + ")";
   }
-  if (o.status == "failed" && !log_tail.empty()) o.error += "\n" + log_tail;
+  if (o.status == RunStatus::kFailed && !log_tail.empty()) o.error += "\n" + log_tail;
   return o;
 }
 

@@ -38,7 +38,7 @@ bool running_row_alive(const store::RunState& row, const std::string& this_host)
 std::string this_host();
 
 struct Outcome {
-  std::string status;   // completed | failed | diverged | interrupted | running (held by another process)
+  RunStatus status = RunStatus::kFailed;  // or kRunning: held by another process
   bool write = false;   // the sweep must record `status` and `error` itself (finish_run)
   std::string error;    // why, for failed runs the sweep records: "<reason>\n<log tail>"
 };

@@ -26,7 +26,7 @@ const char* color_of(PlanAction s) {
 
 // The state column: the stored status where it says more ("diverged").
 std::string state_text(const PlannedRun& p) {
-  if (p.action == PlanAction::kFailed && p.status == "diverged") return "diverged";
+  if (p.action == PlanAction::kFailed && p.status == RunStatus::kDiverged) return "diverged";
   if (p.action == PlanAction::kDone && !p.stale.empty()) return "stale";
   return to_string(p.action);
 }
@@ -67,21 +67,21 @@ Plan make_plan(const Expansion& ex, const StatusLookup& lookup, const PlanOption
     p.index = i;
     const auto stored = lookup ? lookup(run.id) : std::nullopt;
     if (stored) p.status = stored->status;
-    const std::string& s = p.status;
-    if (s.empty() || s == "pending") {
+    const RunStatus s = p.status.value_or(RunStatus::kPending);
+    if (s == RunStatus::kPending) {
       p.action = PlanAction::kNew;
-    } else if (s == "completed") {
+    } else if (s == RunStatus::kCompleted) {
       config::Provenance current = o.build;
       // Hash the data only where there is a recorded id to compare it with.
       if (o.data_id && !stored->trained.data_id.empty()) current.data_id = o.data_id(run.config);
       p.stale = config::stale_reason(stored->trained, current);
       if (!p.stale.empty()) ++plan.n_stale;
       p.action = !p.stale.empty() && o.retrain_stale ? PlanAction::kRetrain : PlanAction::kDone;
-    } else if (s == "interrupted" || (s == "running" && !stored->alive)) {
+    } else if (s == RunStatus::kInterrupted || (s == RunStatus::kRunning && !stored->alive)) {
       p.action = PlanAction::kResume;
-    } else if (s == "running") {
+    } else if (s == RunStatus::kRunning) {
       p.action = PlanAction::kRunning;
-    } else {  // failed, diverged, or a status this binary does not know
+    } else {  // failed or diverged
       p.action = retry_failed ? PlanAction::kRetry : PlanAction::kFailed;
     }
     const int64_t total = run_tokens(run.config);
@@ -191,7 +191,7 @@ config::Json plan_json(const Expansion& ex, const Plan& plan) {
     for (const auto& [k, v] : run.point) point[k] = v;
     runs.push_back({{"id", run.id},
                     {"state", to_string(p.action)},
-                    {"status", p.status},
+                    {"status", p.status ? to_string(*p.status) : ""},
                     {"variant", run.variant},
                     {"label", run.label},
                     {"point", point},

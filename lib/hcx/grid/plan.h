@@ -12,6 +12,7 @@
 
 #include "hcx/config/provenance.h"
 #include "hcx/grid/expand.h"
+#include "hcx/run_status.h"
 
 namespace hcx::grid {
 
@@ -30,7 +31,7 @@ const char* to_string(PlanAction s);  // "new", "resume", "retry", "done", "fail
 
 // What the results database knows of a run.
 struct StoredRun {
-  std::string status;  // pending | running | completed | failed | diverged | interrupted
+  RunStatus status = RunStatus::kPending;
   int64_t step = 0;    // last completed optimizer step
   // For status running: whether its process may still be alive. The caller
   // decides (same host: the pid exists; another host: the heartbeat is fresh).
@@ -47,7 +48,7 @@ using FlopsPerToken = std::function<double(const config::RunConfig&)>;
 struct PlannedRun {
   size_t index = 0;        // into Expansion::runs
   PlanAction action = PlanAction::kNew;  // what this sweep does with the run (the plan's "state" column)
-  std::string status;      // the stored status ("" when absent), e.g. "diverged"
+  std::optional<RunStatus> status;       // the stored status (nullopt when absent), e.g. diverged
   int64_t steps_done = 0;  // steps a resumed run keeps
   int64_t tokens_left = 0; // tokens this sweep will train for it (0 when skipped)
   double flops_left = 0;   // FLOPs likewise; 0 when unknown

@@ -84,7 +84,7 @@ std::vector<BestOfChoice> choose_best_of(const ReportInput& in, const BestOfOpti
       for (const auto& k : opt.keys) values.push_back(param(r, k));
       auto& [sum, n] = score[values];
       const auto v = final_val(r);
-      if (r.status != "completed" || !v || !in_seeds(param(r, "seed"), opt.select_seeds)) continue;
+      if (r.status != RunStatus::kCompleted || !v || !in_seeds(param(r, "seed"), opt.select_seeds)) continue;
       sum += *v;
       ++n;
     }

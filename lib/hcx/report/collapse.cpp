@@ -92,7 +92,7 @@ std::optional<GroupCollapse> group_collapse(const ReportInput& in, const std::ve
   GroupCollapse c;
   for (size_t i : indices) {
     const RunData& r = in.runs[i];
-    if (r.status != "completed") continue;
+    if (r.status != RunStatus::kCompleted) continue;
     ++c.of;
     if (auto why = collapse_reason(r)) c.runs.push_back({r.id, *why});
   }

@@ -451,12 +451,12 @@ void compute_group(const ReportInput& in, const Report& rep, const std::vector<s
   for (size_t i : members) {
     const RunData& r = in.runs[i];
     const std::string seed = param(r, "seed");
-    if (r.status != "completed") {
-      if (r.status == "running") g.running.push_back(RunRef{i, r.id, seed, r.status, ""});
-      unfinished[seed].push_back(r.id + ":" + r.status);
+    if (r.status != RunStatus::kCompleted) {
+      if (r.status == RunStatus::kRunning) g.running.push_back(RunRef{i, r.id, seed, to_string(r.status), ""});
+      unfinished[seed].push_back(r.id + ":" + to_string(r.status));
       continue;
     }
-    RunRef ref{i, r.id, seed, r.status, ""};
+    RunRef ref{i, r.id, seed, to_string(r.status), ""};
     for (const auto& k : rep.pair_keys) {
       ref.unit += (ref.unit.empty() ? "" : ", ") + k + "=" + param(r, k);
     }

@@ -122,9 +122,21 @@ void export_runs(const store::Db& db, const std::vector<std::string>& ids, const
   for (size_t i = 0; i < ids.size(); ++i) order[ids[i]] = i;
   std::sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) { return order[a.id] < order[b.id]; });
   for (const auto& r : runs) {
-    std::vector<Json> row = {r.id, r.status, r.step, r.tokens, r.attempt, r.device, r.host, r.started_at,
-                             r.finished_at, r.error, opt_int(r.param_count), json_number(r.final_train_loss),
-                             json_number(r.final_val_loss), json_number(r.best_val_loss), opt_int(r.best_val_step),
+    std::vector<Json> row = {r.id,
+                             to_string(r.status),
+                             r.step,
+                             r.tokens,
+                             r.attempt,
+                             r.device,
+                             r.host,
+                             r.started_at,
+                             r.finished_at,
+                             r.error,
+                             opt_int(r.param_count),
+                             json_number(r.final_train_loss),
+                             json_number(r.final_val_loss),
+                             json_number(r.best_val_loss),
+                             opt_int(r.best_val_step),
                              json_number(r.tokens_per_s)};
     for (const auto& k : param_keys) {
       const auto it = r.params.find(k);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hcx/config/provenance.h"
+#include "hcx/run_status.h"
 
 namespace hcx::report {
 
@@ -49,7 +50,7 @@ struct SpikeMark {
 
 struct RunData {
   std::string id;
-  std::string status;  // pending|running|completed|failed|diverged|interrupted
+  RunStatus status = RunStatus::kPending;
   std::map<std::string, std::string> params;  // flattened config, values as text
   int64_t step = 0;                            // last completed step
   int64_t tokens = 0;                          // training tokens seen

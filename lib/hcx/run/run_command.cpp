@@ -65,7 +65,7 @@ void set_claimed(const std::filesystem::path& db, bool shard, const std::string&
   if (g_claimed.attempt) {
     try {
       store::Db db = g_claimed.shard ? store::open_shard(g_claimed.db) : store::open_db(g_claimed.db);
-      store::finish_run(db, g_claimed.id, "interrupted", what, g_claimed.attempt);
+      store::finish_run(db, g_claimed.id, RunStatus::kInterrupted, what, g_claimed.attempt);
     } catch (const std::exception& e) {
       spdlog::error("run {}: could not record the stop: {}", g_claimed.id, e.what());
     }
@@ -187,7 +187,7 @@ int run_command(const RunCommandOptions& opts) {
   const fs::path ckpt_dir = results / "checkpoints" / id;
   store::check_tags(opts.tags);
   if (!opts.fresh) {
-    if (auto st = store::run_state(db, id); st && st->status == "completed") {
+    if (auto st = store::run_state(db, id); st && st->status == RunStatus::kCompleted) {
       spdlog::info("run {} is already completed ({} steps); use --fresh to train it again", id, st->step);
       store::tag_run(db, id, opts.tags, opts.note);
       return kExitCompleted;
@@ -249,12 +249,12 @@ int run_command(const RunCommandOptions& opts) {
     } catch (const Error& e) {
       g_finishing.store(true);
       if (e.kind() == ErrorKind::kBusy) throw;
-      store::finish_run(db, id, "failed", e.what(), attempt);
+      store::finish_run(db, id, RunStatus::kFailed, e.what(), attempt);
       set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw;
     } catch (const std::exception& e) {
       g_finishing.store(true);
-      store::finish_run(db, id, "failed", e.what(), attempt);
+      store::finish_run(db, id, RunStatus::kFailed, e.what(), attempt);
       set_claimed(run_db_path, opts.shard, id, std::nullopt);
       throw Error(ErrorKind::kRunFailed, "run " + id + " failed: " + e.what());
     }
@@ -262,9 +262,10 @@ int run_command(const RunCommandOptions& opts) {
     if (e.kind() == ErrorKind::kBusy) return lost(e);
     throw;
   }
-  if (!store::finish_run(db, id, train::to_string(outcome.status), outcome.error, attempt))
-    return lost(Error(ErrorKind::kBusy, "run " + id + ": taken over by a newer attempt before it finished; "
-                                        "its end (" + train::to_string(outcome.status) + ") is not recorded"));
+  if (!store::finish_run(db, id, outcome.status, outcome.error, attempt)) {
+    return lost(Error(ErrorKind::kBusy, "run " + id + ": taken over by a newer attempt before it finished; its end (" +
+                                            to_string(outcome.status) + ") is not recorded"));
+  }
   set_claimed(run_db_path, opts.shard, id, std::nullopt);
   switch (outcome.status) {
     case train::RunStatus::kCompleted:
@@ -274,6 +275,8 @@ int run_command(const RunCommandOptions& opts) {
       return kExitInterrupted;
     case train::RunStatus::kDiverged:
     case train::RunStatus::kFailed:
+    case train::RunStatus::kPending:  // never how train_run() ends
+    case train::RunStatus::kRunning:
       break;
   }
   return kExitFailed;

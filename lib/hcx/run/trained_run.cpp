@@ -39,8 +39,9 @@ TrainedRun find_trained_run(const std::string& run_id, const std::string& db_pat
 }
 
 void warn_if_unfinished(const TrainedRun& run, int64_t step) {
-  if (run.status != "completed")
-    spdlog::warn("run {} is {}: using its checkpoint of step {} of {}", run.id, run.status, step, run.cfg.train.steps);
+  if (run.status != RunStatus::kCompleted)
+    spdlog::warn("run {} is {}: using its checkpoint of step {} of {}", run.id, to_string(run.status), step,
+                 run.cfg.train.steps);
 }
 
 }  // namespace hcx::run

@@ -8,13 +8,14 @@
 #include <string>
 
 #include "hcx/config/run_config.h"
+#include "hcx/run_status.h"
 
 namespace hcx::run {
 
 struct TrainedRun {
   std::string id;                        // the full run id
   config::RunConfig cfg;                 // runs.config_json, parsed
-  std::string status;                    // runs.status ("completed", "interrupted", ...)
+  RunStatus status = RunStatus::kPending;  // runs.status
   std::filesystem::path checkpoint_dir;  // <results>/checkpoints/<id>
 };
 

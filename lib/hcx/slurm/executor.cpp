@@ -75,12 +75,12 @@ std::string first_lines(const std::string& text, size_t n = 3) {
 exec::JobResult task_result(const TaskState& t, const std::optional<store::RunState>& row) {
   exec::JobResult r;
   if (row && row->pid) r.pid = static_cast<int>(*row->pid);
-  const std::string status = row ? row->status : "";
-  if (status == "completed") {
+  const std::optional<RunStatus> status = row ? std::optional<RunStatus>(row->status) : std::nullopt;
+  if (status == RunStatus::kCompleted) {
     r.exit_code = 0;
-  } else if (status == "interrupted") {
+  } else if (status == RunStatus::kInterrupted) {
     r.exit_code = 3;
-  } else if (status == "failed" || status == "diverged") {
+  } else if (status && is_failure(*status)) {
     r.exit_code = 1;
   } else if (t.state == "COMPLETED") {
     r.exit_code = 0;
@@ -226,7 +226,7 @@ exec::ExecSummary SlurmExecutor::run(const std::vector<exec::Job>& jobs, exec::E
         exec::JobResult r = task_result(st, row);
         r.slot = slot;
         r.seconds = std::chrono::duration<double>(Clock::now() - t.start).count();
-        const bool recorded = row && row->status != "running" && row->status != "pending";
+        const bool recorded = row && row->status != RunStatus::kRunning && row->status != RunStatus::kPending;
         exec::Job job = jobs[i];
         if (!recorded) job.log_path = slurm_logs / (keys[i].text() + ".out");  // hcx slurm-task's own complaint
         observer.finished(job, r);

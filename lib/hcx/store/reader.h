@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hcx/run_status.h"
 #include "hcx/store/db.h"
 
 namespace hcx::store {
@@ -53,7 +54,9 @@ std::vector<std::string> match_run_id(const std::vector<std::string>& ids, const
 
 // A runs row with its flattened config and summary.
 struct RunRecord {
-  std::string id, status, config_json;
+  std::string id;
+  RunStatus status = RunStatus::kPending;
+  std::string config_json;
   int64_t step = 0, tokens = 0, attempt = 0;
   std::string device, host, error, log_path;
   std::string started_at, finished_at, heartbeat_at, updated_at;  // "" when NULL

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <thread>
 
@@ -78,7 +77,10 @@ RunState read_state(const SQLite::Statement& st, Clock::time_point now) {
   using detail::text_or_empty;
   RunState s;
   s.id = st.getColumn(0).getString();
-  s.status = st.getColumn(1).getString();
+  const std::string status = st.getColumn(1).getString();
+  const std::optional<RunStatus> known = parse_run_status(status);
+  if (!known) throw Error(ErrorKind::kIo, "run " + s.id + ": unknown status \"" + status + "\" in runs.status");
+  s.status = *known;
   s.step = st.getColumn(2).getInt64();
   s.tokens = st.getColumn(3).getInt64();
   s.attempt = st.getColumn(4).getInt64();
@@ -256,7 +258,7 @@ std::optional<int64_t> claim_run(Db& db, const std::string& run_id, const StartI
     attempt.reset();
     auto row = run_state(db, run_id);
     if (info.test_claim_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(info.test_claim_delay_ms));
-    if (row && row->status == "running" && holder_alive(*row)) return;  // held by a live process
+    if (row && row->status == RunStatus::kRunning && holder_alive(*row)) return;  // held by a live process
     if (!row && cfg == nullptr) throw unknown_run(db, run_id);
     if (cfg != nullptr) upsert_run_rows(db.sql(), run_id, *cfg, utc_iso());
     attempt = start_run(db, run_id, info);
@@ -324,12 +326,12 @@ void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens) 
   });
 }
 
-bool finish_run(Db& db, const std::string& run_id, const std::string& status, const std::string& error,
+bool finish_run(Db& db, const std::string& run_id, RunStatus status, const std::string& error,
                 std::optional<int64_t> attempt) {
-  static const std::array<const char*, 4> kEnds = {"completed", "failed", "diverged", "interrupted"};
-  if (std::find(kEnds.begin(), kEnds.end(), status) == kEnds.end()) {
-    throw Error(ErrorKind::kBadInput, "finish_run: status must be completed, failed, diverged or "
-                                      "interrupted, got \"" + status + "\"");
+  if (status == RunStatus::kPending || status == RunStatus::kRunning) {
+    throw Error(ErrorKind::kBadInput, std::string("finish_run: status must be completed, failed, diverged or "
+                                                  "interrupted, got \"") +
+                                          to_string(status) + "\"");
   }
   bool owned = true;
   write_txn(db, [&] {
@@ -337,7 +339,7 @@ bool finish_run(Db& db, const std::string& run_id, const std::string& status, co
     SQLite::Statement st(db.sql(),
                          "UPDATE runs SET status = ?1, error = ?2, finished_at = ?3, heartbeat_at = ?3, "
                          "updated_at = ?3, revision = revision + 1 WHERE id = ?4 AND (?5 IS NULL OR attempt = ?5)");
-    st.bind(1, status);
+    st.bind(1, to_string(status));
     detail::bind_text_or_null(st, 2, error);
     st.bind(3, now);
     st.bind(4, run_id);
@@ -414,7 +416,7 @@ std::vector<RunState> run_states(const Db& db, const std::string& sweep) {
 std::vector<RunState> stale_runs(const Db& db, double max_age_s, const std::string& sweep) {
   std::vector<RunState> out;
   for (auto& s : run_states(db, sweep)) {
-    if (s.status == "running" && (!s.heartbeat_age_s || *s.heartbeat_age_s > max_age_s)) {
+    if (s.status == RunStatus::kRunning && (!s.heartbeat_age_s || *s.heartbeat_age_s > max_age_s)) {
       out.push_back(std::move(s));
     }
   }

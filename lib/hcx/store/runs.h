@@ -25,6 +25,7 @@
 
 #include "hcx/config/provenance.h"
 #include "hcx/config/run_config.h"
+#include "hcx/run_status.h"
 #include "hcx/store/db.h"
 
 namespace hcx::store {
@@ -123,12 +124,12 @@ std::map<std::string, config::Provenance> provenances(const Db& db, const std::v
 // Liveness without metrics: sets step, tokens and heartbeat_at = now.
 void heartbeat(Db& db, const std::string& run_id, int64_t step, int64_t tokens);
 
-// Ends a run: status is "completed", "failed", "diverged" or "interrupted"
-// (anything else throws Error(kBadInput)); sets error (empty = NULL),
+// Ends a run: status is completed, failed, diverged or interrupted (pending
+// or running throws Error(kBadInput)); sets error (empty = NULL),
 // finished_at = heartbeat_at = now. With `attempt`, only while the row is
 // still that attempt's: returns false and writes nothing when a newer attempt
 // has taken the run over (the caller no longer owns it).
-bool finish_run(Db& db, const std::string& run_id, const std::string& status, const std::string& error = "",
+bool finish_run(Db& db, const std::string& run_id, RunStatus status, const std::string& error = "",
                 std::optional<int64_t> attempt = std::nullopt);
 
 // True when the database holds run `run_id`'s metric `name` at every step
@@ -152,7 +153,7 @@ void set_summary(Db& db, const std::string& run_id, const std::string& key, doub
 // What executors and `hcx status` need to know about one run.
 struct RunState {
   std::string id;
-  std::string status;                 // pending|running|completed|failed|diverged|interrupted
+  RunStatus status = RunStatus::kPending;
   int64_t step = 0;                   // last completed optimizer step
   int64_t total_steps = 0;            // train.steps from run_params (0 when unknown)
   int64_t tokens = 0;

@@ -131,8 +131,7 @@ void SweepDisplay::progress(const exec::Job& job, const exec::Progress& p) {
   }
 }
 
-void SweepDisplay::finished(const exec::Job& job, const std::string& status, double seconds,
-                            const std::string& detail) {
+void SweepDisplay::finished(const exec::Job& job, RunStatus status, double seconds, const std::string& detail) {
   active_.erase(job.run_id);
   for (auto it = order_.begin(); it != order_.end(); ++it) {
     if (*it == job.run_id) {
@@ -142,13 +141,13 @@ void SweepDisplay::finished(const exec::Job& job, const std::string& status, dou
   }
   const char* color = kGreen;
   std::string mark = "✓";
-  if (status == "completed") {
+  if (status == RunStatus::kCompleted) {
     ++done_;
-  } else if (status == "interrupted") {
+  } else if (status == RunStatus::kInterrupted) {
     ++interrupted_;
     color = kYellow;
     mark = "■";
-  } else if (status == "running") {
+  } else if (status == RunStatus::kRunning) {
     ++elsewhere_;
     color = kDim;
     mark = "·";
@@ -157,12 +156,12 @@ void SweepDisplay::finished(const exec::Job& job, const std::string& status, dou
     color = kRed;
     mark = "✗";
   }
-  std::string line = job.name + " (" + job.run_id + ") " + status + " in " + format_duration(seconds);
+  std::string line = job.name + " (" + job.run_id + ") " + to_string(status) + " in " + format_duration(seconds);
   if (!detail.empty()) line += ": " + detail;
   if (!opts_.live) {
     const std::string counter = "[" + std::to_string(done_ + failed_ + interrupted_ + elsewhere_) + "/" +
                                 std::to_string(to_train_) + "] ";
-    if (status == "completed" || status == "running") {
+    if (status == RunStatus::kCompleted || status == RunStatus::kRunning) {
       spdlog::info("{}{}", counter, line);
     } else {
       spdlog::warn("{}{}", counter, line);

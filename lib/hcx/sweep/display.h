@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hcx/exec/executor.h"
+#include "hcx/run_status.h"
 
 namespace hcx::sweep {
 
@@ -34,7 +35,7 @@ class SweepDisplay {
   void progress(const exec::Job& job, const exec::Progress& p);
   // `status`: completed | failed | diverged | interrupted | running; `detail`
   // is shown after it (first line of the error, or the final loss).
-  void finished(const exec::Job& job, const std::string& status, double seconds, const std::string& detail);
+  void finished(const exec::Job& job, RunStatus status, double seconds, const std::string& detail);
   // A line that stays (above the live block).
   void note(const std::string& line);
   // Redraws the live block (at most every 200 ms unless `force`).

@@ -59,7 +59,7 @@ grid::StatusLookup db_lookup(const store::Db* db, const std::string& host) {
     grid::StoredRun s;
     s.status = row->status;
     s.step = row->step;
-    s.alive = row->status != "running" || exec::running_row_alive(*row, host);
+    s.alive = row->status != RunStatus::kRunning || exec::running_row_alive(*row, host);
     return s;
   };
 }
@@ -71,7 +71,7 @@ grid::StatusLookup with_slurm_queue(grid::StatusLookup lookup, const std::map<st
     auto stored = lookup(id);
     if (!in_slurm.count(id)) return stored;
     grid::StoredRun s = stored.value_or(grid::StoredRun{});
-    s.status = "running";
+    s.status = RunStatus::kRunning;
     s.alive = true;
     return s;
   };
@@ -120,15 +120,15 @@ class Monitor : public exec::ExecObserver {
       try {
         store::finish_run(db_, job.run_id, o.status, o.error);
       } catch (const Error& e) {
-        spdlog::error("{}: cannot record status {}: {}", job.run_id, o.status, e.what());
+        spdlog::error("{}: cannot record status {}: {}", job.run_id, to_string(o.status), e.what());
       }
     }
     std::string detail;
-    if (o.status == "completed") {
+    if (o.status == RunStatus::kCompleted) {
       if (row && row->last_loss) detail = "loss " + fixed(*row->last_loss, 4);
-    } else if (o.status == "running") {
+    } else if (o.status == RunStatus::kRunning) {
       detail = "another process holds this run";
-    } else if (o.status == "interrupted") {
+    } else if (o.status == RunStatus::kInterrupted) {
       detail = "at step " + std::to_string(row ? row->step : 0) + "/" + std::to_string(job.total_steps) +
                "; resumes on the next invocation";
     } else {
@@ -161,7 +161,7 @@ bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::ma
   for (size_t i = 0; i < ex.runs.size(); ++i) {
     const auto& run = ex.runs[i];
     const auto s = store::run_state(db, run.id);
-    const std::string status = s ? s->status : "missing";
+    const std::string status = s ? to_string(s->status) : "missing";
     ++counts[status];
     auto t = seconds.find(run.id);
     rows.push_back({std::to_string(i + 1), run.id, job_name(run, ex.varying_keys), status,
@@ -176,7 +176,7 @@ bool print_summary(const store::Db& db, const grid::Expansion& ex, const std::ma
   out += " (" + format_duration(wall_s) + ")\n";
   for (const auto& r : rows) out += util::aligned_line(r, widths, right) + "\n";
   std::cout << out << std::flush;
-  return counts["failed"] + counts["diverged"] > 0;
+  return counts[to_string(RunStatus::kFailed)] + counts[to_string(RunStatus::kDiverged)] > 0;
 }
 
 }  // namespace
@@ -249,9 +249,9 @@ int sweep_command(const SweepOptions& o) {
   std::vector<exec::Job> jobs;
   for (const auto& p : plan.runs) {
     const auto& run = ex.runs[p.index];
-    if (p.action == grid::PlanAction::kResume && p.status == "running") {
+    if (p.action == grid::PlanAction::kResume && p.status == RunStatus::kRunning) {
       const auto row = store::run_state(db, run.id);
-      store::finish_run(db, run.id, "interrupted",
+      store::finish_run(db, run.id, RunStatus::kInterrupted,
                         "taken over: its process" + (row && row->pid ? " " + std::to_string(*row->pid) : "") +
                             (row && !row->host.empty() ? " on " + row->host : "") + " is gone");
     } else if (p.action == grid::PlanAction::kRetry) {
@@ -267,7 +267,7 @@ int sweep_command(const SweepOptions& o) {
     job.total_steps = run.config.train.steps;
     job.heartbeat_age = [&db, id = run.id](int pid) -> std::optional<double> {
       const auto row = store::run_state(db, id);
-      if (!row || row->status != "running" || row->pid != pid) return std::nullopt;  // not claimed by it yet
+      if (!row || row->status != RunStatus::kRunning || row->pid != pid) return std::nullopt;  // not claimed by it yet
       return row->heartbeat_age_s;
     };
     jobs.push_back(std::move(job));

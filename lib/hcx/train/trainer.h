@@ -9,6 +9,7 @@
 
 #include "hcx/config/run_config.h"
 #include "hcx/metrics/sink.h"
+#include "hcx/run_status.h"
 
 namespace hcx::train {
 
@@ -18,9 +19,8 @@ using metrics::MemorySink;
 using metrics::MetricSink;
 using metrics::SpikeRow;
 
-// How a run ended. Stored as text in runs.status (see to_string).
-enum class RunStatus { kCompleted, kDiverged, kInterrupted, kFailed };
-const char* to_string(RunStatus s);  // "completed", "diverged", "interrupted", "failed"
+// How a run ended: completed, diverged, interrupted or failed (run_status.h).
+using hcx::RunStatus;
 
 struct RunOptions {
   // The run's id (grid/identity.h); a checkpoint of another id is refused.

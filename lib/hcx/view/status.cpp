@@ -17,7 +17,9 @@
 namespace hcx::view {
 namespace {
 
-constexpr const char* kStatusOrder[] = {"running", "pending", "completed", "failed", "diverged", "interrupted"};
+// The count line's order; a status the database holds beyond these comes last.
+constexpr RunStatus kStatusOrder[] = {RunStatus::kRunning, RunStatus::kPending,  RunStatus::kCompleted,
+                                      RunStatus::kFailed,  RunStatus::kDiverged, RunStatus::kInterrupted};
 
 std::string count_line(const StatusReport& r) {
   int64_t total = 0;
@@ -26,7 +28,8 @@ std::string count_line(const StatusReport& r) {
                      (total == 1 ? " run" : " runs");
   std::vector<std::string> parts;
   std::map<std::string, int64_t> rest = r.counts;
-  for (const char* s : kStatusOrder) {
+  for (RunStatus status : kStatusOrder) {
+    const char* s = to_string(status);
     auto it = rest.find(s);
     if (it == rest.end()) continue;
     if (it->second > 0) parts.push_back(std::to_string(it->second) + " " + s);
@@ -73,7 +76,7 @@ void write_status_table(const StatusReport& r, std::ostream& out) {
   for (const auto& s : r.runs) {
     std::vector<store::Cell> row;
     row.emplace_back(s.id);
-    row.emplace_back(s.status);
+    row.emplace_back(std::string(to_string(s.status)));
     row.emplace_back(std::to_string(s.step) + (s.total_steps > 0 ? "/" + std::to_string(s.total_steps) : ""));
     row.emplace_back(s.heartbeat_age_s ? store::format_age(*s.heartbeat_age_s) : std::string("-"));
     row.emplace_back(s.device.empty() ? std::string("-") : s.device);
@@ -96,7 +99,7 @@ void write_status_json(const StatusReport& r, std::ostream& out) {
   for (const auto& s : r.runs) {
     Json j;
     j["id"] = s.id;
-    j["status"] = s.status;
+    j["status"] = to_string(s.status);
     j["step"] = s.step;
     j["total_steps"] = s.total_steps > 0 ? Json(s.total_steps) : Json(nullptr);
     j["tokens"] = s.tokens;
@@ -193,13 +196,15 @@ int sweeps_command(const SweepsOptions& opts, std::ostream& out) {
   store::QueryResult t;
   t.columns = {"sweep", "runs", "completed", "running", "pending", "failed", "other", "created", "tags", "note"};
   for (const auto& s : sweeps) {
-    auto n = [&](const char* status) {
-      const auto it = s.by_status.find(status);
+    auto n = [&](RunStatus status) {
+      const auto it = s.by_status.find(to_string(status));
       return static_cast<int64_t>(it == s.by_status.end() ? 0 : it->second);
     };
-    const int64_t other = s.runs - n("completed") - n("running") - n("pending") - n("failed");
-    t.rows.push_back({s.name, s.runs, n("completed"), n("running"), n("pending"), n("failed"), other,
-                      s.created_at.substr(0, 16), join(s.tags), one_line(s.note, 60)});
+    const int64_t completed = n(RunStatus::kCompleted), running = n(RunStatus::kRunning),
+                  pending = n(RunStatus::kPending), failed = n(RunStatus::kFailed);
+    const int64_t other = s.runs - completed - running - pending - failed;
+    t.rows.push_back({s.name, s.runs, completed, running, pending, failed, other, s.created_at.substr(0, 16),
+                      join(s.tags), one_line(s.note, 60)});
   }
   if (sweeps.empty()) {
     out << "no sweeps\n";
