@@ -104,19 +104,21 @@ test-fast: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target $(FAST_TESTS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L '$(FAST_LABELS)'
 
-# The torch-free suites built with AddressSanitizer and UBSan and warnings as
-# errors (CMake option HCX_SANITIZE), in $(SANITIZE_BUILD): the fork, signal and
-# pipe code of exec/ and util/, the store, the report. LibTorch is not
-# instrumented, so its modules are not built here. Part of `make test`.
+# The torch-free suites and the model suite built with AddressSanitizer and
+# UBSan and warnings as errors (CMake option HCX_SANITIZE), in
+# $(SANITIZE_BUILD): the fork, signal and pipe code of exec/, slurm/ and
+# util/, the store, the report, and the raw-pointer loops of the fused CPU
+# kernels (model/fused.cpp, test_model_sanitized). LibTorch itself is not
+# instrumented, so data/ and train/ are not built here. Part of `make test`.
 SANITIZE_BUILD ?= build-sanitize
 $(SANITIZE_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(SANITIZE_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DHCX_SANITIZE=ON \
 	  -DHCX_WARNINGS_AS_ERRORS=ON $(CMAKE_FLAGS)
 
 test-sanitize: $(SANITIZE_BUILD)/CMakeCache.txt
-	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target $(FAST_TESTS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target $(FAST_TESTS) test_model_sanitized
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) --timeout 900 -L '$(FAST_LABELS)'
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -L '$(FAST_LABELS)|^model-sanitized$$'
 
 # Style tools (Debian's clang-format and clang-tidy 14; make setup-tools installs
 # them). FILES defaults to the C++ files changed against BASE (default HEAD:
