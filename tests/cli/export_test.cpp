@@ -25,7 +25,7 @@ const std::string& torch_python() {
     std::vector<std::string> candidates = {"python3", "/usr/bin/python3"};
     if (const char* p = std::getenv("HCX_PYTHON")) candidates.insert(candidates.begin(), p);
     for (const auto& py : candidates)
-      if (capture("'" + py + "' -c 'import torch' >/dev/null 2>&1").first == 0) return py;
+      if (capture("'" + py + "' -c 'import torch' >/dev/null 2>&1").code == 0) return py;
     return std::string();
   }();
   return found;

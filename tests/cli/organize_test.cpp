@@ -179,20 +179,17 @@ TEST(SweepName, SetMakesItsOwnSweepAndNameMergesOnPurpose) {
 // `hcx status --watch` in a real terminal (tmux): it redraws, and a run
 // added meanwhile shows up on the next print.
 TEST_F(Organize, StatusWatchRefreshesUnderTmux) {
-  if (capture("command -v tmux >/dev/null 2>&1").first != 0)
+  if (capture("command -v tmux >/dev/null 2>&1").code != 0)
     GTEST_SKIP() << "tmux not installed (make setup installs it)";
   const std::string session = "hcx-watch-" + std::to_string(::getpid());
   const std::string start = "tmux new-session -d -s " + session + " -x 160 -y 50 '" + std::string(HCX_BINARY) +
                             " status --watch --interval 0.3 --db " + db + "'";
-  ASSERT_EQ(capture(start).first, 0);
-  auto pane = [&] { return capture("tmux capture-pane -p -t " + session).second; };
-  auto wait_for = [&](const std::string& text) {
-    for (int i = 0; i < 100; ++i) {
-      const std::string p = pane();
-      if (p.find(text) != std::string::npos) return p;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return pane();
+  ASSERT_EQ(capture(start).code, 0);
+  auto pane = [&] { return capture("tmux capture-pane -p -t " + session).output; };
+  auto wait_for = [&](const std::string& text) {  // the pane once it shows `text`, or after 12 s
+    std::string p;
+    wait_until([&] { return (p = pane()).find(text) != std::string::npos; }, 12, 100);
+    return p;
   };
   const std::string first = wait_for("7 runs: 1 pending, 6 completed");
   EXPECT_NE(first.find("every 0.3 s · hcx status"), std::string::npos) << first;
@@ -216,10 +213,10 @@ TEST(NoColor, SilencesTheLogColoursOnATerminal) {
   const std::string cmd = std::string(HCX_BINARY) + " status --db " + (dir / "missing.db").string();
   const auto coloured = capture("script -qec \"" + cmd + "\" /dev/null");
   const auto plain = capture("NO_COLOR=1 script -qec \"" + cmd + "\" /dev/null");
-  EXPECT_NE(coloured.second.find("missing.db: no such database file"), std::string::npos) << coloured.second;
-  EXPECT_NE(coloured.second.find("\x1b["), std::string::npos) << coloured.second;
-  EXPECT_NE(plain.second.find("missing.db: no such database file"), std::string::npos) << plain.second;
-  EXPECT_EQ(plain.second.find("\x1b["), std::string::npos) << plain.second;
+  EXPECT_NE(coloured.output.find("missing.db: no such database file"), std::string::npos) << coloured.output;
+  EXPECT_NE(coloured.output.find("\x1b["), std::string::npos) << coloured.output;
+  EXPECT_NE(plain.output.find("missing.db: no such database file"), std::string::npos) << plain.output;
+  EXPECT_EQ(plain.output.find("\x1b["), std::string::npos) << plain.output;
 }
 
 }  // namespace

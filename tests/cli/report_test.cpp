@@ -1,11 +1,7 @@
 // End to end: `hcx report` on a results database with known numbers prints
 // the known table and JSON, writes the HTML file, exports every row, merges
 // shards first, and exits 2 with a message on bad input.
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -145,13 +141,7 @@ TEST_F(CliReport, ColourOnlyOnATerminalWithoutNoColor) {
   auto on_tty = [&](const std::string& env, const std::string& args) {
     const std::string cmd = env + " script -qec \"" + std::string(HCX_BINARY) + " report --db '" + db_ + "' " + args +
                             "\" /dev/null 2>&1";
-    std::string out;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf{};
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-    ::pclose(pipe);
-    return out;
+    return hcx::test::capture(cmd).output;
   };
   const std::string coloured = on_tty("NO_COLOR=", "");
   EXPECT_NE(coloured.find("\033[32m\u22120.1000 [\u22120.1497, \u22120.0503]\033[0m"), std::string::npos) << coloured;

@@ -198,11 +198,7 @@ TEST(RunReliability, ReusedPidIsNotALiveRun) {
   write_file(dir / "run.json", kRun);
   ASSERT_EQ(run_hcx("run run.json --db r/hcx.db -s train.steps=12", dir.path().string()).code, 0);
   const std::string db = dir / "r/hcx.db";
-  const pid_t imposter = ::fork();
-  if (imposter == 0) {
-    ::execlp("sh", "sh", "-c", "exec -a hcx-imposter sleep 60", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t imposter = spawn({"sh", "-c", "exec -a hcx-imposter sleep 60"});
   ASSERT_TRUE(wait_until([&] { return exec::hcx_process_alive(imposter); }, 10));
   hold(db, imposter, "1");  // started at tick 1 of the boot: not this process
   const Result r = run_hcx("run run.json --db r/hcx.db -s train.steps=12 --fresh", dir.path().string());

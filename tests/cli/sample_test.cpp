@@ -136,7 +136,7 @@ TEST(SampleSentencePiece, DecodesPiecesToText) {
   const std::string cmd = "cd '" + dir.path().string() + "' && " HCX_BINARY " sample " + id +
                           " --db r/hcx.db --prompt 'It is a' --tokens 12 --greedy";
   const auto [code, out] = capture(cmd + " 2>/dev/null");
-  ASSERT_EQ(code, 0) << capture(cmd + " 2>&1").second;
+  ASSERT_EQ(code, 0) << capture(cmd + " 2>&1").output;
   EXPECT_EQ(out.rfind("It is a", 0), 0u) << out;
   EXPECT_GT(out.size(), std::string("It is a\n").size()) << out;
   EXPECT_EQ(out.find("\xE2\x96\x81"), std::string::npos) << out;

@@ -48,16 +48,7 @@ bool skip_slurm() {
 }
 
 // Runs a shell command; stdout and stderr together.
-Result shell(const std::string& cmd) {
-  Result r;
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+Result shell(const std::string& cmd) { return capture(cmd + " 2>&1"); }
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -152,18 +143,6 @@ int64_t shard_step(const std::string& shard) {
   } catch (const std::exception&) {
     return 0;  // not created yet
   }
-}
-
-// Waits up to `timeout_s` for `pid` to exit; kills it and returns -1 on timeout.
-int wait_exit_within(pid_t pid, double timeout_s) {
-  int status = 0;
-  const bool done = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout_s);
-  if (!done) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class SlurmCluster : public ::testing::Test {

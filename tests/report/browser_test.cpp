@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/process.h"
 #include "hcx/report/dygraphs.h"
 #include "hcx/report/html.h"
 #include "report/fixture.h"
@@ -34,17 +35,8 @@ std::string read_file(const fs::path& p) {
 // The chromium binary on PATH, or "".
 std::string find_chromium() {
   for (const char* name : {"chromium", "chromium-browser"}) {
-    const std::string cmd = std::string("command -v ") + name + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) continue;
-    char buf[512] = {0};
-    const bool found = fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    if (found) {
-      std::string path(buf);
-      while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
-      return path;
-    }
+    const std::string out = hcx::test::capture(std::string("command -v ") + name + " 2>/dev/null").output;
+    if (!out.empty()) return out.substr(0, out.find_first_of("\r\n"));  // its first line
   }
   return "";
 }
