@@ -30,21 +30,15 @@ std::string read(const std::string& path) {
 class CliData : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hcx-cli-data-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
     std::string text;
     const char* lines[] = {"It is a truth universally acknowledged, that a single man", "in possession of a good",
                            "fortune, must be in want of a wife.", ""};
     for (int i = 0; i < 400; ++i) text += std::string(lines[i % 4]) + "\n";
     text_ = write("corpus.txt", text);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::ofstream(path(name), std::ios::binary) << content;
-    return path(name);
-  }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_.file(name); }
+  std::string write(const std::string& name, const std::string& content) const { return dir_.write(name, content); }
+  hcx::test::TempDir dir_{"cli_data"};
   std::string text_;
 };
 

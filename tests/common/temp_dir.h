@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -30,6 +31,13 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // The path of `name` in the folder, as text (for the APIs that take a string).
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `content` to the file `name` in the folder, bytes as given, and returns its path.
+  std::string write(const std::string& name, const std::string& content) const {
+    std::ofstream(path_ / name, std::ios::binary) << content;
+    return file(name);
+  }
 
  private:
   static inline int counter_ = 0;

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "hcx/error.h"
 
 namespace hcx::config {
@@ -18,17 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct InputsTest : ::testing::Test {
-  fs::path dir = fs::temp_directory_path() / ("hcx_inputs_" + std::to_string(getpid()));
-  void SetUp() override {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  std::string write(const std::string& name, const std::string& text) {
-    const fs::path p = dir / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
+  hcx::test::TempDir dir{"inputs"};
+  std::string write(const std::string& name, const std::string& text) { return dir.write(name, text); }
 };
 
 RunConfig parse(const std::string& text) {

@@ -14,7 +14,7 @@ namespace hcx::data {
 namespace {
 
 using testing::error_of;
-using testing::ScratchDir;
+using testing::TempDir;
 
 config::RunConfig small_config() {
   config::RunConfig cfg;
@@ -47,7 +47,7 @@ TEST(OpenDataset, SyntheticCorpusDoesNotDependOnTheRunSeed) {
 }
 
 TEST(OpenDataset, ByteTextSplitIsDisjointAndCoversTheFile) {
-  ScratchDir dir;
+  TempDir dir;
   std::string text(1000, ' ');
   for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
   config::RunConfig cfg = small_config();
@@ -63,7 +63,7 @@ TEST(OpenDataset, ByteTextSplitIsDisjointAndCoversTheFile) {
 }
 
 TEST(OpenDataset, TokensFilesOfBothDtypes) {
-  ScratchDir dir;
+  TempDir dir;
   std::vector<int32_t> ids(400);
   std::iota(ids.begin(), ids.end(), 0);
   for (const char* dtype : {"uint16", "uint32"}) {
@@ -81,7 +81,7 @@ TEST(OpenDataset, TokensFilesOfBothDtypes) {
 }
 
 TEST(OpenDataset, SmallVocabularyTokensNeedNoTokenizer) {
-  ScratchDir dir;
+  TempDir dir;
   config::RunConfig cfg = small_config();
   cfg.model.vocab_size = 64;
   cfg.data.source = "tokens";
@@ -91,7 +91,7 @@ TEST(OpenDataset, SmallVocabularyTokensNeedNoTokenizer) {
 }
 
 TEST(OpenDataset, ExtraValidationTextsAreWholeFilesTokenisedLikeTheCorpus) {
-  ScratchDir dir;
+  TempDir dir;
   config::RunConfig cfg = small_config();
   cfg.data.source = "text";
   cfg.data.path = dir.write("main.txt", std::string(200, 'm'));
@@ -105,7 +105,7 @@ TEST(OpenDataset, ExtraValidationTextsAreWholeFilesTokenisedLikeTheCorpus) {
 }
 
 TEST(OpenDataset, BadInputsFailBeforeTrainingNamingKeyFileAndProblem) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string ok = dir.write("ok.txt", std::string(100, 'x'));
   const std::string empty = dir.write("empty.txt", "");
   const std::string short_text = dir.write("short.txt", "short");  // 5 bytes < 9

@@ -11,7 +11,7 @@ namespace hcx::data {
 namespace {
 
 using testing::error_of;
-using testing::ScratchDir;
+using testing::TempDir;
 
 config::TaskSpec choice_spec(const std::string& path) {
   config::TaskSpec s;
@@ -28,7 +28,7 @@ config::TaskSpec pairs_spec(const std::string& path) {
 }
 
 TEST(ReadTaskItems, ChoiceLayoutJoinsChoicesWithASpace) {
-  ScratchDir dir;
+  TempDir dir;
   const auto path = dir.write("hs.jsonl",
                               R"({"ctx": "A man sits. He", "endings": ["runs.", "eats.", " jumps."], "label": 2})"
                               "\n\n"
@@ -46,7 +46,7 @@ TEST(ReadTaskItems, ChoiceLayoutJoinsChoicesWithASpace) {
 }
 
 TEST(ReadTaskItems, PairsLayoutIsGoodThenBadWithEmptyContext) {
-  ScratchDir dir;
+  TempDir dir;
   const auto path = dir.write("blimp.jsonl", R"({"UID": "x", "sentence_good": "Cats sleep.", "sentence_bad": "Cats sleeps."})"
                                              "\n");
   const auto items = read_task_items(pairs_spec(path));
@@ -57,7 +57,7 @@ TEST(ReadTaskItems, PairsLayoutIsGoodThenBadWithEmptyContext) {
 }
 
 TEST(ReadTaskItems, FieldMappingAndLimit) {
-  ScratchDir dir;
+  TempDir dir;
   std::string text;
   for (int i = 0; i < 5; ++i)
     text += R"({"question": "Q)" + std::to_string(i) + R"(", "options": ["x", "y", "z"], "answer": 1})" "\n";
@@ -86,7 +86,7 @@ TEST(ReadTaskItems, FieldMappingAndLimit) {
 }
 
 TEST(ReadTaskItems, MalformedLinesNameFileLineAndField) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string good = R"({"ctx": "c", "endings": ["a", "b"], "label": 0})";
   const struct {
     const char* kind;
@@ -134,7 +134,7 @@ TEST(ReadTaskItems, MalformedLinesNameFileLineAndField) {
 }
 
 TEST(ReadTaskItems, MissingAndEmptyFiles) {
-  ScratchDir dir;
+  TempDir dir;
   EXPECT_EQ(error_of([&] { read_task_items(choice_spec(dir.file("none.jsonl"))); }),
             dir.file("none.jsonl") + ": file not found");
   EXPECT_EQ(error_of([&] { read_task_items(choice_spec(dir.write("e.jsonl", "\n \n"))); }),
@@ -171,7 +171,7 @@ TEST(LoadTasks, SyntheticDefaultsOnlyForTheSyntheticSource) {
 }
 
 TEST(LoadTasks, ExplicitTasksWithLimitsAndTheirErrors) {
-  ScratchDir dir;
+  TempDir dir;
   config::RunConfig cfg;
   config::TaskSpec syn;
   syn.name = "syn_recall";

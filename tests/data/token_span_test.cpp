@@ -9,10 +9,10 @@ namespace hcx::data {
 namespace {
 
 using testing::error_of;
-using testing::ScratchDir;
+using testing::TempDir;
 
 TEST(TokenFile, Uint16RoundTripIsLittleEndianWithoutHeader) {
-  ScratchDir dir;
+  TempDir dir;
   const std::vector<int32_t> ids{0, 1, 255, 256, 65535};
   write_token_file(dir.file("a.bin"), ids, TokenDtype::kUint16);
   EXPECT_EQ(std::filesystem::file_size(dir.file("a.bin")), 10u);
@@ -24,14 +24,14 @@ TEST(TokenFile, Uint16RoundTripIsLittleEndianWithoutHeader) {
 }
 
 TEST(TokenFile, Uint32RoundTrip) {
-  ScratchDir dir;
+  TempDir dir;
   const std::vector<int32_t> ids{0, 70000, 50257, 1 << 30};
   write_token_file(dir.file("b.bin"), ids, TokenDtype::kUint32);
   EXPECT_EQ(TokenSpan::map_file(dir.file("b.bin"), TokenDtype::kUint32, "x").to_vector(), ids);
 }
 
 TEST(TokenFile, WriterRejectsIdsThatDoNotFit) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("c.bin");
   EXPECT_EQ(error_of([&] { write_token_file(path, {1, 2, 70000}, TokenDtype::kUint16); }),
             path + ": token id 70000 at position 2 does not fit uint16");
@@ -39,7 +39,7 @@ TEST(TokenFile, WriterRejectsIdsThatDoNotFit) {
 }
 
 TEST(TokenFile, BadFiles) {
-  ScratchDir dir;
+  TempDir dir;
   dir.write("empty.bin", "");
   dir.write("odd.bin", "abc");
   ErrorKind kind = ErrorKind::kIo;
@@ -65,7 +65,7 @@ TEST(TokenSpan, CheckVocabNamesFirstOffendingIdAndPosition) {
 }
 
 TEST(TokenSpan, SliceSharesStorageAndCopiesWiden) {
-  ScratchDir dir;
+  TempDir dir;
   write_token_file(dir.file("d.bin"), {10, 20, 30, 40, 50}, TokenDtype::kUint16);
   TokenSpan tail;
   {
@@ -80,7 +80,7 @@ TEST(TokenSpan, SliceSharesStorageAndCopiesWiden) {
 }
 
 TEST(TokenSpan, BytesOfATextFile) {
-  ScratchDir dir;
+  TempDir dir;
   const TokenSpan span = TokenSpan::map_file(dir.write("t.txt", "hi\n\xff"), TokenDtype::kUint8, "x");
   EXPECT_EQ(span.to_vector(), (std::vector<int32_t>{'h', 'i', '\n', 255}));
 }

@@ -15,7 +15,7 @@ namespace hcx::data {
 namespace {
 
 using testing::error_of;
-using testing::ScratchDir;
+using testing::TempDir;
 
 std::string sample_text() {
   std::string text;
@@ -43,7 +43,7 @@ class SentencePiece : public ::testing::Test {
     text_ = dir_.write("corpus.txt", sample_text());
     model_ = train_sentencepiece(text_, 60, dir_.file("sp"));
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string text_, model_;
 };
 
@@ -146,7 +146,7 @@ TEST(FindSpmHelper, EnvironmentOverrideMustBeExecutable) {
 }
 
 TEST(ByteTokenizer, EncodeFileWidensBytes) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string text = dir.write("t.txt", "ab\n");
   EXPECT_EQ(encode_text_file(Tokenizer::bytes(), text, dir.file("t.bin"), TokenDtype::kUint32), 3);
   EXPECT_EQ(TokenSpan::map_file(dir.file("t.bin"), TokenDtype::kUint32, "x").to_vector(),

@@ -6,13 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "hcx/error.h"
 
 namespace hcx::exec {
 namespace {
 
 TEST(VisibleCudaDevices, EnvironmentWinsOverTheDriver) {
-  const auto dir = std::filesystem::temp_directory_path() / ("hcx_gpus_" + std::to_string(getpid()));
+  const hcx::test::TempDir gpus("gpus");
+  const std::filesystem::path& dir = gpus.path();
   std::filesystem::create_directories(dir / "0000:01:00.0");
   std::filesystem::create_directories(dir / "0000:02:00.0");
   EXPECT_EQ(visible_cuda_devices(std::nullopt, dir.string()), (std::vector<std::string>{"0", "1"}));
@@ -23,7 +25,6 @@ TEST(VisibleCudaDevices, EnvironmentWinsOverTheDriver) {
   EXPECT_TRUE(visible_cuda_devices(std::string("-1"), dir.string()).empty());
   EXPECT_EQ(visible_cuda_devices(std::string("0,-1,1"), dir.string()), (std::vector<std::string>{"0"}));
   EXPECT_TRUE(visible_cuda_devices(std::nullopt, (dir / "missing").string()).empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(UsableCpus, AtLeastOne) { EXPECT_GE(usable_cpus().size(), 1u); }

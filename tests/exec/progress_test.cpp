@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
+
 namespace hcx::exec {
 namespace {
 
@@ -29,12 +31,9 @@ TEST(ParseProgress, Fields) {
   EXPECT_FALSE(parse_progress("hcx-progress step=x/10"));
 }
 
-std::filesystem::path temp_file(const std::string& name) {
-  return std::filesystem::temp_directory_path() / (name + "_" + std::to_string(getpid()));
-}
-
 TEST(LogFollower, SeesOnlyNewCompleteLines) {
-  const auto path = temp_file("hcx_follow.log");
+  const hcx::test::TempDir dir("progress");
+  const auto path = dir / "follow.log";
   {
     std::ofstream(path) << "hcx-progress step=1/9 loss=5\nold attempt\n";
   }
@@ -56,24 +55,24 @@ TEST(LogFollower, SeesOnlyNewCompleteLines) {
   EXPECT_EQ(f.latest()->step, 4);
   EXPECT_DOUBLE_EQ(f.latest()->loss, 3.5);
   EXPECT_FALSE(f.poll());
-  std::filesystem::remove(path);
 }
 
 TEST(LogFollower, MissingFileIsQuiet) {
-  LogFollower f(temp_file("hcx_missing.log"));
+  const hcx::test::TempDir dir("progress");
+  LogFollower f(dir / "missing.log");
   EXPECT_FALSE(f.poll());
 }
 
 TEST(LogTail, LastLinesWithoutProgressRecords) {
-  const auto path = temp_file("hcx_tail.log");
+  const hcx::test::TempDir dir("progress");
+  const auto path = dir / "tail.log";
   {
     std::ofstream out(path);
     for (int i = 0; i < 20; ++i) out << "line " << i << "\nhcx-progress step=" << i << "\n";
     out << "\nerror: out of memory  \n==== 2026-11-29T10:00:00.000Z hcx sweep: killed by signal 9 after 1.000 s\n";
   }
   EXPECT_EQ(log_tail(path, 3), "line 18\nline 19\nerror: out of memory");
-  EXPECT_EQ(log_tail(temp_file("hcx_none.log")), "");
-  std::filesystem::remove(path);
+  EXPECT_EQ(log_tail(dir / "none.log"), "");
 }
 
 }  // namespace

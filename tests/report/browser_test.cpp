@@ -228,13 +228,11 @@ TEST_F(Browser, HoverShowsValuesAndTogglingHidesASeries) {
 }
 
 TEST_F(Browser, WithoutDygraphsTheStaticCurvesRender) {
-  const fs::path empty = work_ / ("no-dygraphs-" + std::to_string(::getpid()));
-  fs::create_directories(empty);
-  ::setenv("HCX_DYGRAPHS_DIR", empty.string().c_str(), 1);
+  const hcx::test::TempDir empty("no_dygraphs");
+  ::setenv("HCX_DYGRAPHS_DIR", empty.path().c_str(), 1);
   const fs::path page = work_ / "static.html";
   write_report(page, fixture::known_input_with_running());
   ::unsetenv("HCX_DYGRAPHS_DIR");
-  fs::remove_all(empty);
   const BrowserRun dom = run_chromium(chromium_, work_, page, "--dump-dom");
   ASSERT_EQ(dom.status, 0) << dom.log;
   EXPECT_TRUE(console_lines(dom.log).empty()) << dom.log;

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/temp_dir.h"
+
 namespace hcx::report {
 namespace {
 
@@ -47,14 +49,13 @@ TEST(Dygraphs, LooksInTheEnvironmentsFolderFirst) {
 }
 
 TEST(Dygraphs, InlinedTextCannotEndItsElement) {
-  const fs::path dir = fs::temp_directory_path() / ("hcx-dygraphs-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const hcx::test::TempDir assets("dygraphs");
+  const fs::path& dir = assets.path();
   std::ofstream(dir / "dygraph.min.js") << "var Dygraph = 1; var s = '</SCRIPT>';\n//# sourceMappingURL=x.map\n";
   std::ofstream(dir / "dygraph.min.css") << ".dygraph-legend { x: 1 } /* </style> */\n";  // no dygraph.css
   ::setenv("HCX_DYGRAPHS_DIR", dir.string().c_str(), 1);
   const std::optional<DygraphsAssets> a = load_dygraphs();
   ::unsetenv("HCX_DYGRAPHS_DIR");
-  fs::remove_all(dir);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->dir, dir.string());
   EXPECT_EQ(a->js, "var Dygraph = 1; var s = '<\\/SCRIPT>';\n\n");

@@ -9,12 +9,11 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "hcx/report/input.h"
 #include "hcx/store/db.h"
 
@@ -252,19 +251,13 @@ inline void write_db(const std::filesystem::path& path, const ReportInput& in) {
   txn.commit();
 }
 
-// Tests that read the known database: a fresh folder dir_ holding it as
-// db_path_ (dir_/hcx.db), removed after each test. ctest runs every test as
-// its own process, so the pid keeps parallel tests apart.
+// Tests that read the known database: a fresh folder dir_ (a TempDir,
+// removed after each test) holding it as db_path_ (dir_/hcx.db).
 class KnownDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("hcx-report-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    db_path_ = dir_ / "hcx.db";
-    write_db(db_path_, known_input());
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_, db_path_;
+  void SetUp() override { write_db(db_path_, known_input()); }
+  hcx::test::TempDir tmp_{"report"};
+  std::filesystem::path dir_ = tmp_.path(), db_path_ = dir_ / "hcx.db";
 };
 
 }  // namespace hcx::report::fixture

@@ -197,11 +197,10 @@ TEST(RenderHtml, RunningRunsAreDashedCurvesOutsideTheTables) {
 }
 
 TEST(RenderHtml, WithoutDygraphsCurvesAreStaticAndThePageSaysWhy) {
-  const fs::path empty = fs::temp_directory_path() / ("hcx-no-dygraphs-" + std::to_string(::getpid()));
-  fs::create_directories(empty);
+  const hcx::test::TempDir no_dygraphs("no_dygraphs");
+  const fs::path& empty = no_dygraphs.path();
   DygraphsDir env(empty.string());
   const std::string html = html_of(fixture::known_input_with_running());
-  fs::remove_all(empty);
   const std::string note = element_by_id(html, "p", "no-dygraphs");
   EXPECT_NE(note.find("<code>apt-get install libjs-dygraphs</code>"), std::string::npos) << note;
   EXPECT_NE(note.find(empty.string() + "/dygraph.min.js"), std::string::npos) << note;
