@@ -1,7 +1,8 @@
 // Helpers of the end-to-end tests: temporary folders (TempDir, from
 // common/temp_dir.h), running the hcx binary (HCX_BINARY) as a child process
 // (on common/process.h, whose capture, wait_exit and wait_until the tests use
-// too), and reading the results database.
+// too), and reading the results database. read_file and write_file come
+// from common/files.h.
 #pragma once
 
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "common/files.h"     // read_file, write_file (this namespace)
 #include "common/process.h"   // Result, capture, spawn, wait_exit, wait_until (this namespace)
 #include "common/temp_dir.h"  // TempDir (this namespace): tmp.path(), tmp / "name"
 
@@ -63,8 +65,7 @@ inline ReportOutput run_hcx_report(const std::filesystem::path& dir, const std::
   Result run = capture(cmd);
   r.code = run.code;
   r.out = std::move(run.output);
-  std::ifstream e(err);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  r.err = read_file(err);
   return r;
 }
 
@@ -90,7 +91,5 @@ inline std::vector<std::pair<int64_t, double>> query_curve(const std::string& db
 inline std::vector<std::pair<int64_t, double>> train_losses(const std::string& db) {
   return query_curve(db, "SELECT step, value FROM metrics WHERE name = 'train/loss' ORDER BY step");
 }
-
-inline void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 }  // namespace hcx::test

@@ -22,10 +22,7 @@ namespace fs = std::filesystem;
 using Result = hcx::test::Output;
 Result run(const std::string& args, bool merge_stderr = false) { return hcx::test::run_hcx_output(args, merge_stderr); }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using hcx::test::read_file;
 
 class CliData : public ::testing::Test {
  protected:
@@ -47,9 +44,9 @@ TEST_F(CliData, EncodeBytesAsUint16AndUint32) {
   const Result r16 = run("data encode " + text + " --tokenizer bytes -o " + path("s16.bin") + " --dtype uint16");
   ASSERT_EQ(r16.exit_code, 0);
   EXPECT_EQ(r16.out, path("s16.bin") + ": 4 tokens (uint16, vocabulary 256)\n");
-  EXPECT_EQ(read(path("s16.bin")), std::string("H\0i\0!\0\n\0", 8));
+  EXPECT_EQ(read_file(path("s16.bin")), std::string("H\0i\0!\0\n\0", 8));
   ASSERT_EQ(run("data encode " + text + " -o " + path("s32.bin") + " --dtype uint32").exit_code, 0);
-  EXPECT_EQ(read(path("s32.bin")), std::string("H\0\0\0i\0\0\0!\0\0\0\n\0\0\0", 16));
+  EXPECT_EQ(read_file(path("s32.bin")), std::string("H\0\0\0i\0\0\0!\0\0\0\n\0\0\0", 16));
 }
 
 // hcx-spm sits next to hcx; a build without libsentencepiece has none.
@@ -64,7 +61,7 @@ TEST_F(CliData, SentencePieceTrainEncodeAndCheckRoundTrip) {
 
   const Result enc = run("data encode " + text_ + " --tokenizer " + path("sp.model") + " -o " + path("c.bin"));
   ASSERT_EQ(enc.exit_code, 0);
-  const std::string ids = read(path("c.bin"));
+  const std::string ids = read_file(path("c.bin"));
   ASSERT_GT(ids.size(), 100u);
   ASSERT_EQ(ids.size() % 2, 0u);
   EXPECT_LT(ids.size() / 2, fs::file_size(text_));  // pieces are longer than bytes
@@ -88,9 +85,9 @@ TEST_F(CliData, SentencePieceTrainEncodeAndCheckRoundTrip) {
       "data": {"source": "text", "path": ")" + text_ + R"(", "tokenizer": ")" + path("sp.model") + R"("}})");
   const std::string cmd = "HCX_CACHE_DIR=" + path("cache") + " " + std::string(HCX_BINARY) + " data check " +
                           text_cfg + " > " + path("out.txt") + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << read(path("out.txt"));
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(path("out.txt"));
   EXPECT_EQ(std::distance(fs::directory_iterator(path("cache") + "/tokens"), {}), 2);  // .bin and .idx
-  const std::string out = read(path("out.txt"));
+  const std::string out = read_file(path("out.txt"));
   EXPECT_NE(out.find("val tokens"), std::string::npos) << out;
   EXPECT_EQ(out.find("bytes/token n/a"), std::string::npos) << out;
 }

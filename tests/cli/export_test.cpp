@@ -31,11 +31,6 @@ const std::string& torch_python() {
   return found;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // A tiny run on the synthetic language: 8 steps, the final checkpoint kept.
 // init_std 0.1 rather than 0.02: logits above 1, attention far from uniform, and float32
 // rounding still well below the 1e-5 the logits must agree to.

@@ -8,11 +8,6 @@
 namespace hcx::test {
 namespace {
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 struct CliQuery : ::testing::Test {
   TempDir dir;
   std::string db = dir / "results/hcx.db";
@@ -52,7 +47,7 @@ TEST_F(CliQuery, DefaultDatabaseIsResultsHcxDb) {
 }
 
 TEST_F(CliQuery, WritesAreRefusedAndTheFileStaysByteIdentical) {
-  const std::string before = read_bytes(db);
+  const std::string before = read_file(db);
   const auto mtime = fs::last_write_time(db);
   for (const char* sql : {"DELETE FROM runs", "UPDATE runs SET status = 'pending'", "DROP TABLE metrics",
                           "INSERT INTO runs (id, config_json) VALUES ('cc', '{}')", "PRAGMA user_version = 7",
@@ -61,7 +56,7 @@ TEST_F(CliQuery, WritesAreRefusedAndTheFileStaysByteIdentical) {
     EXPECT_EQ(r.code, 1) << sql;
     EXPECT_NE(r.output.find("hcx query is read-only: "), std::string::npos) << sql << ": " << r.output;
   }
-  EXPECT_EQ(read_bytes(db), before);
+  EXPECT_EQ(read_file(db), before);
   EXPECT_EQ(fs::last_write_time(db), mtime);
   EXPECT_EQ(query1(db, "SELECT count(*) FROM runs"), "2");
   EXPECT_EQ(query1(db, "PRAGMA user_version"), std::to_string(hcx::store::kSchemaVersion));

@@ -75,8 +75,7 @@ TEST_F(CliReportBestOf, HtmlShowsChosenValuesAndCollapse) {
   const std::string html = dir_ / "report.html";
   const Out r = report("--best-of train.lr --format html -o '" + html + "'");
   ASSERT_EQ(r.code, 0) << r.err;
-  std::ifstream f(html);
-  const std::string page((std::istreambuf_iterator<char>(f)), {});
+  const std::string page = hcx::test::read_file(html);
   EXPECT_NE(page.find("best train.lr"), std::string::npos);
   EXPECT_NE(page.find("Post-Norm (collapsed)"), std::string::npos);
   EXPECT_NE(page.find("Post-Norm collapsed at lr=0.003"), std::string::npos);

@@ -106,8 +106,7 @@ TEST_F(CliReport, HtmlFileAndExports) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("wrote " + html), std::string::npos) << r.err;
-  std::ifstream f(html);
-  const std::string page((std::istreambuf_iterator<char>(f)), {});
+  const std::string page = hcx::test::read_file(html);
   EXPECT_NE(page.find("id=\"chart-val-loss\""), std::string::npos);
 
   const Out m = hcx_report(dir_, "--db '" + db_ + "' --where residual.kind=hc --export metrics");

@@ -47,11 +47,6 @@ TEST(RunCommand, TrainsAndRecordsEverythingInTheDatabase) {
   EXPECT_NE(again.output.find("already completed"), std::string::npos) << again.output;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // A Slurm task's run: its config from the shard the coordinator prepared,
 // while the main database is, as a compute node may see it, not a database
 // at all, and then gone. The shard stays in the rollback journal.

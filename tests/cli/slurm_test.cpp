@@ -50,13 +50,6 @@ bool skip_slurm() {
 // Runs a shell command; stdout and stderr together.
 Result shell(const std::string& cmd) { return capture(cmd + " 2>&1"); }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
 // "Submitted Slurm job 123: ..." -> "123"
@@ -130,7 +123,7 @@ std::string fingerprint(const std::string& db) {
 }
 
 std::vector<std::string> manifest_run_ids(const std::string& path) {
-  const auto j = nlohmann::json::parse(read_text(path));
+  const auto j = nlohmann::json::parse(read_file(path));
   std::vector<std::string> ids;
   for (const auto& r : j.at("runs")) ids.push_back(r.at("run_id").get<std::string>());
   return ids;
@@ -185,7 +178,7 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   ASSERT_FALSE(job.empty()) << sub.output;
   EXPECT_TRUE(contains(sub.output, "3 runs (array 0-2%2)")) << sub.output;
   const std::string dir = slurm / "r/slurm/trio";
-  const std::string script = read_text(dir + "/array-1.sh");
+  const std::string script = read_file(dir + "/array-1.sh");
   for (const char* want : {"#SBATCH --signal=B:USR1@300", "#SBATCH --open-mode=append", "#SBATCH --requeue",
                            "#SBATCH --cpus-per-task=1", "/logs/%A_%a.out", "slurm-task --manifest '"})
     EXPECT_TRUE(contains(script, want)) << want << " in\n" << script;
@@ -199,7 +192,7 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   ASSERT_TRUE(poll_slurm([&] { return all_ended(job, 3); }, 180)) << shell("squeue -t all").output;
   EXPECT_EQ(task_states(job, 3), (std::vector<std::string>{"COMPLETED", "COMPLETED", "COMPLETED"}));
   for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(contains(read_text(dir + "/logs/" + job + "_" + std::to_string(i) + ".out"), "ended: exit 0"));
+    EXPECT_TRUE(contains(read_file(dir + "/logs/" + job + "_" + std::to_string(i) + ".out"), "ended: exit 0"));
 
   // hcx status merges the shards and shows the Slurm state next to hcx's.
   const Result status = run_hcx("status --sweep trio --db r/hcx.db", slurm.path().string());
@@ -227,7 +220,7 @@ TEST_F(SlurmCluster, SweepLandsInTheDatabaseExactlyAsALocalSweepAndCollectIsIdem
   EXPECT_TRUE(contains(done.output, "Nothing to submit")) << done.output;
   EXPECT_TRUE(contains(done.output, "3 done")) << done.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/manifest-2.json"));
-  const std::string subs = read_text(dir + "/submissions.tsv");
+  const std::string subs = read_file(dir + "/submissions.tsv");
   EXPECT_EQ(std::count(subs.begin(), subs.end(), '\n'), 2) << subs;  // header and submission 1
 }
 
@@ -246,9 +239,9 @@ TEST_F(SlurmCluster, UsrOneAndSigtermMidTrainingRequeueAndFinishWithTheSameNumbe
                                   "r/hcx.db", "--cpus-per-task", "1", "--max-requeues", "2"},
                                  slurm / "wait.log", slurm.path().string());
   const std::string dir = slurm / "r/slurm/requeue";
-  ASSERT_TRUE(wait_until([&] { return contains(read_text(dir + "/submissions.tsv"), "\n1\t"); }, 60))
-      << read_text(slurm / "wait.log");
-  const std::string job = read_text(dir + "/submissions.tsv");
+  ASSERT_TRUE(wait_until([&] { return contains(read_file(dir + "/submissions.tsv"), "\n1\t"); }, 60))
+      << read_file(slurm / "wait.log");
+  const std::string job = read_file(dir + "/submissions.tsv");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(job, m, std::regex("\n1\t([0-9]+)\t")));
   const std::string id = m[1].str();
@@ -259,17 +252,17 @@ TEST_F(SlurmCluster, UsrOneAndSigtermMidTrainingRequeueAndFinishWithTheSameNumbe
                                  "scancel --signal=TERM --full " + id + "_1"};
   for (int i = 0; i < 2; ++i) {
     const std::string shard = slurm / ("r/shards/" + runs[i] + ".db");
-    ASSERT_TRUE(wait_until([&] { return shard_step(shard) >= 12; }, 120)) << read_text(slurm / "wait.log");
+    ASSERT_TRUE(wait_until([&] { return shard_step(shard) >= 12; }, 120)) << read_file(slurm / "wait.log");
     const Result s = shell(signals[i]);
     ASSERT_EQ(s.code, 0) << signals[i] << ": " << s.output;
   }
   const int code = wait_exit_within(waiter, 240);
-  const std::string wait_log = read_text(slurm / "wait.log");
+  const std::string wait_log = read_file(slurm / "wait.log");
   ASSERT_EQ(code, 0) << wait_log;
   EXPECT_TRUE(contains(wait_log, "2 completed")) << wait_log;
 
-  const std::string log0 = read_text(dir + "/logs/" + id + "_0.out");
-  const std::string log1 = read_text(dir + "/logs/" + id + "_1.out");
+  const std::string log0 = read_file(dir + "/logs/" + id + "_0.out");
+  const std::string log1 = read_file(dir + "/logs/" + id + "_1.out");
   EXPECT_TRUE(contains(log0, "passed signal 10")) << log0;
   EXPECT_TRUE(contains(log1, "passed signal 15")) << log1;
   for (const auto* log : {&log0, &log1}) {
@@ -281,7 +274,7 @@ TEST_F(SlurmCluster, UsrOneAndSigtermMidTrainingRequeueAndFinishWithTheSameNumbe
   EXPECT_EQ(rows(db, "SELECT status, attempt, step FROM runs ORDER BY id"),
             (std::vector<std::string>{"completed|2|300", "completed|2|300"}));
   for (const auto& run : runs)  // both really were stopped mid-run
-    EXPECT_TRUE(contains(read_text(slurm / ("r/logs/" + run + ".log")), "attempt 2")) << run;
+    EXPECT_TRUE(contains(read_file(slurm / ("r/logs/" + run + ".log")), "attempt 2")) << run;
   const std::string curve = "SELECT run_id, step, value FROM metrics WHERE name = 'train/loss' ORDER BY 1, 2";
   EXPECT_EQ(rows(db, curve).size(), 600u);
   EXPECT_EQ(rows(db, curve), rows(local / "r/hcx.db", curve));
@@ -302,9 +295,9 @@ TEST_F(SlurmCluster, CancelStopsTheRunsWithoutRequeueAndTheSweepResumesThem) {
   ASSERT_EQ(cancel.code, 0) << cancel.output;
   EXPECT_TRUE(contains(cancel.output, "cancelled Slurm job " + job + " (1 tasks queued or running)")) << cancel.output;
   const std::string log = dir / ("r/slurm/cancel/logs/" + job + "_0.out");
-  ASSERT_TRUE(wait_until([&] { return contains(read_text(log), "run " + run + " interrupted:"); }, 60))
-      << read_text(log);
-  EXPECT_TRUE(contains(read_text(log), "not requeued: the sweep was cancelled")) << read_text(log);
+  ASSERT_TRUE(wait_until([&] { return contains(read_file(log), "run " + run + " interrupted:"); }, 60))
+      << read_file(log);
+  EXPECT_TRUE(contains(read_file(log), "not requeued: the sweep was cancelled")) << read_file(log);
   ASSERT_TRUE(poll_slurm([&] { return all_ended(job, 1); }, 60));
   EXPECT_EQ(task_states(job, 1), std::vector<std::string>{"CANCELLED"});
 
@@ -407,12 +400,12 @@ TEST(SlurmCli, TaskTrainsFromItsShardAloneAndNeverOpensTheMainDatabase) {
 
   const Result r = shell(cd + "env -u SLURM_JOB_ID SLURM_ARRAY_TASK_ID=0 " + HCX_BINARY + " slurm-task --manifest " +
                          (dir / "manifest.json").string());
-  ASSERT_EQ(r.code, 0) << r.output << read_text(dir / ("r/logs/" + ids[0] + ".log"));
+  ASSERT_EQ(r.code, 0) << r.output << read_file(dir / ("r/logs/" + ids[0] + ".log"));
   EXPECT_TRUE(contains(r.output, "run " + ids[0] + " ended: exit 0")) << r.output;
   const std::string shard = dir / ("r/shards/" + ids[0] + ".db");
   EXPECT_EQ(query1(shard, "SELECT status || ' ' || step FROM runs"), "completed 12");
   EXPECT_EQ(query1(shard, "PRAGMA journal_mode"), "delete");
-  EXPECT_EQ(read_text(dir / "r/hcx.db"), "not a database\n");
+  EXPECT_EQ(read_file(dir / "r/hcx.db"), "not a database\n");
   for (const char* f : {"r/hcx.db-wal", "r/hcx.db-shm", "r/hcx.db-journal"})
     EXPECT_FALSE(std::filesystem::exists(dir / f)) << f;
 }

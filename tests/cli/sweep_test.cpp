@@ -53,13 +53,6 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Run ids of sweep `sweep` in grid order.
 std::vector<std::string> run_ids(const std::string& db, const std::string& sweep = "tiny") {
   SQLite::Database d(db, SQLite::OPEN_READONLY);

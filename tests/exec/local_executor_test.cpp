@@ -1,7 +1,6 @@
 // The local executor with shell-script children: slots, placement, crashes,
 // stop requests. No hcx binary needed (end-to-end sweeps: tests/cli).
 #include "hcx/exec/local_executor.h"
-#include "hcx/exec/outcome.h"
 
 #include <fstream>
 #include <map>
@@ -9,21 +8,17 @@
 
 #include <gtest/gtest.h>
 
+#include "common/files.h"
 #include "common/temp_dir.h"
+#include "hcx/exec/outcome.h"
 
 namespace hcx::exec {
 namespace {
 
 namespace fs = std::filesystem;
 
+using hcx::test::read_file;
 using hcx::test::TempDir;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Job shell_job(const std::string& id, const std::string& script, const fs::path& dir) {
   Job job;
@@ -117,12 +112,12 @@ TEST(LocalExecutor, ChildGetsPlacementFlagsEnvironmentAndAffinity) {
   Recorder rec;
   const std::vector<Job> jobs = {shell_job("gpu", script, dir.path()), shell_job("cpu", script, dir.path())};
   LocalExecutor({gpu, cpu}).run(jobs, rec);
-  const std::string g = read(dir.path() / "logs" / "gpu.log");
+  const std::string g = read_file(dir.path() / "logs" / "gpu.log");
   EXPECT_NE(g.find("hcx sweep: start on cuda:1: /bin/sh -c"), std::string::npos) << g;
   EXPECT_NE(g.find("args: --device cuda --threads 3\n"), std::string::npos) << g;
   EXPECT_NE(g.find("cuda=[7] omp=3 blas=3 mkl=3\n"), std::string::npos) << g;
   EXPECT_NE(g.find("stdin=[]"), std::string::npos) << g;
-  const std::string c = read(dir.path() / "logs" / "cpu.log");
+  const std::string c = read_file(dir.path() / "logs" / "cpu.log");
   EXPECT_NE(c.find("args: --device cpu --threads 1\n"), std::string::npos) << c;
   EXPECT_NE(c.find("cuda=[] omp=1"), std::string::npos) << c;
   EXPECT_NE(c.find("Cpus_allowed_list:\t" + std::to_string(cpu.cpus[0]) + "\n"), std::string::npos) << c;
@@ -147,9 +142,10 @@ TEST(LocalExecutor, CrashesAndFailuresDoNotStopTheOthers) {
   EXPECT_EQ(rec.results["failed"].exit_code, 1);
   EXPECT_EQ(rec.results["ok"].exit_code, 0);
   EXPECT_EQ(rec.results["missing"].exit_code, 127);
-  EXPECT_NE(read(dir.path() / "logs" / "missing.log").find("cannot execute"), std::string::npos);
-  EXPECT_NE(read(dir.path() / "logs" / "failed.log").find("boom"), std::string::npos);
-  EXPECT_NE(read(dir.path() / "logs" / "killed.log").find("hcx sweep: killed by signal 9 after "), std::string::npos);
+  EXPECT_NE(read_file(dir.path() / "logs" / "missing.log").find("cannot execute"), std::string::npos);
+  EXPECT_NE(read_file(dir.path() / "logs" / "failed.log").find("boom"), std::string::npos);
+  EXPECT_NE(read_file(dir.path() / "logs" / "killed.log").find("hcx sweep: killed by signal 9 after "),
+            std::string::npos);
 }
 
 TEST(LocalExecutor, LogsAreAppendedAcrossAttempts) {
@@ -158,7 +154,7 @@ TEST(LocalExecutor, LogsAreAppendedAcrossAttempts) {
   const std::vector<Job> jobs = {shell_job("a", "echo attempt", dir.path())};
   LocalExecutor(cpu_slots(1)).run(jobs, rec);
   LocalExecutor(cpu_slots(1)).run(jobs, rec);
-  const std::string log = read(dir.path() / "logs" / "a.log");
+  const std::string log = read_file(dir.path() / "logs" / "a.log");
   size_t headers = 0;
   for (size_t at = log.find("hcx sweep: start"); at != std::string::npos; at = log.find("hcx sweep: start", at + 1))
     ++headers;
@@ -188,7 +184,7 @@ TEST(LocalExecutor, StopRequestStopsRunningJobsAndStartsNoMore) {
     EXPECT_EQ(rec.results[id].exit_code, 3) << id;
     EXPECT_TRUE(rec.results[id].stop_sent) << id;
     EXPECT_FALSE(rec.results[id].kill_sent) << id;
-    EXPECT_NE(read(dir.path() / "logs" / (std::string(id) + ".log")).find("checkpoint"), std::string::npos);
+    EXPECT_NE(read_file(dir.path() / "logs" / (std::string(id) + ".log")).find("checkpoint"), std::string::npos);
   }
   EXPECT_FALSE(rec.results.count("s2"));
 }

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "common/process.h"
 #include "hcx/report/dygraphs.h"
 #include "hcx/report/html.h"
@@ -27,10 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using hcx::test::read_file;
 
 // The chromium binary on PATH, or "".
 std::string find_chromium() {

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "hcx/report/dygraphs.h"
 #include "report/fixture.h"
 
@@ -83,8 +84,7 @@ TEST(RenderHtml, InlinesDygraphsAndFetchesNothing) {
   const std::string html = html_of(fixture::known_input());
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   // The whole library, once, in the head, and the page script at the end.
-  std::ifstream f(std::string(kDygraphsDir) + "/dygraph.min.js");
-  const std::string js((std::istreambuf_iterator<char>(f)), {});
+  const std::string js = hcx::test::read_file(std::string(kDygraphsDir) + "/dygraph.min.js");
   const std::string head = html.substr(0, html.find("</head>"));
   EXPECT_NE(head.find(js.substr(0, js.find("//# sourceMappingURL"))), std::string::npos);
   EXPECT_NE(head.find(".dygraph-legend"), std::string::npos);  // dygraph.css

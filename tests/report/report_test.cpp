@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "hcx/error.h"
 #include "report/fixture.h"
 
@@ -145,8 +146,7 @@ TEST_F(RunReport, WritesFilesWhole) {
   cmd_.format = "html";
   cmd_.output = (dir_ / "out" / "report.html").string();
   EXPECT_EQ(run(cmd_), "");
-  std::ifstream f(cmd_.output);
-  const std::string html((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string html = hcx::test::read_file(cmd_.output);
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find("id=\"chart-collapse\""), std::string::npos);
   EXPECT_FALSE(fs::exists(cmd_.output + ".tmp"));
