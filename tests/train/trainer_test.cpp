@@ -92,6 +92,16 @@ TEST(Trainer, HyperConnectionRunRecordsMatricesAndGain) {
   EXPECT_EQ(sink.scalars["hc/gain_row"].count(12), 1u);
 }
 
+// Stops a run once its progress reaches step `at` (the trainer checks the flag after each step).
+struct StopAt : MemorySink {
+  int64_t at;
+  explicit StopAt(int64_t s) : at(s) {}
+  void progress(int64_t s, int64_t t) override {
+    MemorySink::progress(s, t);
+    if (s >= at) request_stop();
+  }
+};
+
 TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
   TempDir full_dir, split_dir;
   MemorySink full, split;
@@ -101,15 +111,7 @@ TEST(Trainer, ResumeFromCheckpointReproducesTheUninterruptedRun) {
   {
     config::RunConfig c = tiny();
     c.train.inject_nan_at = 0;
-    // request_stop() before step 6 ends: the trainer checks the flag after each step
-    struct StopAt : MemorySink {
-      int64_t at;
-      explicit StopAt(int64_t s) : at(s) {}
-      void progress(int64_t s, int64_t t) override {
-        MemorySink::progress(s, t);
-        if (s >= at) request_stop();
-      }
-    } stopper(3);
+    StopAt stopper(3);
     const RunOutcome out = train_run(c, quiet(split_dir.path()), stopper);
     clear_stop();
     ASSERT_EQ(out.status, RunStatus::kInterrupted);
@@ -141,16 +143,6 @@ TEST(Trainer, NanLossStopsAsDivergedAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(resumed.resumed_from, 4);
   EXPECT_EQ(again.status, RunStatus::kDiverged);
 }
-
-// Stops a run once its progress reaches step `at` (the trainer checks the flag after each step).
-struct StopAt : MemorySink {
-  int64_t at;
-  explicit StopAt(int64_t s) : at(s) {}
-  void progress(int64_t s, int64_t t) override {
-    MemorySink::progress(s, t);
-    if (s >= at) request_stop();
-  }
-};
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;
