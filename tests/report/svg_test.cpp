@@ -5,6 +5,8 @@
 #include <cmath>
 #include <regex>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -15,6 +17,15 @@ size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
   for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
   return n;
+}
+
+// A series named `name`, drawn in `color`, through `points`.
+Series series(const std::string& name, const std::string& color, std::vector<metrics::Point> points = {}) {
+  Series s;
+  s.name = name;
+  s.color = color;
+  s.line = std::move(points);
+  return s;
 }
 
 TEST(Svg, NiceTicks) {
@@ -46,9 +57,7 @@ TEST(Svg, TickLabelsAreDistinct) {
 TEST(Svg, AxisOverTwoMillionTokensHasDistinctLabels) {
   LineChart c;
   c.id = "chart-tokens";
-  Series s;
-  s.name = "hc";
-  s.color = "#123456";
+  Series s = series("hc", "#123456");
   for (int i = 0; i <= 100; ++i) s.line.push_back({2e4 * i, 3.0 - 0.01 * i});
   c.series.push_back(s);
   const std::string svg = render_line_chart(c);
@@ -89,11 +98,7 @@ TEST(Svg, PaletteIsReadableOnWhite) {
 TEST(Svg, ReferenceLineIsInsideTheYRange) {
   LineChart c;
   c.id = "chart-ref";
-  Series s;
-  s.name = "hc";
-  s.color = "#123456";
-  s.line = {{0, -2.0}, {1, -1.0}};  // all below the reference
-  c.series.push_back(s);
+  c.series.push_back(series("hc", "#123456", {{0, -2.0}, {1, -1.0}}));       // all below the reference
   EXPECT_EQ(render_line_chart(c).find("class=\"ref\""), std::string::npos);  // none unless asked
   c.ref_y = 0.0;
   // y range [−2, 0] padded by 4%: [−2.08, 0.08]; y = 0 at 334 − 2.08/2.16 · 278 = 66.3.
@@ -109,9 +114,7 @@ TEST(Svg, LineChartKeepsASpikeAmongTenThousandPoints) {
   c.id = "chart-x";
   c.title = "Training <loss>";
   c.max_buckets = 100;
-  Series s;
-  s.name = "hc";
-  s.color = "#123456";
+  Series s = series("hc", "#123456");
   for (int i = 0; i < 10000; ++i) s.line.push_back({static_cast<double>(i), 2.0 + 0.001 * (i % 3)});
   s.line[5000].y = 9.0;  // one-step spike: the y range reaches it only if it survived
   s.markers.push_back({5000, 9.0});
@@ -134,11 +137,7 @@ TEST(Svg, LegendWrapsBelowThePlotAndSaysHowManyItLeftOut) {
   LineChart c;
   c.id = "chart-many";
   for (int i = 0; i < 100; ++i) {
-    Series s;
-    s.name = "kind=hc, lr=" + std::to_string(i);
-    s.color = palette(i);
-    s.line = {{0, 1.0 * i}, {1, 2.0}};
-    c.series.push_back(s);
+    c.series.push_back(series("kind=hc, lr=" + std::to_string(i), palette(i), {{0, 1.0 * i}, {1, 2.0}}));
   }
   const std::string svg = render_line_chart(c);
   EXPECT_EQ(count(svg, "<polyline"), 100u);  // every series is drawn
@@ -156,21 +155,14 @@ TEST(Svg, LegendWrapsBelowThePlotAndSaysHowManyItLeftOut) {
   }
   EXPECT_EQ(rows_seen, shown);
   EXPECT_NE(svg.find("viewBox=\"0 0 720 458\""), std::string::npos);  // 380 + 8 + 14 × (4 rows + the "more" row)
-  Series one;
-  one.name = "a";
-  one.color = "#000";
-  one.line = {{0, 1}, {1, 2}};
-  c.series = {one};
+  c.series = {series("a", "#000", {{0, 1}, {1, 2}})};
   EXPECT_NE(render_line_chart(c).find("viewBox=\"0 0 720 402\""), std::string::npos);  // one row
 }
 
 TEST(Svg, RunningSeriesIsDashed) {
   LineChart c;
   c.id = "chart-dash";
-  Series s;
-  s.name = "hc seed 3 (running, step 200)";
-  s.color = "#D55E00";
-  s.line = {{0, 1}, {1, 2}};
+  Series s = series("hc seed 3 (running, step 200)", "#D55E00", {{0, 1}, {1, 2}});
   s.dashed = true;
   c.series.push_back(s);
   EXPECT_NE(render_line_chart(c).find("<polyline class=\"line dashed\" stroke=\"#D55E00\""), std::string::npos);
@@ -179,10 +171,7 @@ TEST(Svg, RunningSeriesIsDashed) {
 TEST(Svg, EmptyChartSaysSo) {
   LineChart c;
   c.id = "chart-empty";
-  Series a;
-  a.name = "a";
-  a.color = "#000";
-  c.series.push_back(a);
+  c.series.push_back(series("a", "#000"));
   const std::string svg = render_line_chart(c);
   EXPECT_NE(svg.find(">no data</text>"), std::string::npos);
   EXPECT_EQ(count(svg, "<polyline"), 0u);
