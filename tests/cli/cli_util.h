@@ -20,6 +20,7 @@
 #include "common/files.h"     // read_file, write_file (this namespace)
 #include "common/process.h"   // Result, capture, spawn, wait_exit, wait_until (this namespace)
 #include "common/temp_dir.h"  // TempDir (this namespace): tmp.path(), tmp / "name"
+#include "common/text.h"      // count_of (this namespace)
 
 namespace hcx::test {
 

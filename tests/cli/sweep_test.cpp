@@ -47,12 +47,6 @@ std::string tiny_sweep(int steps, const std::string& extra = "") {
          "\n}";
 }
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 // Run ids of sweep `sweep` in grid order.
 std::vector<std::string> run_ids(const std::string& db, const std::string& sweep = "tiny") {
   SQLite::Database d(db, SQLite::OPEN_READONLY);
@@ -75,7 +69,7 @@ std::string query_when_ready(const std::string& db, const std::string& sql) {
 
 // Starts of a run in its log (one per attempt).
 size_t starts(const TempDir& dir, const std::string& id) {
-  return count(read_file(dir / ("r/logs/" + id + ".log")), "hcx sweep: start");
+  return count_of(read_file(dir / ("r/logs/" + id + ".log")), "hcx sweep: start");
 }
 
 TEST(SweepCommand, TrainsFourRunsWithTwoJobsThenNothingTwice) {
@@ -128,7 +122,7 @@ TEST(SweepCommand, DryRunShowsThePlanAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
   EXPECT_NE(r.output.find("sweep tiny (tiny.json): 4 runs"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("#  id                state  variant   keys"), std::string::npos) << r.output;
-  EXPECT_EQ(count(r.output, "  new    "), 4u) << r.output;
+  EXPECT_EQ(count_of(r.output, "  new    "), 4u) << r.output;
   EXPECT_NE(r.output.find("DHC×2     residual.kind=hc residual.n=2 seed=1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("4 runs: 4 new, 0 resume, 0 done, 0 failed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("to train: 4 runs, 3.84K tokens, "), std::string::npos) << r.output;  // and FLOPs
@@ -159,7 +153,7 @@ TEST(SweepCommand, InvalidGridExitsTwoNamingFilePointAndKey) {
                            "from 1 to 8, got 9"),
             std::string::npos)
       << r2.output;
-  EXPECT_EQ(count(r2.output, "residual.n: expected"), 2u) << r2.output;
+  EXPECT_EQ(count_of(r2.output, "residual.n: expected"), 2u) << r2.output;
   EXPECT_FALSE(fs::exists(dir / "r/hcx.db"));
   const Result devices = run_hcx("sweep bad2.json --devices tpu -s residual.n=2 --db r/hcx.db", dir.path().string());
   EXPECT_EQ(devices.code, 2);
@@ -416,7 +410,7 @@ TEST(SweepCommand, StaleRunsAreListedAndRetrainedOnlyWithRetrainStale) {
                               "  #3 " + ids[2] + ": data changed\n";
   Result r = run_hcx("sweep tiny.json --dry-run --db r/hcx.db", dir.path().string());
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_EQ(count(r.output, "  stale  "), 2u) << r.output;
+  EXPECT_EQ(count_of(r.output, "  stale  "), 2u) << r.output;
   EXPECT_NE(r.output.find(listing), std::string::npos) << r.output;
   r = run_hcx("sweep tiny.json --dry-run --format json --db r/hcx.db", dir.path().string());
   const auto plan = nlohmann::json::parse(r.output);

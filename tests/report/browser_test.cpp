@@ -19,6 +19,7 @@
 
 #include "common/files.h"
 #include "common/process.h"
+#include "common/text.h"
 #include "hcx/report/dygraphs.h"
 #include "hcx/report/html.h"
 #include "report/fixture.h"
@@ -69,11 +70,7 @@ BrowserRun run_chromium(const std::string& chromium, const fs::path& work, const
   return r;
 }
 
-size_t count_of(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
+using hcx::test::count_of;
 
 // Lines of chromium's log that carry a page's console message or error.
 std::vector<std::string> console_lines(const std::string& log) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/text.h"
 #include "hcx/report/dygraphs.h"
 #include "report/fixture.h"
 
@@ -38,11 +39,7 @@ std::string html_of(const ReportInput& in, const ReportOptions& opt = {}) {
   return out.str();
 }
 
-size_t count_of(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
+using hcx::test::count_of;
 
 // The element <tag ...>...</tag> with id `id`, or "".
 std::string element_by_id(const std::string& html, const std::string& tag, const std::string& id) {

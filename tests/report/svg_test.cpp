@@ -10,14 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/text.h"
+
 namespace hcx::report {
 namespace {
 
-size_t count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
+using hcx::test::count_of;
 
 // A series named `name`, drawn in `color`, through `points`.
 Series series(const std::string& name, const std::string& color, std::vector<metrics::Point> points = {}) {
@@ -123,14 +121,14 @@ TEST(Svg, LineChartKeepsASpikeAmongTenThousandPoints) {
   const std::string svg = render_line_chart(c);
   EXPECT_EQ(svg.rfind("<svg class=\"chart\" id=\"chart-x\"", 0), 0u);
   EXPECT_NE(svg.find("Training &lt;loss&gt;"), std::string::npos);
-  EXPECT_EQ(count(svg, "<polyline"), 1u);
-  EXPECT_EQ(count(svg, "class=\"spike\""), 1u);
+  EXPECT_EQ(count_of(svg, "<polyline"), 1u);
+  EXPECT_EQ(count_of(svg, "class=\"spike\""), 1u);
   EXPECT_NE(svg.find("<title>seed 0, step 5000</title>"), std::string::npos);
   EXPECT_NE(svg.find(">8</text>"), std::string::npos);  // a y tick at 8: the spike set the range
   const size_t from = svg.find("points=\"", svg.find("<polyline")) + 8;
   const std::string points = svg.substr(from, svg.find('"', from) - from);
-  EXPECT_LE(count(points, ","), 2u * 100 + 2);  // reduced to min/max per bucket
-  EXPECT_GE(count(points, ","), 100u);
+  EXPECT_LE(count_of(points, ","), 2u * 100 + 2);  // reduced to min/max per bucket
+  EXPECT_GE(count_of(points, ","), 100u);
 }
 
 TEST(Svg, LegendWrapsBelowThePlotAndSaysHowManyItLeftOut) {
@@ -140,8 +138,8 @@ TEST(Svg, LegendWrapsBelowThePlotAndSaysHowManyItLeftOut) {
     c.series.push_back(series("kind=hc, lr=" + std::to_string(i), palette(i), {{0, 1.0 * i}, {1, 2.0}}));
   }
   const std::string svg = render_line_chart(c);
-  EXPECT_EQ(count(svg, "<polyline"), 100u);  // every series is drawn
-  const size_t shown = count(svg, "height=\"4\"");  // legend swatches
+  EXPECT_EQ(count_of(svg, "<polyline"), 100u);         // every series is drawn
+  const size_t shown = count_of(svg, "height=\"4\"");  // legend swatches
   EXPECT_GT(shown, 10u);
   EXPECT_LT(shown, 50u);  // four rows at most
   EXPECT_NE(svg.find("+" + std::to_string(100 - shown) + " more"), std::string::npos);
@@ -174,7 +172,7 @@ TEST(Svg, EmptyChartSaysSo) {
   c.series.push_back(series("a", "#000"));
   const std::string svg = render_line_chart(c);
   EXPECT_NE(svg.find(">no data</text>"), std::string::npos);
-  EXPECT_EQ(count(svg, "<polyline"), 0u);
+  EXPECT_EQ(count_of(svg, "<polyline"), 0u);
 }
 
 TEST(Svg, HeatmapHasOneCellPerValue) {
@@ -185,7 +183,7 @@ TEST(Svg, HeatmapHasOneCellPerValue) {
   h.cols = 3;
   h.values = {0, 1, 1, 1, 1, 0, -1, 0, 1};
   const std::string svg = render_heatmap(h);
-  EXPECT_EQ(count(svg, "<rect "), 9u);
+  EXPECT_EQ(count_of(svg, "<rect "), 9u);
   EXPECT_NE(svg.find("fill=\"#B2182B\""), std::string::npos);  // +max: full red
   EXPECT_NE(svg.find("fill=\"#2166AC\""), std::string::npos);  // -max: full blue
   EXPECT_NE(svg.find("fill=\"#FFFFFF\""), std::string::npos);  // 0: white
