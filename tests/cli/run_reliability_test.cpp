@@ -233,7 +233,9 @@ TEST(RunReliability, SizesBeyondTheMachineAreRefusedInAMomentWritingNothing) {
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.overrides << ": " << r.output;
     EXPECT_EQ(r.output.find("Exception raised from"), std::string::npos) << r.output;  // no LibTorch trace
     EXPECT_LT(seconds, 10.0) << c.overrides;
-    if (fs::exists(dir / "r/hcx.db")) EXPECT_EQ(query1(dir / "r/hcx.db", "SELECT count(*) FROM runs"), "0");
+    if (fs::exists(dir / "r/hcx.db")) {
+      EXPECT_EQ(query1(dir / "r/hcx.db", "SELECT count(*) FROM runs"), "0");
+    }
   }
 }
 

@@ -71,7 +71,9 @@ TEST(DecideOutcome, CaseTable) {
     EXPECT_EQ(to_string(o.status), std::string(c.status)) << c.name;
     EXPECT_EQ(o.write, c.write) << c.name;
     EXPECT_EQ(o.error.substr(0, strlen(c.error_prefix)), c.error_prefix) << c.name << ": " << o.error;
-    if (o.status == RunStatus::kFailed && o.write) EXPECT_NE(o.error.find("\nTAIL"), std::string::npos) << c.name;
+    if (o.status == RunStatus::kFailed && o.write) {
+      EXPECT_NE(o.error.find("\nTAIL"), std::string::npos) << c.name;
+    }
   }
 }
 

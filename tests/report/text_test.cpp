@@ -130,7 +130,9 @@ TEST(RenderCsv, OneRowPerGroupWithRawNumbers) {
   const auto base = split_csv_line(l[1]);
   ASSERT_EQ(head.size(), base.size());
   for (size_t i = 0; i < head.size(); ++i) {
-    if (head[i].rfind("delta_", 0) == 0) EXPECT_EQ(base[i], "") << head[i];  // the baseline has no Δ
+    if (head[i].rfind("delta_", 0) == 0) {  // the baseline has no Δ
+      EXPECT_EQ(base[i], "") << head[i];
+    }
   }
 }
 
