@@ -86,9 +86,7 @@ constexpr const char* kRunColumns =
 RunRecord read_run(const Rows& q) {
   RunRecord r;
   r.id = q.text(0);
-  const std::optional<RunStatus> status = parse_run_status(q.text(1));
-  if (!status) throw Error(ErrorKind::kIo, "run " + r.id + ": unknown status \"" + q.text(1) + "\" in runs.status");
-  r.status = *status;
+  r.status = detail::stored_status(q.text(1), r.id);
   r.config_json = q.text(2);
   r.step = q.i64(3);
   r.tokens = q.i64(4);

@@ -77,10 +77,7 @@ RunState read_state(const SQLite::Statement& st, Clock::time_point now) {
   using detail::text_or_empty;
   RunState s;
   s.id = st.getColumn(0).getString();
-  const std::string status = st.getColumn(1).getString();
-  const std::optional<RunStatus> known = parse_run_status(status);
-  if (!known) throw Error(ErrorKind::kIo, "run " + s.id + ": unknown status \"" + status + "\" in runs.status");
-  s.status = *known;
+  s.status = detail::stored_status(st.getColumn(1).getString(), s.id);
   s.step = st.getColumn(2).getInt64();
   s.tokens = st.getColumn(3).getInt64();
   s.attempt = st.getColumn(4).getInt64();

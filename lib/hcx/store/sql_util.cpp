@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "hcx/error.h"
 #include "hcx/store/runs.h"
 
 namespace hcx::store::detail {
@@ -39,6 +40,12 @@ void write_summary(SQLite::Database& db, const std::string& run_id, const std::s
     st.bind(3, value);
   }
   st.exec();
+}
+
+RunStatus stored_status(const std::string& text, const std::string& run_id) {
+  const std::optional<RunStatus> status = parse_run_status(text);
+  if (!status) throw Error(ErrorKind::kIo, "run " + run_id + ": unknown status \"" + text + "\" in runs.status");
+  return *status;
 }
 
 std::string text_or_empty(const SQLite::Statement& st, int i) {

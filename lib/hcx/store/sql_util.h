@@ -10,6 +10,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "hcx/run_status.h"
 #include "hcx/store/db.h"
 
 namespace hcx::store::detail {
@@ -29,6 +30,10 @@ std::optional<double> opt_real(const SQLite::Statement& st, int i);
 
 // Binds `value` at `i`, or NULL when it is empty.
 void bind_text_or_null(SQLite::Statement& st, int i, const std::string& value);
+
+// The status that runs.status holds as `text` for run `run_id`; Error(kIo)
+// naming the run for a text that is none of the six (a newer hcx's row).
+RunStatus stored_status(const std::string& text, const std::string& run_id);
 
 // The id of sweep `sweep`; Error(kBadInput) naming the nearest known sweep
 // when there is none (defined in runs.cpp).
