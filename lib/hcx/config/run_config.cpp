@@ -35,11 +35,16 @@ void visit_fields(C& c, V&& v) {
   v("residual.n", c.residual.n);
   v("residual.dynamic", c.residual.dynamic);
   v("residual.tanh", c.residual.tanh);
+  v("residual.dynamic_norm", c.residual.dynamic_norm);
+  v("residual.dynamic_scale", c.residual.dynamic_scale);
   v("residual.freeze_width", c.residual.freeze_width);
   v("residual.freeze_beta", c.residual.freeze_beta);
   v("residual.reduce", c.residual.reduce);
   v("residual.scale_out_init", c.residual.scale_out_init);
   v("residual.sinkhorn_iters", c.residual.sinkhorn_iters);
+  v("residual.laurel_rank", c.residual.laurel_rank);
+  v("residual.dwa_dilation", c.residual.dwa_dilation);
+  v("residual.dwa_period", c.residual.dwa_period);
   v("data.source", c.data.source);
   v("data.path", c.data.path);
   v("data.tokenizer", c.data.tokenizer);

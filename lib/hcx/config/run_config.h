@@ -51,15 +51,21 @@ struct ModelConfig {
 };
 
 struct ResidualConfig {
-  std::string kind = "pre_norm";  // "pre_norm" | "post_norm" | "hc" | "mhc"
-  int64_t n = 4;                  // expansion rate (hc, mhc), 1..8
-  bool dynamic = true;            // hc: DHC (token-dependent) rather than SHC
-  bool tanh = true;               // hc dynamic: tanh on the dynamic projections
-  bool freeze_width = false;      // hc: A_m and A_r stay at their init
-  bool freeze_beta = false;       // hc: B stays at its init
+  // "pre_norm" | "post_norm" | "hc" | "mhc" | "frac" | "laurel" | "denseformer" (docs/method.md, "Variants")
+  std::string kind = "pre_norm";
+  int64_t n = 4;                  // expansion rate (hc, mhc), 1..8; frac: the frac rate m (divides d_model)
+  bool dynamic = true;            // hc, frac: DHC / DFC (token-dependent) rather than SHC / SFC
+  bool tanh = true;               // hc, frac dynamic: tanh on the dynamic projections
+  bool dynamic_norm = true;       // frac dynamic: normalise each fraction before its projection
+  bool dynamic_scale = true;      // frac dynamic: learnable scales s_a, s_b on the dynamic terms
+  bool freeze_width = false;      // hc, frac: A_m and A_r (frac: Y and A) stay at their init
+  bool freeze_beta = false;       // hc, frac: B stays at its init
   std::string reduce = "sum";     // hc, mhc: "sum" (paper) | "mean" of the n streams before the final norm
   bool scale_out_init = false;    // hc, mhc: extra 1/sqrt(n) on output-projection init (breaks init equivalence)
   int64_t sinkhorn_iters = 20;    // mhc: Sinkhorn-Knopp iterations
+  int64_t laurel_rank = 0;        // laurel: 0 = LAuReL-RW; r > 0 = LAuReL-RW+LR with a rank-r map
+  int64_t dwa_dilation = 1;       // denseformer: k, average only block outputs j = i (mod k)
+  int64_t dwa_period = 1;         // denseformer: p, a weighted average after every p-th block only
 };
 
 struct DataConfig {

@@ -101,11 +101,26 @@ void check_model_layers(const RunConfig& c, Checks& check) {
 
 // The residual variant under study and its options.
 void check_residual(const RunConfig& c, Checks& check) {
-  check.choice("residual.kind", c.residual.kind, {"pre_norm", "post_norm", "hc", "mhc"});
-  if (c.residual.n < 1 || c.residual.n > 8)
-    check.errors.push_back("residual.n: expected an expansion rate from 1 to 8, got " + std::to_string(c.residual.n));
-  check.choice("residual.reduce", c.residual.reduce, {"sum", "mean"});
-  check.at_least("residual.sinkhorn_iters", c.residual.sinkhorn_iters, 1);
+  const auto& r = c.residual;
+  check.choice("residual.kind", r.kind, {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer"});
+  if (r.kind == "frac") {
+    if (r.n < 1 || r.n > 8) {
+      check.errors.push_back("residual.n: expected a frac rate from 1 to 8, got " + std::to_string(r.n));
+    } else if (c.model.d_model > 0 && c.model.d_model % r.n != 0) {
+      check.errors.push_back("residual.n: expected a frac rate that divides model.d_model (" +
+                             std::to_string(c.model.d_model) + ") into equal fractions, got " + std::to_string(r.n));
+    }
+  } else if (r.n < 1 || r.n > 8) {
+    check.errors.push_back("residual.n: expected an expansion rate from 1 to 8, got " + std::to_string(r.n));
+  }
+  check.choice("residual.reduce", r.reduce, {"sum", "mean"});
+  check.at_least("residual.sinkhorn_iters", r.sinkhorn_iters, 1);
+  check.at_least("residual.laurel_rank", r.laurel_rank, 0);
+  if (c.model.d_model > 0) check.at_most("residual.laurel_rank", r.laurel_rank, c.model.d_model);
+  check.at_least("residual.dwa_dilation", r.dwa_dilation, 1);
+  check.at_least("residual.dwa_period", r.dwa_period, 1);
+  check.at_most("residual.dwa_dilation", r.dwa_dilation, kMaxLayers);
+  check.at_most("residual.dwa_period", r.dwa_period, kMaxLayers);
 }
 
 // Where the tokens come from, and a vocabulary that holds byte-level text.

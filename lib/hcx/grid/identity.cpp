@@ -14,14 +14,30 @@ config::RunConfig normalized(const config::RunConfig& c) {
     const std::string kind = r.kind;
     r = d;
     r.kind = kind;
-  } else if (r.kind == "hc") {
-    r.sinkhorn_iters = d.sinkhorn_iters;
-    if (!r.dynamic) r.tanh = d.tanh;
-  } else if (r.kind == "mhc") {
-    r.dynamic = d.dynamic;
-    r.tanh = d.tanh;
-    r.freeze_width = d.freeze_width;
-    r.freeze_beta = d.freeze_beta;
+  } else {
+    // Each variant keeps the keys it reads (identity.h, rule 2).
+    const bool hc = r.kind == "hc", mhc = r.kind == "mhc", frac = r.kind == "frac";
+    if (!hc && !mhc && !frac) r.n = d.n;
+    if (!hc && !frac) r.dynamic = d.dynamic;
+    if (!(hc || frac) || !r.dynamic) r.tanh = d.tanh;
+    if (!frac || !r.dynamic) {
+      r.dynamic_norm = d.dynamic_norm;
+      r.dynamic_scale = d.dynamic_scale;
+    }
+    if (!hc && !frac) {
+      r.freeze_width = d.freeze_width;
+      r.freeze_beta = d.freeze_beta;
+    }
+    if (!hc && !mhc) {
+      r.reduce = d.reduce;
+      r.scale_out_init = d.scale_out_init;
+    }
+    if (!mhc) r.sinkhorn_iters = d.sinkhorn_iters;
+    if (r.kind != "laurel") r.laurel_rank = d.laurel_rank;
+    if (r.kind != "denseformer") {
+      r.dwa_dilation = d.dwa_dilation;
+      r.dwa_period = d.dwa_period;
+    }
   }
 
   auto& data = n.data;

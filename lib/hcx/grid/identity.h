@@ -15,6 +15,11 @@
 //       residual.kind hc:  residual.sinkhorn_iters; and residual.tanh when
 //                          residual.dynamic is false (SHC has no tanh);
 //       residual.kind mhc: residual.dynamic, .tanh, .freeze_width, .freeze_beta;
+//       residual.kind frac: .reduce, .scale_out_init, .sinkhorn_iters; and
+//                          .tanh, .dynamic_norm, .dynamic_scale for SFC;
+//       residual.kind laurel, denseformer: every key but their own
+//                          (.laurel_rank; .dwa_dilation, .dwa_period);
+//       .dynamic_norm, .dynamic_scale (frac), .laurel_rank, .dwa_* for every other kind;
 //       data.source synthetic: data.path, data.tokenizer, data.token_dtype;
 //       data.source text:      data.token_dtype, data.synthetic_tokens, data.difficulty;
 //       data.source tokens:    data.tokenizer, data.synthetic_tokens, data.difficulty;
