@@ -37,11 +37,29 @@ std::vector<config::RunConfig> all_variants() {
   auto no_tanh = tiny("hc", 2, true);
   no_tanh.residual.tanh = false;
   out.push_back(no_tanh);
-  for (const char* kind : {"pre_norm", "post_norm", "hc", "mhc"}) {
+  for (int64_t m : {1, 2, 4}) {
+    out.push_back(tiny("frac", m, false));
+    out.push_back(tiny("frac", m, true));
+  }
+  auto dfc_bare = tiny("frac", 2, true);  // no norm, no scales
+  dfc_bare.residual.dynamic_norm = dfc_bare.residual.dynamic_scale = false;
+  out.push_back(dfc_bare);
+  for (int64_t rank : {0, 4}) {
+    auto c = tiny("laurel");
+    c.residual.laurel_rank = rank;
+    out.push_back(c);
+  }
+  for (int64_t kp : {1, 2}) {  // 1x1 and 2x2
+    auto c = tiny("denseformer");
+    c.residual.dwa_dilation = c.residual.dwa_period = kp;
+    out.push_back(c);
+  }
+  for (const char* kind : {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer"}) {
     auto c = tiny(kind, 2, true);
     c.model.norm = "rmsnorm";
     c.model.ffn = "gelu";
     c.model.tie_embeddings = false;
+    if (c.residual.kind == "laurel") c.residual.laurel_rank = 2;
     out.push_back(c);
   }
   return out;
@@ -49,7 +67,9 @@ std::vector<config::RunConfig> all_variants() {
 
 std::string describe(const config::RunConfig& c) {
   return c.residual.kind + " n=" + std::to_string(c.residual.n) + (c.residual.dynamic ? " dynamic" : " static") +
-         (c.residual.tanh ? "" : " no-tanh") + " " + c.model.norm + " " + c.model.ffn +
+         (c.residual.tanh ? "" : " no-tanh") + (c.residual.dynamic_norm ? "" : " no-norm") +
+         " rank=" + std::to_string(c.residual.laurel_rank) + " dwa=" + std::to_string(c.residual.dwa_dilation) + "x" +
+         std::to_string(c.residual.dwa_period) + " " + c.model.norm + " " + c.model.ffn +
          (c.model.tie_embeddings ? " tied" : " untied");
 }
 
@@ -186,6 +206,10 @@ TEST(Gpt, GroupsAndDecay) {
       {"h.0.hc_attn.phi_res", {"hc_dynamic", true}},
       {"h.0.hc_attn.b_res", {"hc_static", false}},
       {"h.0.hc_attn.alpha_res", {"hc_scale", false}},
+      {"h.0.hc_attn.rw", {"hc_scale", false}},  // LAuReL
+      {"h.0.hc_attn.lr_a", {"hc_dynamic", true}},
+      {"h.1.hc_ffn.lr_b", {"hc_dynamic", true}},
+      {"h.1.dwa_weights", {"hc_static", false}},  // DenseFormer
   };
   for (const auto& [name, gd] : want) {
     const ParamClass pc = classify_param(name);
@@ -252,7 +276,7 @@ TEST(Gpt, AtInitOnlyTheDynamicScalesHaveZeroGradient) {
 }
 
 TEST(Gpt, FrozenPartsStayUnchangedUnderAdamW) {
-  for (const char* kind : {"hc", "mhc"}) {
+  for (const char* kind : {"hc", "mhc", "frac"}) {
     for (int which = 0; which < 2; ++which) {
       auto c = tiny(kind, 2, true);
       (which == 0 ? c.residual.freeze_width : c.residual.freeze_beta) = true;
@@ -287,8 +311,27 @@ TEST(Gpt, RejectsInvalidConfigsNamingTheKey) {
   };
   const Case cases[] = {
       {[](config::RunConfig& c) { c.residual.n = 0; }, "residual.n"},
-      {[](config::RunConfig& c) { c.model.d_model = 30; c.model.n_heads = 4; }, "model.d_model"},
+      {[](config::RunConfig& c) {
+         c.model.d_model = 30;
+         c.model.n_heads = 4;
+       },
+       "model.d_model"},
       {[](config::RunConfig& c) { c.residual.kind = "highway"; }, "residual.kind"},
+      {[](config::RunConfig& c) {
+         c.residual.kind = "frac";
+         c.residual.n = 3;
+       },
+       "residual.n"},
+      {[](config::RunConfig& c) {
+         c.residual.kind = "laurel";
+         c.residual.laurel_rank = -1;
+       },
+       "residual.laurel_rank"},
+      {[](config::RunConfig& c) {
+         c.residual.kind = "denseformer";
+         c.residual.dwa_period = 0;
+       },
+       "residual.dwa_period"},
   };
   for (const auto& tc : cases) {
     auto c = tiny("hc");

@@ -20,6 +20,9 @@ ResidualKind to_kind(const std::string& s) {
   if (s == "post_norm") return ResidualKind::kPostNorm;
   if (s == "hc") return ResidualKind::kHc;
   if (s == "mhc") return ResidualKind::kMhc;
+  if (s == "frac") return ResidualKind::kFrac;
+  if (s == "laurel") return ResidualKind::kLaurel;
+  if (s == "denseformer") return ResidualKind::kDenseFormer;
   return ResidualKind::kPreNorm;  // validate() has rejected anything else
 }
 
@@ -45,6 +48,19 @@ BlockImpl::BlockImpl(const config::RunConfig& cfg, int64_t i) : kind(to_kind(cfg
   if (has_mixers(kind)) {
     hc_attn = register_module("hc_attn", make_mixer(cfg, 2 * i));
     hc_ffn = register_module("hc_ffn", make_mixer(cfg, 2 * i + 1));
+  } else if (kind == ResidualKind::kFrac) {
+    fc_attn = register_module("hc_attn", FracConnection(cfg));
+    fc_ffn = register_module("hc_ffn", FracConnection(cfg));
+  } else if (kind == ResidualKind::kLaurel) {
+    laurel_attn = register_module("hc_attn", Laurel(cfg));
+    laurel_ffn = register_module("hc_ffn", Laurel(cfg));
+  } else if (kind == ResidualKind::kDenseFormer) {
+    dwa_sources = model::dwa_sources(cfg, i);
+    if (!dwa_sources.empty()) {
+      torch::Tensor w0 = torch::zeros({int64_t(dwa_sources.size())});
+      w0[-1] = 1.0;  // the block's own output
+      dwa_weights = register_parameter("dwa_weights", w0);
+    }
   }
 }
 
@@ -55,7 +71,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, ForwardTrace* trace) {
   auto attn_f = [&](const torch::Tensor& h0) { record(h0); return attn(ln_1(h0)); };  // (B, T, d)
   auto ffn_f = [&](const torch::Tensor& h0) { record(h0); return mlp(ln_2(h0)); };    // (B, T, d)
   switch (kind) {
-    case ResidualKind::kPreNorm: {
+    case ResidualKind::kPreNorm:
+    case ResidualKind::kDenseFormer: {
       const torch::Tensor y = x + attn_f(x);
       return y + ffn_f(y);
     }
@@ -76,8 +93,30 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, ForwardTrace* trace) {
       }
       return H2;
     }
+    case ResidualKind::kFrac: {
+      torch::Tensor m_attn, m_ffn;                                                     // (m+1, 2m) when traced
+      const torch::Tensor y = fc_attn->forward(x, attn_f, trace ? &m_attn : nullptr);  // (B, T, d)
+      const torch::Tensor y2 = fc_ffn->forward(y, ffn_f, trace ? &m_ffn : nullptr);    // (B, T, d)
+      if (trace != nullptr) {
+        trace->frac_matrices.push_back(m_attn);
+        trace->frac_matrices.push_back(m_ffn);
+      }
+      return y2;
+    }
+    case ResidualKind::kLaurel: return laurel_ffn->forward(laurel_attn->forward(x, attn_f), ffn_f);
   }
   throw std::logic_error("BlockImpl::forward: unknown residual kind");
+}
+
+torch::Tensor BlockImpl::average(const std::vector<torch::Tensor>& outputs) {
+  if (dwa_sources.empty()) return outputs.back();
+  // The block's own output first; at init (weight 1, the others 0) each
+  // further term adds an exact 0, so the sum is X_{i+1} bit for bit.
+  const auto last = static_cast<int64_t>(dwa_sources.size()) - 1;
+  torch::Tensor y = dwa_weights[last] * outputs[static_cast<size_t>(dwa_sources[static_cast<size_t>(last)])];
+  for (int64_t s = 0; s < last; ++s)
+    y = y + dwa_weights[s] * outputs[static_cast<size_t>(dwa_sources[static_cast<size_t>(s)])];
+  return y;  // (B, T, d)
 }
 
 // ---------------------------------------------------------------------------- Gpt
@@ -108,10 +147,20 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ForwardTrace* trace) {
   if (trace != nullptr) {
     trace->sublayer_inputs.clear();
     trace->hc_matrices.clear();
+    trace->frac_matrices.clear();
   }
   torch::Tensor x = wte(idx);                                 // (B, T, d)
   if (has_mixers(kind_)) x = x.unsqueeze(2).expand({B, T, n, d});  // (B, T, n, d): copied into every stream
-  for (const auto& block : *h) x = block->as<BlockImpl>()->forward(x, trace);
+  if (kind_ == ResidualKind::kDenseFormer) {
+    std::vector<torch::Tensor> outputs{x};  // X_0 .. X_i: the block outputs, each (B, T, d)
+    for (const auto& block : *h) {
+      auto* b = block->as<BlockImpl>();
+      outputs.push_back(b->forward(x, trace));
+      x = b->average(outputs);  // Y_{i+1}
+    }
+  } else {
+    for (const auto& block : *h) x = block->as<BlockImpl>()->forward(x, trace);
+  }
   if (has_mixers(kind_)) x = cfg_.residual.reduce == "mean" ? x.mean(2) : x.sum(2);  // (B, T, d)
   if (ln_f) x = ln_f(x);
   return lm_head ? lm_head(x) : at::linear(x, wte->weight);  // (B, T, V)
@@ -157,7 +206,7 @@ void GptImpl::init_shared_weights() {
       at::Generator gen = at::detail::createCPUGenerator(param_seed(cfg_.seed, name));
       p.normal_(0.0, out_proj ? out_std : m.init_std, gen);
     }
-    // HC/mHC parameters keep the deterministic values their constructors set.
+    // The residual variants' parameters keep the deterministic values their constructors set.
   }
 }
 
@@ -171,5 +220,31 @@ std::vector<NamedParam> named_params(GptImpl& model) {
 }
 
 Gpt make_model(const config::RunConfig& cfg) { return Gpt(cfg); }
+
+torch::Tensor dwa_matrix(GptImpl& model) {
+  if (model.kind() != ResidualKind::kDenseFormer) return {};
+  const at::NoGradGuard no_grad;
+  const int64_t L = model.config().model.n_layers;
+  torch::Tensor out = torch::zeros({L, L + 1});
+  for (int64_t i = 0; i < L; ++i) {
+    auto* b = (*model.h)[static_cast<size_t>(i)]->as<BlockImpl>();
+    if (b->dwa_sources.empty()) out[i][i + 1] = 1.0;
+    for (size_t s = 0; s < b->dwa_sources.size(); ++s)
+      out[i][b->dwa_sources[s]] = b->dwa_weights[static_cast<int64_t>(s)].to(at::kFloat).cpu();
+  }
+  return out;
+}
+
+torch::Tensor laurel_gains(GptImpl& model) {
+  if (model.kind() != ResidualKind::kLaurel) return {};
+  const at::NoGradGuard no_grad;
+  std::vector<torch::Tensor> cols;  // (2) per sublayer
+  for (const auto& block : *model.h) {
+    auto* b = block->as<BlockImpl>();
+    cols.push_back(b->laurel_attn->gains().to(at::kFloat).cpu());
+    cols.push_back(b->laurel_ffn->gains().to(at::kFloat).cpu());
+  }
+  return at::stack(cols, 1);  // (2, 2L)
+}
 
 }  // namespace hcx::model

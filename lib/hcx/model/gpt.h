@@ -15,13 +15,19 @@
 //              through its mixer (hyper_connections.h, mhc.h), which calls
 //              F(norm(h0)); after the last sublayer the streams are reduced by
 //              residual.reduce ("sum" or "mean") and then ln_f.
+//   frac       the stream x (B, T, d) is split into m fractions that each
+//              sublayer reads, writes and mixes (frac.h); then ln_f.
+//   laurel     x <- a F(norm(x)) + b (x [+ x A B]) per sublayer (laurel.h); then ln_f.
+//   denseformer Pre-Norm blocks; after block i the stream becomes a learned
+//              average of the block outputs so far (depth-weighted average,
+//              DWA; see BlockImpl::dwa_weights); then ln_f.
 //
 // Initialisation (paired across variants): every shared parameter (embedding,
 // attention, FFN, lm_head) is drawn from normal(0, model.init_std) by its own
 // CPU generator seeded with param_seed(seed, name); output projections
 // (*.c_proj.weight) use init_std / sqrt(2L), and additionally / sqrt(n) for
-// hc/mhc when residual.scale_out_init. Norm gains start at 1; HC/mHC
-// parameters are set deterministically (no random numbers). So for one seed
+// hc/mhc when residual.scale_out_init. Norm gains start at 1; the residual
+// variants' own parameters are set deterministically (no random numbers). So for one seed
 // every shared parameter is bit-identical across residual variants, and
 // building a model never draws from LibTorch's global generator.
 #pragma once
@@ -37,13 +43,15 @@
 #include <torch/nn/pimpl.h>
 
 #include "hcx/config/run_config.h"
+#include "hcx/model/frac.h"
 #include "hcx/model/hyper_connections.h"
+#include "hcx/model/laurel.h"
 #include "hcx/model/layers.h"
 #include "hcx/model/param_specs.h"
 
 namespace hcx::model {
 
-enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc };
+enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc, kFrac, kLaurel, kDenseFormer };
 
 // What a recorded forward collects: the diagnostics hook (docs/method.md, "Measurements":
 // representation collapse and learned connections). Pass one to
@@ -57,8 +65,11 @@ struct ForwardTrace {
   std::vector<torch::Tensor> sublayer_inputs;
   // The effective matrix of sublayer k's mixer averaged over the B*T tokens of
   // this forward, (n+1, n+1) float32 detached (layout: hyper_connections.h).
-  // Empty for pre_norm and post_norm.
+  // Empty for every kind but hc and mhc.
   std::vector<torch::Tensor> hc_matrices;
+  // frac: the FC matrix of sublayer k averaged over tokens, (m+1, 2m) float32
+  // detached (frac.h). Empty for every other kind.
+  std::vector<torch::Tensor> frac_matrices;
 };
 
 // One transformer block: attention and FFN, each with its residual connection.
@@ -66,14 +77,28 @@ class BlockImpl : public torch::nn::Module {
  public:
   // Block i (0-based) of the model `cfg` describes.
   BlockImpl(const config::RunConfig& cfg, int64_t i);
-  // x: (B, T, d) for pre_norm/post_norm, (B, T, n, d) for hc/mhc; same shape out.
+  // x: (B, T, n, d) for hc/mhc, else (B, T, d); same shape out. For
+  // denseformer this is X_{i+1} = Block_i(Y_i); GptImpl::forward applies the DWA.
   torch::Tensor forward(const torch::Tensor& x, ForwardTrace* trace = nullptr);
+
+  // denseformer: Y_{i+1} = sum_s dwa_weights[s] X_{dwa_sources[s]} from the
+  // block outputs X_0 (the embedding) .. X_{i+1} (this block's output).
+  // Returns X_{i+1} unchanged for a block without a DWA.
+  torch::Tensor average(const std::vector<torch::Tensor>& outputs);
 
   ResidualKind kind;
   Norm ln_1{nullptr}, ln_2{nullptr};
   Attention attn{nullptr};
   Mlp mlp{nullptr};
   std::shared_ptr<ResidualMixerImpl> hc_attn, hc_ffn;  // hc/mhc only
+  FracConnection fc_attn{nullptr}, fc_ffn{nullptr};    // frac only (registered as hc_attn, hc_ffn)
+  Laurel laurel_attn{nullptr}, laurel_ffn{nullptr};    // laurel only (registered as hc_attn, hc_ffn)
+  // denseformer, when (i+1) % residual.dwa_period == 0: the sources j of
+  // DWA_{i+1}, 0 <= j <= i+1 with j = i+1 (mod residual.dwa_dilation),
+  // ascending, and their weights (one each), init 1 for j = i+1 and 0 for
+  // the rest, so Y_{i+1} = X_{i+1}: Pre-Norm exactly. Empty otherwise.
+  std::vector<int64_t> dwa_sources;
+  torch::Tensor dwa_weights;
 };
 TORCH_MODULE(Block);
 
@@ -132,5 +157,16 @@ std::vector<NamedParam> named_params(GptImpl& model);
 
 // Builds the model, as GptImpl's constructor.
 Gpt make_model(const config::RunConfig& cfg);
+
+// denseformer: the depth-weighted averages as one (L, L+1) matrix, float32
+// detached: row i holds DWA_{i+1}'s weight of block output X_j in column j
+// (0 for outputs it does not read; e_{i+1} for a block without a DWA, whose
+// output passes on unchanged). Undefined for every other kind.
+torch::Tensor dwa_matrix(GptImpl& model);
+
+// laurel: the gains (a, b) of every sublayer as a (2, 2L) matrix, float32
+// detached (row 0: a on the sublayer's output, row 1: b on the skip).
+// Undefined for every other kind.
+torch::Tensor laurel_gains(GptImpl& model);
 
 }  // namespace hcx::model

@@ -46,6 +46,25 @@ std::vector<MixerParam> mixer_param_list(const config::RunConfig& cfg) {
       // the mixer's own. It only feeds the dynamic terms, so it is frozen when both are.
       if (cfg.model.norm == "rmsnorm") out.push_back({"norm.weight", {d}, fw && fb});
     }
+  } else if (r.kind == "frac") {
+    const int64_t m = n, e = d / n;
+    out.push_back({"static_beta", {m}, fb});
+    out.push_back({"static_alpha", {m, 2 * m}, fw});
+    if (r.dynamic) {
+      out.push_back({"dynamic_alpha_fn", {e, 2 * m}, fw});
+      out.push_back({"dynamic_beta_fn", {e}, fb});
+      if (r.dynamic_scale) {
+        out.push_back({"dynamic_alpha_scale", {1}, fw});
+        out.push_back({"dynamic_beta_scale", {1}, fb});
+      }
+      if (r.dynamic_norm && cfg.model.norm == "rmsnorm") out.push_back({"norm.weight", {e}, fw && fb});
+    }
+  } else if (r.kind == "laurel") {
+    out.push_back({"rw", {2}, false});
+    if (r.laurel_rank > 0) {
+      out.push_back({"lr_a", {d, r.laurel_rank}, false});
+      out.push_back({"lr_b", {r.laurel_rank, d}, false});
+    }
   } else if (r.kind == "mhc") {
     out.push_back({"phi_pre", {n * d, n}, fw});
     out.push_back({"phi_post", {n * d, n}, fb});
@@ -75,7 +94,7 @@ const char* to_string(ParamGroup g) {
   return "?";
 }
 
-bool is_hc_param(const std::string& name) { return !mixer_leaf(name).empty(); }
+bool is_hc_param(const std::string& name) { return !mixer_leaf(name).empty() || ends_with(name, ".dwa_weights"); }
 
 ParamClass classify_param(const std::string& name) {
   const std::string leaf = mixer_leaf(name);
@@ -83,12 +102,14 @@ ParamClass classify_param(const std::string& name) {
     if (leaf == "static_beta" || leaf == "static_alpha" || leaf == "b_pre" || leaf == "b_post" || leaf == "b_res")
       return {ParamGroup::kHcStatic, false};
     if (leaf == "dynamic_alpha_fn" || leaf == "dynamic_beta_fn" || leaf == "phi_pre" || leaf == "phi_post" ||
-        leaf == "phi_res")
+        leaf == "phi_res" || leaf == "lr_a" || leaf == "lr_b")
       return {ParamGroup::kHcDynamic, true};
-    if (leaf == "dynamic_alpha_scale" || leaf == "dynamic_beta_scale" || leaf == "alpha_pre" ||
-        leaf == "alpha_post" || leaf == "alpha_res")
+    if (leaf == "dynamic_alpha_scale" || leaf == "dynamic_beta_scale" || leaf == "alpha_pre" || leaf == "alpha_post" ||
+        leaf == "alpha_res" || leaf == "rw")
       return {ParamGroup::kHcScale, false};
     if (leaf == "norm.weight") return {ParamGroup::kNorm, false};
+  } else if (name.rfind("h.", 0) == 0 && ends_with(name, ".dwa_weights")) {
+    return {ParamGroup::kHcStatic, false};
   } else if (name == "wte.weight" || name == "lm_head.weight") {
     return {ParamGroup::kEmbedding, true};
   } else if (name == "ln_f.weight" || ends_with(name, ".ln_1.weight") || ends_with(name, ".ln_2.weight")) {
@@ -113,6 +134,14 @@ int64_t ffn_hidden(const config::ModelConfig& m) {
   return (h + 7) / 8 * 8;
 }
 
+std::vector<int64_t> dwa_sources(const config::RunConfig& cfg, int64_t i) {
+  const auto& r = cfg.residual;
+  std::vector<int64_t> out;
+  if (r.kind != "denseformer" || (i + 1) % r.dwa_period != 0) return out;
+  for (int64_t j = (i + 1) % r.dwa_dilation; j <= i + 1; j += r.dwa_dilation) out.push_back(j);
+  return out;
+}
+
 int64_t mixer_params(const config::RunConfig& cfg) {
   int64_t k = 0;
   for (const auto& p : mixer_param_list(cfg)) {
@@ -127,7 +156,8 @@ std::vector<ParamSpec> param_specs(const config::RunConfig& cfg) {
   const auto& m = cfg.model;
   const int64_t d = m.d_model, V = m.vocab_size, h = ffn_hidden(m);
   const bool rms = m.norm == "rmsnorm";
-  const bool mixers = cfg.residual.kind == "hc" || cfg.residual.kind == "mhc";
+  const std::string& kind = cfg.residual.kind;
+  const bool mixers = kind == "hc" || kind == "mhc" || kind == "frac" || kind == "laurel";
   std::vector<ParamSpec> out;
   auto add = [&out](std::string name, std::vector<int64_t> shape, bool trainable = true) {
     const ParamClass c = classify_param(name);
@@ -136,6 +166,9 @@ std::vector<ParamSpec> param_specs(const config::RunConfig& cfg) {
   add("wte.weight", {V, d});
   for (int64_t i = 0; i < m.n_layers; ++i) {
     const std::string p = "h." + std::to_string(i) + ".";
+    // A block's own parameter comes before its children's (LibTorch lists a module first).
+    const auto sources = dwa_sources(cfg, i);
+    if (!sources.empty()) add(p + "dwa_weights", {int64_t(sources.size())});
     if (rms) add(p + "ln_1.weight", {d});
     add(p + "attn.c_attn.weight", {3 * d, d});
     add(p + "attn.c_proj.weight", {d, d});

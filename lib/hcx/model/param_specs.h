@@ -18,9 +18,12 @@ enum class ParamGroup {
   kAttention,  // h.i.attn.*
   kFfn,        // h.i.mlp.*
   kNorm,       // norm gains: h.i.ln_1/ln_2, ln_f, DHC's own norm (RMSNorm only)
-  kHcStatic,   // HC: static_beta (B), static_alpha ([A_m | A_r]); mHC: b_pre, b_post, b_res
-  kHcDynamic,  // HC: dynamic_alpha_fn ([W_m | W_r]), dynamic_beta_fn (W_beta); mHC: phi_pre, phi_post, phi_res
-  kHcScale,    // HC: dynamic_alpha_scale (s_alpha), dynamic_beta_scale (s_beta); mHC: alpha_pre, alpha_post, alpha_res
+  // The residual variants' own parameters ("HC" for short; frac uses HC's leaf names):
+  kHcStatic,   // HC: static_beta (B), static_alpha ([A_m | A_r]); mHC: b_pre, b_post, b_res; DenseFormer: dwa_weights
+  kHcDynamic,  // HC: dynamic_alpha_fn ([W_m | W_r]), dynamic_beta_fn (W_beta); mHC: phi_pre, phi_post, phi_res;
+               // LAuReL: lr_a, lr_b (the low-rank map)
+  kHcScale,    // HC: dynamic_alpha_scale (s_alpha), dynamic_beta_scale (s_beta); mHC: alpha_pre, alpha_post,
+               // alpha_res; LAuReL: rw
 };
 inline constexpr int kNumParamGroups = 7;
 
@@ -40,8 +43,8 @@ struct ParamClass {
 // Throws std::logic_error for a name the model never registers.
 ParamClass classify_param(const std::string& name);
 
-// True for names that belong to a residual mixer (h.i.hc_attn.* / h.i.hc_ffn.*),
-// the "HC overhead" of `hcx inspect`.
+// True for names that belong to a residual variant (h.i.hc_attn.* /
+// h.i.hc_ffn.*, h.i.dwa_weights), the "HC overhead" of `hcx inspect`.
 bool is_hc_param(const std::string& name);
 
 struct ParamSpec {
@@ -59,12 +62,13 @@ struct ParamSpec {
 // Every parameter of the model that `cfg` describes, in registration order.
 // Naming (L = model.n_layers, i = 0..L-1, n = residual.n, d = model.d_model):
 //   wte.weight                      (V, d)
+//   h.i.dwa_weights                 (c)       denseformer, blocks with a DWA (dwa_sources); first in its block
 //   h.i.ln_1.weight, h.i.ln_2.weight (d)      rmsnorm only
 //   h.i.attn.c_attn.weight          (3d, d)   fused q, k, v
 //   h.i.attn.c_proj.weight          (d, d)
 //   h.i.mlp.c_fc.weight             (2h, d) swiglu (gate rows first, then up) | (4d, d) gelu
 //   h.i.mlp.c_proj.weight           (d, h) swiglu | (d, 4d) gelu
-//   h.i.hc_attn.*, h.i.hc_ffn.*     residual mixers (hc, mhc), see below
+//   h.i.hc_attn.*, h.i.hc_ffn.*     residual mixers (hc, mhc, frac, laurel), see below
 //   ln_f.weight                     (d)       rmsnorm and kind != post_norm
 //   lm_head.weight                  (V, d)    tie_embeddings == false
 // HC (per mixer): static_beta (n) = B; static_alpha (n, n+1) = [A_m | A_r];
@@ -73,6 +77,11 @@ struct ParamSpec {
 //   norm.weight (d, rmsnorm only: the gain of the stream norm H̄ = norm(H)).
 // mHC (per mixer): phi_pre (nd, n), phi_post (nd, n), phi_res (nd, n*n),
 //   b_pre (n), b_post (n), b_res (n, n), alpha_pre (1), alpha_post (1), alpha_res (1).
+// Frac (per mixer, m = n, e = d/m): static_beta (m) = B; static_alpha (m, 2m) = [Y | A];
+//   dynamic: dynamic_alpha_fn (e, 2m) = W_a, dynamic_beta_fn (e) = w_b,
+//   dynamic_alpha_scale, dynamic_beta_scale (1) (residual.dynamic_scale),
+//   norm.weight (e, residual.dynamic_norm and rmsnorm).
+// LAuReL (per mixer): rw (2); lr_a (d, r), lr_b (r, d) when r = residual.laurel_rank > 0.
 // Frozen (trainable == false): residual.freeze_width freezes everything that
 // produces the width connections A_m, A_r (HC: static_alpha, dynamic_alpha_fn,
 // dynamic_alpha_scale; mHC: the pre and res parts), residual.freeze_beta
@@ -85,9 +94,17 @@ std::vector<ParamSpec> param_specs(const config::RunConfig& cfg);
 // FFN hidden width: swiglu round_up(ceil(8d/3), 8); gelu 4d.
 int64_t ffn_hidden(const config::ModelConfig& m);
 
-// Parameters of one residual mixer (one sublayer): 0 for pre_norm/post_norm;
-// SHC n(n+2); DHC d(n+2) + n(n+2) + 2 (+ d for the RMSNorm gain);
-// mHC nd·n(n+2) + n(n+2) + 3.
+// Parameters of one residual mixer (one sublayer): 0 for pre_norm, post_norm
+// and denseformer (whose weights are per block); SHC n(n+2); DHC d(n+2) +
+// n(n+2) + 2 (+ d for the RMSNorm gain); mHC nd·n(n+2) + n(n+2) + 3;
+// SFC m(2m+1); DFC m(2m+1) + e(2m+1) + 2 (+ e for the RMSNorm gain; without
+// the 2 when residual.dynamic_scale is false); LAuReL 2 (+ 2rd for RW+LR).
 int64_t mixer_params(const config::RunConfig& cfg);
+
+// denseformer: the block outputs DWA_{i+1} averages after block i (0-based):
+// j = 0..i+1 with j = i+1 (mod residual.dwa_dilation), ascending, when
+// residual.dwa_period divides i+1; empty otherwise and for every other kind.
+// X_0 is the embedding; i+1 itself is always last.
+std::vector<int64_t> dwa_sources(const config::RunConfig& cfg, int64_t i);
 
 }  // namespace hcx::model
