@@ -54,7 +54,7 @@ TEST(CliInspect, TableWithoutAConfigFile) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("d_model 512, 12 layers, 8 heads"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("37,928,960"), std::string::npos) << r.out;  // 256*512 + 12 (4*512^2 + 3*1368*512)
-  EXPECT_EQ(r.out.find("hyper-connection overhead"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("residual-variant overhead"), std::string::npos) << r.out;
 }
 
 TEST(CliInspect, BadConfigExitsTwoNamingTheKey) {

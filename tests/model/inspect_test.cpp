@@ -130,7 +130,7 @@ TEST(Inspect, TableAndJson) {
   const ModelStats s = compute_stats(c);
   const std::string table = stats_table(c, s);
   EXPECT_NE(table.find("hc dynamic, n=4, tanh, reduce sum"), std::string::npos) << table;
-  EXPECT_NE(table.find("hyper-connection overhead"), std::string::npos) << table;
+  EXPECT_NE(table.find("residual-variant overhead"), std::string::npos) << table;
   EXPECT_NE(table.find("hc_dynamic"), std::string::npos) << table;
   const config::Json j = stats_json(c, s);
   EXPECT_EQ(j["params"]["total"].get<int64_t>(), s.params_total);

@@ -8,6 +8,20 @@ std::string variant_name(const config::ResidualConfig& r) {
   if (r.kind == "post_norm") return "Post-Norm";
   const std::string n = std::to_string(r.n);
   if (r.kind == "mhc") return "mHC×" + n;
+  if (r.kind == "frac") {
+    std::string name = (r.dynamic ? "DFC×" : "SFC×") + n;
+    if (r.dynamic && !r.tanh) name += " no-tanh";
+    if (r.dynamic && !r.dynamic_norm) name += " no-norm";
+    if (r.dynamic && !r.dynamic_scale) name += " no-scale";
+    if (r.freeze_width) name += " WC-frozen";
+    if (r.freeze_beta) name += " B-frozen";
+    return name;
+  }
+  if (r.kind == "laurel") return r.laurel_rank > 0 ? "LAuReL-RW+LR r" + std::to_string(r.laurel_rank) : "LAuReL-RW";
+  if (r.kind == "denseformer") {
+    if (r.dwa_dilation == 1 && r.dwa_period == 1) return "DenseFormer";
+    return "DenseFormer " + std::to_string(r.dwa_dilation) + "×" + std::to_string(r.dwa_period);
+  }
   if (r.kind != "hc") return r.kind;
   std::string name = (r.dynamic ? "DHC×" : "SHC×") + n;
   if (r.dynamic && !r.tanh) name += " no-tanh";

@@ -9,21 +9,39 @@
 namespace hcx::model {
 namespace {
 
-bool has_mixers(const config::RunConfig& c) { return c.residual.kind == "hc" || c.residual.kind == "mhc"; }
+// Whether the variant has parameters of its own (the "HC overhead" lines).
+bool has_variant_params(const config::RunConfig& c) {
+  return c.residual.kind != "pre_norm" && c.residual.kind != "post_norm";
+}
 
-// FLOPs of one mixer per token (inspect.h convention).
-double mixer_flops(const config::RunConfig& c) {
-  const double n = double(c.residual.n), d = double(c.model.d_model);
-  if (c.residual.kind == "hc") return (c.residual.dynamic ? 4.0 : 2.0) * n * d * (n + 2);
-  if (c.residual.kind == "mhc") return 2.0 * n * d * (n + 2) * (n + 1);
+// The sources of every DWA of a denseformer, summed over blocks.
+double dwa_sources_total(const config::RunConfig& c) {
+  double k = 0;
+  for (int64_t i = 0; i < c.model.n_layers; ++i) k += double(dwa_sources(c, i).size());
+  return k;
+}
+
+// FLOPs per token of the residual variant's own work, whole model (inspect.h convention).
+double variant_flops(const config::RunConfig& c) {
+  const auto& r = c.residual;
+  const double n = double(r.n), d = double(c.model.d_model), sublayers = 2.0 * double(c.model.n_layers);
+  if (r.kind == "hc") return sublayers * (r.dynamic ? 4.0 : 2.0) * n * d * (n + 2);
+  if (r.kind == "mhc") return sublayers * 2.0 * n * d * (n + 2) * (n + 1);
+  if (r.kind == "frac") return sublayers * (r.dynamic ? 4.0 : 2.0) * d * (2 * n + 1);
+  if (r.kind == "laurel") return sublayers * (4.0 * d + 4.0 * double(r.laurel_rank) * d);
+  if (r.kind == "denseformer") return 2.0 * d * dwa_sources_total(c);
   return 0;
 }
 
-// Elements one mixer saves for backward per token (inspect.h).
-double mixer_elems(const config::RunConfig& c) {
-  const double n = double(c.residual.n), d = double(c.model.d_model);
-  if (c.residual.kind == "hc") return c.residual.dynamic ? (2 * n + 1) * d + 2 * n * (n + 2) : (n + 1) * d;
-  if (c.residual.kind == "mhc") return (2 * n + 1) * d + 2 * n * (n + 2) + 2.0 * double(c.residual.sinkhorn_iters) * n * n;
+// Elements the residual variant saves for backward per token, whole model (inspect.h).
+double variant_elems(const config::RunConfig& c) {
+  const auto& r = c.residual;
+  const double n = double(r.n), d = double(c.model.d_model), sublayers = 2.0 * double(c.model.n_layers);
+  if (r.kind == "hc") return sublayers * (r.dynamic ? (2 * n + 1) * d + 2 * n * (n + 2) : (n + 1) * d);
+  if (r.kind == "mhc") return sublayers * ((2 * n + 1) * d + 2 * n * (n + 2) + 2.0 * double(r.sinkhorn_iters) * n * n);
+  if (r.kind == "frac") return sublayers * (r.dynamic ? 3 * d + 2 * n * (2 * n + 1) : 2 * d);
+  if (r.kind == "laurel") return sublayers * (r.laurel_rank > 0 ? 3 * d + double(r.laurel_rank) : 2 * d);
+  if (r.kind == "denseformer") return d * dwa_sources_total(c);
   return 0;
 }
 
@@ -65,8 +83,20 @@ std::string residual_summary(const config::RunConfig& c) {
     if (r.dynamic) s += r.tanh ? ", tanh" : ", no tanh";
   } else if (r.kind == "mhc") {
     s += ", n=" + std::to_string(r.n) + ", sinkhorn_iters=" + std::to_string(r.sinkhorn_iters);
+  } else if (r.kind == "frac") {
+    s += std::string(r.dynamic ? " dynamic" : " static") + ", m=" + std::to_string(r.n) + " fractions of " +
+         std::to_string(c.model.d_model / r.n);
+    if (r.dynamic) {
+      s += r.tanh ? ", tanh" : ", no tanh";
+      s += r.dynamic_norm ? ", norm" : ", no norm";
+      s += r.dynamic_scale ? ", scale" : ", no scale";
+    }
+  } else if (r.kind == "laurel") {
+    s += r.laurel_rank > 0 ? " RW+LR, rank " + std::to_string(r.laurel_rank) : " RW";
+  } else if (r.kind == "denseformer") {
+    s += ", dilation " + std::to_string(r.dwa_dilation) + ", period " + std::to_string(r.dwa_period);
   }
-  if (has_mixers(c)) {
+  if (r.kind == "hc" || r.kind == "mhc") {
     s += ", reduce " + r.reduce;
     if (r.freeze_width) s += ", width frozen";
     if (r.freeze_beta) s += ", beta frozen";
@@ -96,14 +126,14 @@ ModelStats compute_stats(const config::RunConfig& c) {
   const bool swiglu = m.ffn == "swiglu";
   const double attn_flops = 8 * d * d + 4 * T * d;
   const double ffn_flops = swiglu ? 6 * d * h : 16 * d * d;
-  s.hc_flops_per_token = 2 * L * mixer_flops(c);
+  s.hc_flops_per_token = variant_flops(c);
   s.flops_per_token = L * (attn_flops + ffn_flops) + 2 * d * V + s.hc_flops_per_token;
   s.hc_flops_pct = 100.0 * s.hc_flops_per_token / (s.flops_per_token - s.hc_flops_per_token);
 
   const bool bf16 = c.train.dtype == "bfloat16";
   const double act_bytes = bf16 ? 2.0 : 4.0;  // sublayer activations
   const double sub_elems = (8 * d + 2 * nh * T) + (swiglu ? 2 * d + 4 * h : 10 * d);
-  s.hc_activation_bytes_per_token = 2 * L * mixer_elems(c) * 4.0;  // streams and mixing stay float32
+  s.hc_activation_bytes_per_token = variant_elems(c) * 4.0;  // streams and mixing stay float32
   s.activation_bytes_per_token =
       L * sub_elems * act_bytes + (2 * d + 2 * V) * act_bytes + s.hc_activation_bytes_per_token;
   s.hc_activation_pct =
@@ -129,7 +159,7 @@ std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
   o << "parameters\n";
   for (int g = 0; g < kNumParamGroups; ++g) {
     const int64_t k = s.params_by_group[g];
-    if (k == 0 && g >= static_cast<int>(ParamGroup::kHcStatic) && !has_mixers(c)) continue;
+    if (k == 0 && g >= static_cast<int>(ParamGroup::kHcStatic) && !has_variant_params(c)) continue;
     row(to_string(static_cast<ParamGroup>(g)), with_commas(k), fmt("%5.1f %%", 100.0 * double(k) / double(s.params_total)));
   }
   row("total", with_commas(s.params_total));
@@ -139,10 +169,10 @@ std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
   row("training, ~3x forward", si(3 * s.flops_per_token, "FLOP"));
   o << "\nactivation memory (training, per token; estimate, see inspect.h)\n";
   row("saved for backward", bytes(s.activation_bytes_per_token), c.train.dtype);
-  if (has_mixers(c)) {
-    o << "\nhyper-connection overhead (vs the same model without mixers)\n";
+  if (has_variant_params(c)) {
+    o << "\nresidual-variant overhead (vs the same model with Pre-Norm residuals)\n";
     row("parameters", with_commas(s.hc_params), fmt("+%.3f %%", s.hc_params_pct));
-    row("  per sublayer", with_commas(s.hc_params_per_sublayer));
+    if (s.hc_params_per_sublayer > 0) row("  per sublayer", with_commas(s.hc_params_per_sublayer));
     row("FLOPs / token", si(s.hc_flops_per_token, "FLOP"), fmt("+%.3f %%", s.hc_flops_pct));
     row("activation memory / token", bytes(s.hc_activation_bytes_per_token), fmt("+%.1f %%", s.hc_activation_pct));
   }

@@ -1,6 +1,7 @@
 // Analytic size and cost of a model config, without LibTorch (`hcx inspect`):
 // parameter counts (total and by group), forward FLOPs per token, the
-// hyper-connection overhead, and an activation-memory estimate per token.
+// overhead of the residual variant (HC, mHC, Frac, LAuReL, DenseFormer), and
+// an activation-memory estimate per token.
 // The parameter counts come from param_specs(), so they equal the real
 // module's (tested for many configs).
 #pragma once
@@ -19,8 +20,8 @@ struct ModelStats {
   int64_t params_total = 0;
   int64_t params_trainable = 0;  // total minus frozen (freeze_width / freeze_beta)
   std::array<int64_t, kNumParamGroups> params_by_group{};  // indexed by ParamGroup
-  int64_t hc_params = 0;               // every mixer parameter (h.i.hc_attn.*, h.i.hc_ffn.*), incl. DHC norm gains
-  int64_t hc_params_per_sublayer = 0;  // mixer_params(cfg)
+  int64_t hc_params = 0;               // every residual-variant parameter (is_hc_param), incl. DHC norm gains
+  int64_t hc_params_per_sublayer = 0;  // mixer_params(cfg); 0 for denseformer (per block)
   double hc_params_pct = 0;            // 100 * hc_params / (params_total - hc_params)
   int64_t ffn_hidden = 0;
 
@@ -31,7 +32,8 @@ struct ModelStats {
   // tanh/sigmoid, Sinkhorn) is not counted. Attention at the full
   // model.seq_len context T for every token (no causal halving):
   //   attention 8d^2 + 4Td, FFN 6dh (swiglu) | 16d^2 (gelu), unembedding 2dV,
-  //   per mixer: SHC 2nd(n+2), DHC 4nd(n+2), mHC 2nd(n+2)(n+1).
+  //   per mixer: SHC 2nd(n+2), DHC 4nd(n+2), mHC 2nd(n+2)(n+1), SFC 2d(2m+1),
+  //   DFC 4d(2m+1), LAuReL 4d (+ 4rd for RW+LR); per DWA of c sources 2cd.
   // Training costs about 3x the forward.
   double flops_per_token = 0;
   double hc_flops_per_token = 0;
@@ -42,7 +44,8 @@ struct ModelStats {
   // explicit attention path (scores and probabilities stored, nh*T each);
   // elements saved for backward per token:
   //   attention sublayer 8d + 2*nh*T, FFN 2d + 4h (swiglu) | 10d (gelu),
-  //   per mixer: SHC (n+1)d, DHC (2n+1)d + 2n(n+2), mHC (2n+1)d + 2n(n+2) + 2 iters n^2
+  //   per mixer: SHC (n+1)d, DHC (2n+1)d + 2n(n+2), mHC (2n+1)d + 2n(n+2) + 2 iters n^2,
+  //   SFC 2d, DFC 3d + 2m(2m+1), LAuReL 2d (RW+LR 3d + r); per DWA of c sources cd
   //   (the float32 streams and what the mixing saves), final 2d + 2V.
   // Bytes: 4 per element for float32 runs; for bfloat16 runs 2 per element of
   // sublayer and unembedding activations, 4 for the float32 streams and mixing.
