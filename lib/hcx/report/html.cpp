@@ -249,7 +249,9 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
   o << "<h2 id=\"matrices\">Learned connections</h2>\n<p class=\"meta\">One run per group (its lowest completed "
        "seed), at its last diagnostics step. <code>hc</code>: the (n+1)\u00d7(n+1) matrix [[0, B], [A_m, A_r]] of "
        "each sublayer; <code>unfolded</code>: c<sub>kj</sub>, how much sublayer j's output feeds sublayer k's "
-       "input (hcx docs/method.md, Learned connections).</p>\n";
+       "input (hcx docs/method.md, Learned connections); <code>frac</code>: the (m+1)\u00d72m matrix [[0, B], [Y, A]] "
+       "of a Frac-Connection; <code>dwa</code>: DenseFormer's weight of block output j in the average after block i; "
+       "<code>laurel</code>: LAuReL's gains a (output) and b (skip) per sublayer.</p>\n";
   for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
     const GroupResult& g = rep.groups[gi];
     o << "<h3>" << html_escape(g.label) << "</h3>\n";
@@ -273,9 +275,14 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
       if (m->name == "hc") {
         h.title = "hc, sublayer " + std::to_string(m->layer) + " (" + m->sublayer + ")";
         h.caption = "row 0: [0, B]; rows 1..n: [A_m, A_r]";
+      } else if (m->name == "frac") {
+        h.title = "frac, sublayer " + std::to_string(m->layer) + " (" + m->sublayer + ")";
+        h.caption = "row 0: [0, B]; rows 1..m: [Y, A]";
       } else {
         h.title = m->name + (m->layer >= 0 ? ", sublayer " + std::to_string(m->layer) : "");
-        h.caption = m->name == "unfolded" ? "row k: sublayer k's input; column j: sublayer j's output" : "";
+        if (m->name == "unfolded") h.caption = "row k: sublayer k's input; column j: sublayer j's output";
+        if (m->name == "dwa") h.caption = "row i: the average after block i+1; column j: block output j (0: embedding)";
+        if (m->name == "laurel") h.caption = "row 0: a; row 1: b; column k: sublayer k";
       }
       o << render_heatmap(h);
     }

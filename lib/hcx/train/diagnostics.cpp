@@ -41,7 +41,8 @@ int64_t sublayer_of(const std::string& name) {
   const size_t dot = name.find('.', 2);
   const int64_t block = std::stoll(name.substr(2, dot - 2));
   const std::string rest = name.substr(dot + 1);
-  const bool ffn_side = rest.rfind("ln_2", 0) == 0 || rest.rfind("mlp", 0) == 0 || rest.rfind("hc_ffn", 0) == 0;
+  const bool ffn_side = rest.rfind("ln_2", 0) == 0 || rest.rfind("mlp", 0) == 0 || rest.rfind("hc_ffn", 0) == 0 ||
+                        rest == "dwa_weights";  // the DWA follows the FFN
   return 2 * block + (ffn_side ? 1 : 0);
 }
 
@@ -78,6 +79,13 @@ void record_probe_diagnostics(model::GptImpl& model, const at::Tensor& probe, co
     sink.layer_stat(step, static_cast<int64_t>(k), "cos/p5", q.p5);
     sink.layer_stat(step, static_cast<int64_t>(k), "cos/p95", q.p95);
   }
+  for (size_t k = 0; k < trace.frac_matrices.size(); ++k)
+    sink.matrix(matrix_row(step, static_cast<int64_t>(k), k % 2 == 0 ? "attn" : "ffn", "frac",
+                           to_matrix(trace.frac_matrices[k])));
+  if (const at::Tensor dwa = model::dwa_matrix(model); dwa.defined())
+    sink.matrix(matrix_row(step, -1, "model", "dwa", to_matrix(dwa)));
+  if (const at::Tensor gains = model::laurel_gains(model); gains.defined())
+    sink.matrix(matrix_row(step, -1, "model", "laurel", to_matrix(gains)));
   if (trace.hc_matrices.empty()) return;
   std::vector<metrics::Matrix> hc;
   for (size_t k = 0; k < trace.hc_matrices.size(); ++k) {

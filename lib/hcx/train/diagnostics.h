@@ -34,7 +34,11 @@ void record_grad_norms(model::GptImpl& model, int64_t step, MetricSink& sink);
 //    tokens (matrix rows "hc", layer k, sublayer "attn"/"ffn"), the unfolded
 //    cross-layer matrix ("unfolded", layer -1, sublayer "model") and the
 //    composite stream mixing ("composite", layer -1), whose gain goes to the
-//    sink as scalars "hc/gain_row" and "hc/gain_col" at `step`.
+//    sink as scalars "hc/gain_row" and "hc/gain_col" at `step`;
+//  - frac: each sublayer's FC matrix averaged over the tokens ("frac",
+//    layer k, (m+1) x 2m, frac.h); denseformer: the DWA weights over depth
+//    ("dwa", layer -1, L x (L+1), model::dwa_matrix); laurel: the gains of
+//    every sublayer ("laurel", layer -1, 2 x 2L, model::laurel_gains).
 // Runs under NoGradGuard.
 void record_probe_diagnostics(model::GptImpl& model, const at::Tensor& probe, const at::Device& device, int64_t step,
                               MetricSink& sink);
