@@ -5,8 +5,9 @@ It builds the architecture of lib/hcx/model (gpt.cpp, layers.cpp, hyper_connecti
 same parameter names, shapes and order, and trains it the way lib/hcx/train/trainer.cpp does (AdamW in
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
 load(DIR) rebuilds the model of an `hcx export` folder (config.json, model.safetensors) and loads its
-weights, reading safetensors with json, struct and torch only: Pre-Norm, Post-Norm, SHC, DHC and mHC, with
-layernorm or rmsnorm, swiglu or gelu, tied or untied embeddings, sum or mean reduction of the streams.
+weights, reading safetensors with json, struct and torch only: Pre-Norm, Post-Norm, SHC, DHC, mHC, SFC and DFC
+(Frac-Connections), LAuReL and DenseFormer, with layernorm or rmsnorm, swiglu or gelu, tied or untied embeddings,
+sum or mean reduction of the streams.
 
   import sys; sys.path.insert(0, "bench"); import reference_gpt
   model = reference_gpt.load("export-3f2a9c0d11e4b7a2")   # eval mode, on the CPU
@@ -29,7 +30,8 @@ float32, as lib/hcx/train does.
       loads the export DIR, recomputes the logits hcx wrote to DIR/logits.json (hcx export --logits-for),
       and prints the largest difference (one JSON line); exit 1 when it is above --tol.
 
-Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab.
+Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab,
+m fractions of e = d / m features (Frac-Connections), r the LAuReL rank.
 """
 import argparse
 import json
@@ -51,9 +53,12 @@ class Config:
         self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
         self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
         self.norm, self.ffn, self.tie_embeddings = "layernorm", "swiglu", True  # "layernorm" | "rmsnorm"; "swiglu" | "gelu"
-        # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc"; reduce: "sum" | "mean" of the streams
+        # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc" | "dfc" | "sfc" | "laurel" | "denseformer";
+        # n: the streams of HC/mHC, the frac rate m of DFC/SFC; reduce: "sum" | "mean" of the streams
         self.variant, self.n, self.use_tanh, self.reduce = "pre_norm", 4, True, "sum"
         self.sinkhorn_iters = 20
+        self.dynamic_norm, self.dynamic_scale = True, True  # DFC: norm of each fraction, scales s_a, s_b
+        self.laurel_rank, self.dwa_dilation, self.dwa_period = 0, 1, 1  # LAuReL r (0: RW); DenseFormer k, p
         self.lr, self.warmup_steps, self.min_lr_ratio, self.steps = 1e-3, 20, 0.1, 200
         self.beta1, self.beta2, self.weight_decay, self.grad_clip = 0.9, 0.95, 0.1, 1.0
         self.__dict__.update(kw)
@@ -62,18 +67,27 @@ class Config:
     def from_hcx(cls, rc):
         """The Config of an hcx run config (the nested JSON of config::to_json, as config.json of an export holds)."""
         m, r, t = rc["model"], rc["residual"], rc.get("train", {})
-        variant = ("dhc" if r["dynamic"] else "shc") if r["kind"] == "hc" else r["kind"]
+        d = r.get("dynamic", True)
+        variant = {"hc": "dhc" if d else "shc", "frac": "dfc" if d else "sfc"}.get(r["kind"], r["kind"])
         return cls(d_model=m["d_model"], n_layers=m["n_layers"], n_heads=m["n_heads"], seq_len=m["seq_len"],
                    vocab_size=m["vocab_size"], norm_eps=m["norm_eps"], init_std=m["init_std"],
                    rope_theta=m["rope_theta"], norm=m["norm"], ffn=m["ffn"], tie_embeddings=m["tie_embeddings"],
                    variant=variant, n=r["n"], use_tanh=r["tanh"], reduce=r["reduce"],
-                   sinkhorn_iters=r["sinkhorn_iters"], **{k: t[k] for k in (
+                   sinkhorn_iters=r["sinkhorn_iters"], dynamic_norm=r.get("dynamic_norm", True),
+                   dynamic_scale=r.get("dynamic_scale", True), laurel_rank=r.get("laurel_rank", 0),
+                   dwa_dilation=r.get("dwa_dilation", 1), dwa_period=r.get("dwa_period", 1), **{k: t[k] for k in (
                        "lr", "warmup_steps", "min_lr_ratio", "steps", "beta1", "beta2", "weight_decay",
                        "grad_clip") if k in t})
 
     @property
-    def mixers(self):
+    def streams(self):
+        """HC and mHC: the stream is n copies wide, H (B, T, n, d)."""
         return self.variant in ("dhc", "shc", "mhc")
+
+    @property
+    def mixers(self):
+        """The variants with a module per sublayer, hc_attn and hc_ffn."""
+        return self.streams or self.variant in ("dfc", "sfc", "laurel")
 
 
 def ffn_hidden(d, ffn="swiglu"):
@@ -244,18 +258,90 @@ class ManifoldHyperConnection(nn.Module):
         return post.unsqueeze(-1) * y.float().unsqueeze(-2) + res @ H       # (B, T, n, d)
 
 
+class FracConnection(nn.Module):
+    """Static or dynamic Frac-Connection (frac.h), x: (B, T, d) as m fractions of e; FC = [[0, B], [Y, A]],
+    init B = 1, Y = A = I makes it Pre-Norm."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        m, e = cfg.n, cfg.d_model // cfg.n
+        self.dynamic, self.use_tanh, self.scaled = cfg.variant == "dfc", cfg.use_tanh, cfg.dynamic_scale
+        self.static_beta = nn.Parameter(torch.ones(m))                                    # B
+        self.static_alpha = nn.Parameter(torch.cat([torch.eye(m), torch.eye(m)], 1))      # [Y | A] (m, 2m)
+        if self.dynamic:
+            self.dynamic_alpha_fn = nn.Parameter(torch.zeros(e, 2 * m))                   # W_a
+            self.dynamic_beta_fn = nn.Parameter(torch.zeros(e))                           # w_b
+            if self.scaled:
+                self.dynamic_alpha_scale = nn.Parameter(torch.full((1,), 0.01))
+                self.dynamic_beta_scale = nn.Parameter(torch.full((1,), 0.01))
+            self.norm = Norm(cfg, e) if cfg.dynamic_norm else None  # each fraction over e; gain (e) with rmsnorm
+
+    def weights(self, Fr):
+        """alpha (.., m, 2m) = [Y | A], beta (.., m) = B for the fractions Fr (B, T, m, e); row i reads f_i only."""
+        if not self.dynamic:
+            return self.static_alpha, self.static_beta
+        m = self.static_beta.size(0)
+        Fn = self.norm(Fr) if self.norm is not None else Fr
+        p = Fn @ torch.cat([self.dynamic_alpha_fn, self.dynamic_beta_fn.unsqueeze(1)], 1)  # (B, T, m, 2m+1)
+        if self.use_tanh:
+            p = torch.tanh(p)
+        wc, dc = p[..., :2 * m], p[..., 2 * m]
+        if self.scaled:
+            wc, dc = self.dynamic_alpha_scale * wc, self.dynamic_beta_scale * dc
+        return self.static_alpha + wc, self.static_beta + dc
+
+    def forward(self, x, f):
+        m = self.static_beta.size(0)
+        Fr = x.float().unflatten(-1, (m, -1))     # (B, T, m, e): fraction i = x[..., i*e:(i+1)*e]
+        alpha, beta = self.weights(Fr)
+        mix = alpha.transpose(-1, -2) @ Fr        # (.., 2m, m) x (B, T, m, e) -> (B, T, 2m, e)
+        h0 = mix[..., :m, :].flatten(-2)          # (B, T, d) = concat of Y^T F
+        y = f(h0).float().unflatten(-1, (m, -1))  # (B, T, m, e)
+        return (beta.unsqueeze(-1) * y + mix[..., m:, :]).flatten(-2)  # (B, T, d): B_j y_j + (A^T F)_j
+
+
+class Laurel(nn.Module):
+    """LAuReL-RW (r = 0) or RW+LR (rank r > 0) of a sublayer, x: (B, T, d); init makes it Pre-Norm."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        d, self.rank = cfg.d_model, cfg.laurel_rank
+        self.rw = nn.Parameter(torch.zeros(2))
+        if self.rank:
+            lr_a = torch.zeros(d, self.rank)  # (d, r): 1/sqrt(r d) at [i, i mod r]
+            lr_a[torch.arange(d), torch.arange(d) % self.rank] = 1.0 / math.sqrt(self.rank * d)
+            self.lr_a = nn.Parameter(lr_a)
+            self.lr_b = nn.Parameter(torch.zeros(self.rank, d))
+
+    def forward(self, x, f):
+        x = x.float()
+        a, b = 2 * torch.softmax(self.rw, 0)  # 1, 1 at init
+        res = x + (x @ self.lr_a) @ self.lr_b if self.rank else x  # (B, T, r) inside
+        return a * f(x).float() + b * res     # (B, T, d)
+
+
 class Block(nn.Module):
     def __init__(self, cfg, i):
         super().__init__()
         self.cfg = cfg
-        self.ln_1 = Norm(cfg, cfg.d_model)  # registration order as gpt.cpp: ln_1, attn, ln_2, mlp, hc_attn, hc_ffn
+        # registration order as gpt.cpp: ln_1, attn, ln_2, mlp, hc_attn, hc_ffn, dwa_weights
+        self.ln_1 = Norm(cfg, cfg.d_model)
         self.attn = Attention(cfg)
         self.ln_2 = Norm(cfg, cfg.d_model)
         self.mlp = Mlp(cfg)
-        if cfg.mixers:
+        if cfg.streams:
             mixer = ManifoldHyperConnection if cfg.variant == "mhc" else HyperConnection
             self.hc_attn = mixer(cfg, 2 * i)
             self.hc_ffn = mixer(cfg, 2 * i + 1)
+        elif cfg.mixers:
+            mixer = Laurel if cfg.variant == "laurel" else FracConnection
+            self.hc_attn = mixer(cfg)
+            self.hc_ffn = mixer(cfg)
+        self.dwa_weights = None
+        if cfg.variant == "denseformer" and (i + 1) % cfg.dwa_period == 0:
+            w0 = torch.zeros(len(range((i + 1) % cfg.dwa_dilation, i + 2, cfg.dwa_dilation)))  # over S_i ascending
+            w0[-1] = 1.0  # X_{i+1}
+            self.dwa_weights = nn.Parameter(w0)
 
     def forward(self, x):
         attn_f = lambda h0: self.attn(self.ln_1(h0))
@@ -268,10 +354,20 @@ class Block(nn.Module):
         x = x + attn_f(x)
         return x + ffn_f(x)
 
+    def average(self, history):
+        """DenseFormer's Y_{i+1} (B, T, d) from history [X_0 .. X_{i+1}] of block outputs: the dwa_weights
+        average of X_j over S_i = {j : j mod k = (i+1) mod k}; X_{i+1} in a block without weights."""
+        if self.dwa_weights is None:
+            return history[-1]
+        k = self.cfg.dwa_dilation
+        sources = history[(len(history) - 1) % k::k]  # S_i ascending, ending with X_{i+1}
+        w = self.dwa_weights  # X_{i+1} first, as gpt.cpp: exactly X_{i+1} at init
+        return sum((w[s] * x for s, x in enumerate(sources[:-1])), w[-1] * sources[-1])
+
 
 class Gpt(nn.Module):
-    """hcx's GPT: embedding, L blocks, (HC: sum or mean of streams), final norm (none for Post-Norm),
-    unembedding (tied to wte unless tie_embeddings is false)."""
+    """hcx's GPT: embedding, L blocks (DenseFormer: each followed by its average), (HC: sum or mean of streams),
+    final norm (none for Post-Norm), unembedding (tied to wte unless tie_embeddings is false)."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -288,11 +384,15 @@ class Gpt(nn.Module):
     def forward(self, idx):  # (B, T) -> logits (B, T, V)
         B, T = idx.size()
         x = self.wte(idx)                                                       # (B, T, d)
-        if self.cfg.mixers:
+        if self.cfg.streams:
             x = x.unsqueeze(2).expand(B, T, self.cfg.n, self.cfg.d_model)      # (B, T, n, d)
+        dense, history = self.cfg.variant == "denseformer", [x]                # DenseFormer: X_0, X_1, ..
         for block in self.h:
             x = block(x)
-        if self.cfg.mixers:
+            if dense:
+                history.append(x)
+                x = block.average(history)
+        if self.cfg.streams:
             x = x.mean(2) if self.cfg.reduce == "mean" else x.sum(2)           # (B, T, d)
         if self.ln_f is not None:
             x = self.ln_f(x)
@@ -304,11 +404,12 @@ class Gpt(nn.Module):
 
 
 def decays(name):
-    """param_specs.cpp: embeddings, attention and FFN matrices and the DHC projections decay; static HC, scales don't."""
+    """param_specs.cpp: embeddings, attention and FFN matrices, the DHC/DFC projections and LAuReL's low rank decay;
+    static HC/FC, scales, norm gains, LAuReL's rw and DenseFormer's dwa_weights don't."""
     leaf = name.rsplit(".", 1)[-1]
     if ".hc_" in name:
-        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn", "phi_pre", "phi_post", "phi_res")
-    return True
+        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn", "phi_pre", "phi_post", "phi_res", "lr_a", "lr_b")
+    return leaf != "dwa_weights"
 
 
 def make_optimizer(model, cfg):
@@ -499,11 +600,12 @@ def main():
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--seq", type=int, default=128)
     t.add_argument("--vocab", type=int, default=256)
-    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc", "mhc"], default="pre_norm")
+    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc", "mhc", "dfc", "sfc", "laurel", "denseformer"],
+                   default="pre_norm")
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                    help="bfloat16: autocast, the mixing, norms and loss in float32")
-    t.add_argument("--n", type=int, default=4)
+    t.add_argument("--n", type=int, default=4, help="HC/mHC streams; DFC/SFC frac rate")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--warmup", type=int, default=5)
     t.add_argument("--steps", type=int, default=40)

@@ -91,7 +91,8 @@ struct Variant {
 
 // Pre-Norm, DHC×4 and mHC×4 as the benchmark builds them, then the other
 // options load() supports: SHC with rmsnorm and mean reduction, Post-Norm
-// with rmsnorm, gelu and an untied unembedding.
+// with rmsnorm, gelu and an untied unembedding, Frac-Connections, LAuReL and
+// DenseFormer.
 const Variant kVariants[] = {
     {"pre_norm", R"({"kind": "pre_norm"})", ""},
     {"DHCx4", R"({"kind": "hc", "n": 4})", ""},
@@ -99,6 +100,11 @@ const Variant kVariants[] = {
     {"SHCx2 rmsnorm mean", R"({"kind": "hc", "n": 2, "dynamic": false, "reduce": "mean"})", R"(, "norm": "rmsnorm")"},
     {"post_norm rmsnorm gelu untied", R"({"kind": "post_norm"})",
      R"(, "norm": "rmsnorm", "ffn": "gelu", "tie_embeddings": false)"},
+    {"DFCx4 rmsnorm", R"({"kind": "frac", "n": 4})", R"(, "norm": "rmsnorm")"},
+    {"SFCx2", R"({"kind": "frac", "n": 2, "dynamic": false})", ""},
+    {"DFCx2 no-norm no-scale", R"({"kind": "frac", "n": 2, "dynamic_norm": false, "dynamic_scale": false})", ""},
+    {"LAuReL-RW+LR r2", R"({"kind": "laurel", "laurel_rank": 2})", ""},
+    {"DenseFormer", R"({"kind": "denseformer"})", ""},
 };
 
 TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
