@@ -45,7 +45,7 @@ TEST(RunConfig, ErrorsNameKeyAndExpectation) {
       {R"({"residual": {"n": 0}})", "residual.n: expected an expansion rate from 1 to 8, got 0"},
       {R"({"residual": {"kind": "hyper"}})",
        "residual.kind: expected one of \"pre_norm\", \"post_norm\", \"hc\", \"mhc\", \"frac\", \"laurel\", "
-       "\"denseformer\", got \"hyper\""},
+       "\"denseformer\", \"mudd\", got \"hyper\""},
       {R"({"residual": {"kind": "frac", "n": 3}})",
        "residual.n: expected a frac rate that divides model.d_model (64) into equal fractions, got 3"},
       {R"({"residual": {"kind": "laurel", "laurel_rank": -1}})",

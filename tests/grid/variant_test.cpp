@@ -28,6 +28,7 @@ TEST(VariantName, EveryKindAsThePapersWriteIt) {
   lr.laurel_rank = 16;
   EXPECT_EQ(variant_name(lr), "LAuReL-RW+LR r16");
   EXPECT_EQ(variant_name(residual("denseformer")), "DenseFormer");
+  EXPECT_EQ(variant_name(residual("mudd")), "MUDD");
   auto dense = residual("denseformer");
   dense.dwa_dilation = 4;
   dense.dwa_period = 5;

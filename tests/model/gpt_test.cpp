@@ -54,7 +54,8 @@ std::vector<config::RunConfig> all_variants() {
     c.residual.dwa_dilation = c.residual.dwa_period = kp;
     out.push_back(c);
   }
-  for (const char* kind : {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer"}) {
+  out.push_back(tiny("mudd"));
+  for (const char* kind : {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer", "mudd"}) {
     auto c = tiny(kind, 2, true);
     c.model.norm = "rmsnorm";
     c.model.ffn = "gelu";
@@ -210,6 +211,10 @@ TEST(Gpt, GroupsAndDecay) {
       {"h.0.hc_attn.lr_a", {"hc_dynamic", true}},
       {"h.1.hc_ffn.lr_b", {"hc_dynamic", true}},
       {"h.1.dwa_weights", {"hc_static", false}},  // DenseFormer
+      {"h.0.mudd.w1", {"hc_dynamic", true}},      // MUDD
+      {"h.0.mudd.w2", {"hc_dynamic", true}},
+      {"h.1.mudd.a", {"hc_static", false}},
+      {"h.1.ln_1k.weight", {"norm", false}},
   };
   for (const auto& [name, gd] : want) {
     const ParamClass pc = classify_param(name);

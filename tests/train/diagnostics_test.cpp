@@ -73,12 +73,41 @@ TEST(Diagnostics, UnfoldedConnectionsOfHcAtInitAreThePreNormPattern) {
   }
 }
 
+TEST(Diagnostics, FracDenseFormerAndLaurelRecordTheirConnectionsAtInit) {
+  // At init: FC [[0, 1], [I, I]] per sublayer; the DWA weights e_{i+1} (identity over depth); LAuReL's gains 1.
+  auto fc = tiny("frac", 2);
+  MemorySink sink;
+  record_probe_diagnostics(*model::make_model(fc), probe(), at::Device(at::kCPU), 0, sink);
+  ASSERT_EQ(sink.matrices.size(), 6u);
+  for (const auto& r : sink.matrices) {
+    EXPECT_EQ(r.name, "frac");
+    ASSERT_EQ(r.rows, 3);
+    ASSERT_EQ(r.cols, 4);
+    EXPECT_EQ(r.values, (std::vector<double>{0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1})) << "sublayer " << r.layer;
+  }
+  auto dense = tiny("denseformer");
+  dense.residual.dwa_period = 2;  // a DWA after block 2 only; blocks 1 and 3 pass their output on
+  MemorySink dsink;
+  record_probe_diagnostics(*model::make_model(dense), probe(), at::Device(at::kCPU), 0, dsink);
+  ASSERT_EQ(dsink.matrices.size(), 1u);
+  EXPECT_EQ(dsink.matrices[0].name, "dwa");
+  EXPECT_EQ(dsink.matrices[0].layer, -1);
+  EXPECT_EQ(dsink.matrices[0].values, (std::vector<double>{0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}));
+  MemorySink lsink;
+  record_probe_diagnostics(*model::make_model(tiny("laurel")), probe(), at::Device(at::kCPU), 0, lsink);
+  ASSERT_EQ(lsink.matrices.size(), 1u);
+  EXPECT_EQ(lsink.matrices[0].name, "laurel");
+  EXPECT_EQ(lsink.matrices[0].rows, 2);
+  EXPECT_EQ(lsink.matrices[0].values, std::vector<double>(12, 1.0));
+}
+
 TEST(Diagnostics, GradNormsGoToTheirSublayer) {
   EXPECT_EQ(sublayer_of("h.0.attn.c_attn.weight"), 0);
   EXPECT_EQ(sublayer_of("h.0.ln_1.weight"), 0);
   EXPECT_EQ(sublayer_of("h.0.hc_attn.static_alpha"), 0);
   EXPECT_EQ(sublayer_of("h.2.mlp.c_fc.weight"), 5);
   EXPECT_EQ(sublayer_of("h.2.hc_ffn.dynamic_beta_fn"), 5);
+  EXPECT_EQ(sublayer_of("h.1.dwa_weights"), 3);  // the DWA follows the FFN
   EXPECT_EQ(sublayer_of("h.11.ln_2.weight"), 23);
   EXPECT_EQ(sublayer_of("wte.weight"), -1);
   EXPECT_EQ(sublayer_of("ln_f.weight"), -1);

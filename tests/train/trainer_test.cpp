@@ -343,7 +343,10 @@ namespace {
 TEST(Trainer, Bf16OnCpuTracksFloat32AndResumes) {
   for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "post_norm"})",
                                R"({"residual.kind": "hc", "residual.n": 4})",
-                               R"({"residual.kind": "mhc", "residual.n": 4})"}) {
+                               R"({"residual.kind": "mhc", "residual.n": 4})",
+                               R"({"residual.kind": "frac", "residual.n": 4})",
+                               R"({"residual.kind": "laurel", "residual.laurel_rank": 4})",
+                               R"({"residual.kind": "denseformer"})", R"({"residual.kind": "mudd"})"}) {
     MemorySink fp32;
     TempDir fp32_dir;
     ASSERT_EQ(train_run(tiny(residual), quiet(fp32_dir.path()), fp32).status, RunStatus::kCompleted) << residual;
@@ -383,7 +386,10 @@ namespace {
 TEST(TrainerCuda, Bf16RunsOfEveryResidualKindTrainAndResume) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (LibTorch reports none)";
   for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "hc", "residual.n": 4})",
-                               R"({"residual.kind": "mhc", "residual.n": 4})"}) {
+                               R"({"residual.kind": "mhc", "residual.n": 4})",
+                               R"({"residual.kind": "frac", "residual.n": 4})",
+                               R"({"residual.kind": "laurel", "residual.laurel_rank": 4})",
+                               R"({"residual.kind": "denseformer"})", R"({"residual.kind": "mudd"})"}) {
     config::Json j = config::Json::parse(residual);
     j["train.device"] = "cuda";
     j["train.dtype"] = "bfloat16";

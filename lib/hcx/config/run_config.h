@@ -51,7 +51,7 @@ struct ModelConfig {
 };
 
 struct ResidualConfig {
-  // "pre_norm" | "post_norm" | "hc" | "mhc" | "frac" | "laurel" | "denseformer" (docs/method.md, "Variants")
+  // "pre_norm" | "post_norm" | "hc" | "mhc" | "frac" | "laurel" | "denseformer" | "mudd" (docs/method.md, "Variants")
   std::string kind = "pre_norm";
   int64_t n = 4;                  // expansion rate (hc, mhc), 1..8; frac: the frac rate m (divides d_model)
   bool dynamic = true;            // hc, frac: DHC / DFC (token-dependent) rather than SHC / SFC

@@ -102,7 +102,7 @@ void check_model_layers(const RunConfig& c, Checks& check) {
 // The residual variant under study and its options.
 void check_residual(const RunConfig& c, Checks& check) {
   const auto& r = c.residual;
-  check.choice("residual.kind", r.kind, {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer"});
+  check.choice("residual.kind", r.kind, {"pre_norm", "post_norm", "hc", "mhc", "frac", "laurel", "denseformer", "mudd"});
   if (r.kind == "frac") {
     if (r.n < 1 || r.n > 8) {
       check.errors.push_back("residual.n: expected a frac rate from 1 to 8, got " + std::to_string(r.n));

@@ -17,8 +17,8 @@
 //       residual.kind mhc: residual.dynamic, .tanh, .freeze_width, .freeze_beta;
 //       residual.kind frac: .reduce, .scale_out_init, .sinkhorn_iters; and
 //                          .tanh, .dynamic_norm, .dynamic_scale for SFC;
-//       residual.kind laurel, denseformer: every key but their own
-//                          (.laurel_rank; .dwa_dilation, .dwa_period);
+//       residual.kind laurel, denseformer, mudd: every key but their own
+//                          (.laurel_rank; .dwa_dilation, .dwa_period; none);
 //       .dynamic_norm, .dynamic_scale (frac), .laurel_rank, .dwa_* for every other kind;
 //       data.source synthetic: data.path, data.tokenizer, data.token_dtype;
 //       data.source text:      data.token_dtype, data.synthetic_tokens, data.difficulty;

@@ -17,6 +17,7 @@ std::string variant_name(const config::ResidualConfig& r) {
     if (r.freeze_beta) name += " B-frozen";
     return name;
   }
+  if (r.kind == "mudd") return "MUDD";
   if (r.kind == "laurel") return r.laurel_rank > 0 ? "LAuReL-RW+LR r" + std::to_string(r.laurel_rank) : "LAuReL-RW";
   if (r.kind == "denseformer") {
     if (r.dwa_dilation == 1 && r.dwa_period == 1) return "DenseFormer";

@@ -2,7 +2,7 @@
 // "Post-Norm", "SHC×2", "DHC×4", "DHC×4 no-tanh", "DHC×4 WC-frozen",
 // "DHC×4 B-frozen", "mHC×4", and for the other residual-stream variants
 // "SFC×4", "DFC×4" (Frac-Connections; " no-tanh", " no-norm", " no-scale"),
-// "LAuReL-RW", "LAuReL-RW+LR r4", "DenseFormer", "DenseFormer 4×5"
+// "LAuReL-RW", "LAuReL-RW+LR r4", "DenseFormer", "DenseFormer 4×5", "MUDD"
 // (dilation × period). Torch-free, pure.
 #pragma once
 

@@ -23,6 +23,7 @@ ResidualKind to_kind(const std::string& s) {
   if (s == "frac") return ResidualKind::kFrac;
   if (s == "laurel") return ResidualKind::kLaurel;
   if (s == "denseformer") return ResidualKind::kDenseFormer;
+  if (s == "mudd") return ResidualKind::kMudd;
   return ResidualKind::kPreNorm;  // validate() has rejected anything else
 }
 
@@ -54,6 +55,10 @@ BlockImpl::BlockImpl(const config::RunConfig& cfg, int64_t i) : kind(to_kind(cfg
   } else if (kind == ResidualKind::kLaurel) {
     laurel_attn = register_module("hc_attn", Laurel(cfg));
     laurel_ffn = register_module("hc_ffn", Laurel(cfg));
+  } else if (kind == ResidualKind::kMudd) {
+    ln_1k = register_module("ln_1k", make_norm(cfg.model, cfg.model.d_model));
+    ln_1v = register_module("ln_1v", make_norm(cfg.model, cfg.model.d_model));
+    mudd = register_module("mudd", Mudd(cfg, i));
   } else if (kind == ResidualKind::kDenseFormer) {
     dwa_sources = model::dwa_sources(cfg, i);
     if (!dwa_sources.empty()) {
@@ -104,8 +109,16 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, ForwardTrace* trace) {
       return y2;
     }
     case ResidualKind::kLaurel: return laurel_ffn->forward(laurel_attn->forward(x, attn_f), ffn_f);
+    case ResidualKind::kMudd: return forward_mudd({x, x, x, x}, trace);
   }
   throw std::logic_error("BlockImpl::forward: unknown residual kind");
+}
+
+torch::Tensor BlockImpl::forward_mudd(const std::vector<torch::Tensor>& qkvr, ForwardTrace* trace) {
+  if (trace != nullptr) trace->sublayer_inputs.push_back(trace->detach ? qkvr[0].detach() : qkvr[0]);
+  const torch::Tensor xa = attn->forward_qkv(ln_1(qkvr[0]), ln_1k(qkvr[1]), ln_1v(qkvr[2])) + qkvr[3];  // (B, T, d)
+  if (trace != nullptr) trace->sublayer_inputs.push_back(trace->detach ? xa.detach() : xa);
+  return xa + mlp(ln_2(xa));
 }
 
 torch::Tensor BlockImpl::average(const std::vector<torch::Tensor>& outputs) {
@@ -148,6 +161,7 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ForwardTrace* trace) {
     trace->sublayer_inputs.clear();
     trace->hc_matrices.clear();
     trace->frac_matrices.clear();
+    trace->mudd_weights.clear();
   }
   torch::Tensor x = wte(idx);                                 // (B, T, d)
   if (has_mixers(kind_)) x = x.unsqueeze(2).expand({B, T, n, d});  // (B, T, n, d): copied into every stream
@@ -158,6 +172,17 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ForwardTrace* trace) {
       outputs.push_back(b->forward(x, trace));
       x = b->average(outputs);  // Y_{i+1}
     }
+  } else if (kind_ == ResidualKind::kMudd) {
+    std::vector<torch::Tensor> outputs{x};  // X_0 .. X_{i+1}, each (B, T, d)
+    std::vector<torch::Tensor> streams(4, x);  // Q, K, V, R of the next block
+    for (const auto& block : *h) {
+      auto* b = block->as<BlockImpl>();
+      outputs.push_back(b->forward_mudd(streams, trace));
+      torch::Tensor w;
+      streams = b->mudd->forward(outputs, trace ? &w : nullptr);
+      if (trace != nullptr) trace->mudd_weights.push_back(w);
+    }
+    x = streams.back();  // the last DA's R stream
   } else {
     for (const auto& block : *h) x = block->as<BlockImpl>()->forward(x, trace);
   }

@@ -21,6 +21,9 @@
 //   denseformer Pre-Norm blocks; after block i the stream becomes a learned
 //              average of the block outputs so far (depth-weighted average,
 //              DWA; see BlockImpl::dwa_weights); then ln_f.
+//   mudd       after block i, per-token weights over the block outputs so far
+//              give block i+1 separate query, key, value and residual
+//              inputs (mudd.h); the last block's R stream goes to ln_f.
 //
 // Initialisation (paired across variants): every shared parameter (embedding,
 // attention, FFN, lm_head) is drawn from normal(0, model.init_std) by its own
@@ -47,11 +50,12 @@
 #include "hcx/model/hyper_connections.h"
 #include "hcx/model/laurel.h"
 #include "hcx/model/layers.h"
+#include "hcx/model/mudd.h"
 #include "hcx/model/param_specs.h"
 
 namespace hcx::model {
 
-enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc, kFrac, kLaurel, kDenseFormer };
+enum class ResidualKind { kPreNorm, kPostNorm, kHc, kMhc, kFrac, kLaurel, kDenseFormer, kMudd };
 
 // What a recorded forward collects: the diagnostics hook (docs/method.md, "Measurements":
 // representation collapse and learned connections). Pass one to
@@ -70,6 +74,9 @@ struct ForwardTrace {
   // frac: the FC matrix of sublayer k averaged over tokens, (m+1, 2m) float32
   // detached (frac.h). Empty for every other kind.
   std::vector<torch::Tensor> frac_matrices;
+  // mudd: the DA weights after block i averaged over tokens, (C, S) float32
+  // detached (mudd.h), one per block. Empty for every other kind.
+  std::vector<torch::Tensor> mudd_weights;
 };
 
 // One transformer block: attention and FFN, each with its residual connection.
@@ -80,6 +87,11 @@ class BlockImpl : public torch::nn::Module {
   // x: (B, T, n, d) for hc/mhc, else (B, T, d); same shape out. For
   // denseformer this is X_{i+1} = Block_i(Y_i); GptImpl::forward applies the DWA.
   torch::Tensor forward(const torch::Tensor& x, ForwardTrace* trace = nullptr);
+
+  // mudd: block i+1 of mudd.h on the streams (Xbar^Q, Xbar^K, Xbar^V, Xbar^R)
+  // of the previous DA (all X_0 for block 0): X_A = attn(ln_1(Q), ln_1k(K),
+  // ln_1v(V)) + R, then X_A + mlp(ln_2(X_A)). (B, T, d) each and out.
+  torch::Tensor forward_mudd(const std::vector<torch::Tensor>& qkvr, ForwardTrace* trace = nullptr);
 
   // denseformer: Y_{i+1} = sum_s dwa_weights[s] X_{dwa_sources[s]} from the
   // block outputs X_0 (the embedding) .. X_{i+1} (this block's output).
@@ -93,6 +105,8 @@ class BlockImpl : public torch::nn::Module {
   std::shared_ptr<ResidualMixerImpl> hc_attn, hc_ffn;  // hc/mhc only
   FracConnection fc_attn{nullptr}, fc_ffn{nullptr};    // frac only (registered as hc_attn, hc_ffn)
   Laurel laurel_attn{nullptr}, laurel_ffn{nullptr};    // laurel only (registered as hc_attn, hc_ffn)
+  Norm ln_1k{nullptr}, ln_1v{nullptr};                 // mudd only: the norms of the key and value inputs
+  Mudd mudd{nullptr};                                  // mudd only: the DA after this block
   // denseformer, when (i+1) % residual.dwa_period == 0: the sources j of
   // DWA_{i+1}, 0 <= j <= i+1 with j = i+1 (mod residual.dwa_dilation),
   // ascending, and their weights (one each), init 1 for j = i+1 and 0 for

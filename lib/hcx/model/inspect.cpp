@@ -21,6 +21,18 @@ double dwa_sources_total(const config::RunConfig& c) {
   return k;
 }
 
+// MUDD's DAs summed over blocks: FLOPs 2(dK + K C S + C S d), saved elements K + C S + C d.
+double mudd_total(const config::RunConfig& c, bool flops) {
+  double k = 0;
+  const double d = double(c.model.d_model);
+  for (int64_t i = 0; i < c.model.n_layers; ++i) {
+    const MuddShape s = mudd_shape(c, i);
+    const double K = double(s.hidden), CS = double(s.ways * s.sources), C = double(s.ways);
+    k += flops ? 2 * (d * K + K * CS + CS * d) : K + CS + C * d;
+  }
+  return k;
+}
+
 // FLOPs per token of the residual variant's own work, whole model (inspect.h convention).
 double variant_flops(const config::RunConfig& c) {
   const auto& r = c.residual;
@@ -30,6 +42,7 @@ double variant_flops(const config::RunConfig& c) {
   if (r.kind == "frac") return sublayers * (r.dynamic ? 4.0 : 2.0) * d * (2 * n + 1);
   if (r.kind == "laurel") return sublayers * (4.0 * d + 4.0 * double(r.laurel_rank) * d);
   if (r.kind == "denseformer") return 2.0 * d * dwa_sources_total(c);
+  if (r.kind == "mudd") return mudd_total(c, /*flops=*/true);
   return 0;
 }
 
@@ -42,6 +55,7 @@ double variant_elems(const config::RunConfig& c) {
   if (r.kind == "frac") return sublayers * (r.dynamic ? 3 * d + 2 * n * (2 * n + 1) : 2 * d);
   if (r.kind == "laurel") return sublayers * (r.laurel_rank > 0 ? 3 * d + double(r.laurel_rank) : 2 * d);
   if (r.kind == "denseformer") return d * dwa_sources_total(c);
+  if (r.kind == "mudd") return mudd_total(c, /*flops=*/false);
   return 0;
 }
 
@@ -93,6 +107,8 @@ std::string residual_summary(const config::RunConfig& c) {
     }
   } else if (r.kind == "laurel") {
     s += r.laurel_rank > 0 ? " RW+LR, rank " + std::to_string(r.laurel_rank) : " RW";
+  } else if (r.kind == "mudd") {
+    s += ", Q/K/V/R ways";
   } else if (r.kind == "denseformer") {
     s += ", dilation " + std::to_string(r.dwa_dilation) + ", period " + std::to_string(r.dwa_period);
   }

@@ -33,7 +33,8 @@ struct ModelStats {
   // model.seq_len context T for every token (no causal halving):
   //   attention 8d^2 + 4Td, FFN 6dh (swiglu) | 16d^2 (gelu), unembedding 2dV,
   //   per mixer: SHC 2nd(n+2), DHC 4nd(n+2), mHC 2nd(n+2)(n+1), SFC 2d(2m+1),
-  //   DFC 4d(2m+1), LAuReL 4d (+ 4rd for RW+LR); per DWA of c sources 2cd.
+  //   DFC 4d(2m+1), LAuReL 4d (+ 4rd for RW+LR); per DWA of c sources 2cd;
+  //   per MUDD DA 2(dK + K C S + C S d) (mudd_shape).
   // Training costs about 3x the forward.
   double flops_per_token = 0;
   double hc_flops_per_token = 0;
@@ -45,7 +46,8 @@ struct ModelStats {
   // elements saved for backward per token:
   //   attention sublayer 8d + 2*nh*T, FFN 2d + 4h (swiglu) | 10d (gelu),
   //   per mixer: SHC (n+1)d, DHC (2n+1)d + 2n(n+2), mHC (2n+1)d + 2n(n+2) + 2 iters n^2,
-  //   SFC 2d, DFC 3d + 2m(2m+1), LAuReL 2d (RW+LR 3d + r); per DWA of c sources cd
+  //   SFC 2d, DFC 3d + 2m(2m+1), LAuReL 2d (RW+LR 3d + r); per DWA of c sources cd;
+  //   per MUDD DA K + C S + C d
   //   (the float32 streams and what the mixing saves), final 2d + 2V.
   // Bytes: 4 per element for float32 runs; for bfloat16 runs 2 per element of
   // sublayer and unembedding activations, 4 for the float32 streams and mixing.

@@ -81,22 +81,33 @@ AttentionImpl::AttentionImpl(const config::ModelConfig& m) : n_heads(m.n_heads),
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_heads;
+  const int64_t C = x.size(2);
+  const auto qkv = c_attn(x).split(C, -1);  // 3 x (B, T, C)
+  return attend(qkv[0], qkv[1], qkv[2]);
+}
+
+torch::Tensor AttentionImpl::forward_qkv(const torch::Tensor& xq, const torch::Tensor& xk, const torch::Tensor& xv) {
+  const int64_t C = xq.size(2);
+  const auto w = c_attn->weight.split(C, 0);  // 3 x (C, C): the q, k and v rows of c_attn
+  return attend(at::linear(xq, w[0]), at::linear(xk, w[1]), at::linear(xv, w[2]));
+}
+
+torch::Tensor AttentionImpl::attend(const torch::Tensor& q_lin, const torch::Tensor& k_lin, const torch::Tensor& v_lin) {
+  const int64_t B = q_lin.size(0), T = q_lin.size(1), C = q_lin.size(2), hs = C / n_heads;
   if (T > seq_len) {
     throw bad_input("model.seq_len: the model was built for sequences of at most " + std::to_string(seq_len) +
                     " tokens, got " + std::to_string(T));
   }
-  if (rope_cos_.device() != x.device()) {  // lazily follow the model to its device
-    rope_cos_ = rope_cos_.to(x.device());
-    rope_sin_ = rope_sin_.to(x.device());
+  if (rope_cos_.device() != q_lin.device()) {  // lazily follow the model to its device
+    rope_cos_ = rope_cos_.to(q_lin.device());
+    rope_sin_ = rope_sin_.to(q_lin.device());
   }
-  const auto qkv = c_attn(x).split(C, -1);                       // 3 x (B, T, C)
   auto heads = [&](const torch::Tensor& t) {
     return t.reshape({B, T, n_heads, hs}).transpose(1, 2);       // (B, nh, T, hs)
   };
-  const torch::Tensor q = rope(heads(qkv[0]), rope_cos_, rope_sin_);
-  const torch::Tensor k = rope(heads(qkv[1]), rope_cos_, rope_sin_);
-  const torch::Tensor y = causal_attention(q, k, heads(qkv[2]));  // (B, nh, T, hs)
+  const torch::Tensor q = rope(heads(q_lin), rope_cos_, rope_sin_);
+  const torch::Tensor k = rope(heads(k_lin), rope_cos_, rope_sin_);
+  const torch::Tensor y = causal_attention(q, k, heads(v_lin));  // (B, nh, T, hs)
   return c_proj(y.transpose(1, 2).reshape({B, T, C}));           // (B, T, C)
 }
 

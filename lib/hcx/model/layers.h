@@ -67,10 +67,18 @@ torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Ten
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const config::ModelConfig& m);
   torch::Tensor forward(const torch::Tensor& x);
+  // Queries, keys and values from separate inputs (MUDDFormer, mudd.h), each
+  // (B, T, C) through its rows of c_attn; equal to forward(x) when all are x
+  // up to the GEMM's rounding. (Not an overload of forward: ModuleHolder's
+  // operator() needs a single forward.)
+  torch::Tensor forward_qkv(const torch::Tensor& xq, const torch::Tensor& xk, const torch::Tensor& xv);
   Linear c_attn{nullptr}, c_proj{nullptr};
   int64_t n_heads, seq_len;
 
  private:
+  // Attention of the projected q, k, v (B, T, C) each: RoPE, causal softmax, c_proj.
+  torch::Tensor attend(const torch::Tensor& q_lin, const torch::Tensor& k_lin, const torch::Tensor& v_lin);
+
   torch::Tensor rope_cos_, rope_sin_;  // (seq_len, hs), moved to x's device on first use
 };
 TORCH_MODULE(Attention);

@@ -15,7 +15,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 // The part of a mixer parameter's name after "hc_attn." / "hc_ffn.".
 std::string mixer_leaf(const std::string& name) {
-  for (const char* prefix : {".hc_attn.", ".hc_ffn."}) {
+  for (const char* prefix : {".hc_attn.", ".hc_ffn.", ".mudd."}) {
     const auto at = name.find(prefix);
     if (at != std::string::npos) return name.substr(at + std::string(prefix).size());
   }
@@ -99,10 +99,11 @@ bool is_hc_param(const std::string& name) { return !mixer_leaf(name).empty() || 
 ParamClass classify_param(const std::string& name) {
   const std::string leaf = mixer_leaf(name);
   if (!leaf.empty()) {
-    if (leaf == "static_beta" || leaf == "static_alpha" || leaf == "b_pre" || leaf == "b_post" || leaf == "b_res")
+    if (leaf == "static_beta" || leaf == "static_alpha" || leaf == "b_pre" || leaf == "b_post" || leaf == "b_res" ||
+        leaf == "a")
       return {ParamGroup::kHcStatic, false};
     if (leaf == "dynamic_alpha_fn" || leaf == "dynamic_beta_fn" || leaf == "phi_pre" || leaf == "phi_post" ||
-        leaf == "phi_res" || leaf == "lr_a" || leaf == "lr_b")
+        leaf == "phi_res" || leaf == "lr_a" || leaf == "lr_b" || leaf == "w1" || leaf == "w2")
       return {ParamGroup::kHcDynamic, true};
     if (leaf == "dynamic_alpha_scale" || leaf == "dynamic_beta_scale" || leaf == "alpha_pre" || leaf == "alpha_post" ||
         leaf == "alpha_res" || leaf == "rw")
@@ -112,7 +113,8 @@ ParamClass classify_param(const std::string& name) {
     return {ParamGroup::kHcStatic, false};
   } else if (name == "wte.weight" || name == "lm_head.weight") {
     return {ParamGroup::kEmbedding, true};
-  } else if (name == "ln_f.weight" || ends_with(name, ".ln_1.weight") || ends_with(name, ".ln_2.weight")) {
+  } else if (name == "ln_f.weight" || ends_with(name, ".ln_1.weight") || ends_with(name, ".ln_2.weight") ||
+             ends_with(name, ".ln_1k.weight") || ends_with(name, ".ln_1v.weight")) {
     return {ParamGroup::kNorm, false};
   } else if (contains(name, ".attn.")) {
     return {ParamGroup::kAttention, true};
@@ -140,6 +142,12 @@ std::vector<int64_t> dwa_sources(const config::RunConfig& cfg, int64_t i) {
   if (r.kind != "denseformer" || (i + 1) % r.dwa_period != 0) return out;
   for (int64_t j = (i + 1) % r.dwa_dilation; j <= i + 1; j += r.dwa_dilation) out.push_back(j);
   return out;
+}
+
+MuddShape mudd_shape(const config::RunConfig& cfg, int64_t i) {
+  const bool last = i + 1 == cfg.model.n_layers;
+  const int64_t ways = last ? 1 : 4, sources = i + 2;
+  return {ways, sources, last ? 4 * sources : ways * sources};
 }
 
 int64_t mixer_params(const config::RunConfig& cfg) {
@@ -175,6 +183,14 @@ std::vector<ParamSpec> param_specs(const config::RunConfig& cfg) {
     if (rms) add(p + "ln_2.weight", {d});
     add(p + "mlp.c_fc.weight", {m.ffn == "gelu" ? h : 2 * h, d});
     add(p + "mlp.c_proj.weight", {d, h});
+    if (kind == "mudd") {
+      if (rms) add(p + "ln_1k.weight", {d});
+      if (rms) add(p + "ln_1v.weight", {d});
+      const MuddShape s = mudd_shape(cfg, i);
+      add(p + "mudd.w1", {d, s.hidden});
+      add(p + "mudd.w2", {s.hidden, s.ways * s.sources});
+      add(p + "mudd.a", {s.ways, s.sources});
+    }
     if (mixers) {
       for (const char* which : {"hc_attn.", "hc_ffn."}) {
         for (const auto& mp : mixer_param_list(cfg)) add(p + which + mp.leaf, mp.shape, !mp.frozen);

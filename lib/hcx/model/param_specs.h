@@ -19,9 +19,10 @@ enum class ParamGroup {
   kFfn,        // h.i.mlp.*
   kNorm,       // norm gains: h.i.ln_1/ln_2, ln_f, DHC's own norm (RMSNorm only)
   // The residual variants' own parameters ("HC" for short; frac uses HC's leaf names):
-  kHcStatic,   // HC: static_beta (B), static_alpha ([A_m | A_r]); mHC: b_pre, b_post, b_res; DenseFormer: dwa_weights
+  kHcStatic,   // HC: static_beta (B), static_alpha ([A_m | A_r]); mHC: b_pre, b_post, b_res; DenseFormer: dwa_weights;
+               // MUDD: a
   kHcDynamic,  // HC: dynamic_alpha_fn ([W_m | W_r]), dynamic_beta_fn (W_beta); mHC: phi_pre, phi_post, phi_res;
-               // LAuReL: lr_a, lr_b (the low-rank map)
+               // LAuReL: lr_a, lr_b (the low-rank map); MUDD: w1, w2
   kHcScale,    // HC: dynamic_alpha_scale (s_alpha), dynamic_beta_scale (s_beta); mHC: alpha_pre, alpha_post,
                // alpha_res; LAuReL: rw
 };
@@ -44,7 +45,8 @@ struct ParamClass {
 ParamClass classify_param(const std::string& name);
 
 // True for names that belong to a residual variant (h.i.hc_attn.* /
-// h.i.hc_ffn.*, h.i.dwa_weights), the "HC overhead" of `hcx inspect`.
+// h.i.hc_ffn.*, h.i.dwa_weights, h.i.mudd.*), the "HC overhead" of `hcx
+// inspect`. MUDD's extra norms ln_1k, ln_1v are counted as norms.
 bool is_hc_param(const std::string& name);
 
 struct ParamSpec {
@@ -68,6 +70,8 @@ struct ParamSpec {
 //   h.i.attn.c_proj.weight          (d, d)
 //   h.i.mlp.c_fc.weight             (2h, d) swiglu (gate rows first, then up) | (4d, d) gelu
 //   h.i.mlp.c_proj.weight           (d, h) swiglu | (d, 4d) gelu
+//   h.i.ln_1k.weight, h.i.ln_1v.weight (d) mudd and rmsnorm: the norms of the key and value inputs
+//   h.i.mudd.w1 (d, K), h.i.mudd.w2 (K, C S), h.i.mudd.a (C, S)    mudd: the DA after block i (mudd_shape)
 //   h.i.hc_attn.*, h.i.hc_ffn.*     residual mixers (hc, mhc, frac, laurel), see below
 //   ln_f.weight                     (d)       rmsnorm and kind != post_norm
 //   lm_head.weight                  (V, d)    tie_embeddings == false
@@ -106,5 +110,13 @@ int64_t mixer_params(const config::RunConfig& cfg);
 // residual.dwa_period divides i+1; empty otherwise and for every other kind.
 // X_0 is the embedding; i+1 itself is always last.
 std::vector<int64_t> dwa_sources(const config::RunConfig& cfg, int64_t i);
+
+// mudd: the DA after block i (0-based, mudd.h) has C ways (4: Q, K, V, R; 1,
+// R only, after the last block), S = i+2 sources and hidden width K = C S
+// (4 S after the last block).
+struct MuddShape {
+  int64_t ways, sources, hidden;
+};
+MuddShape mudd_shape(const config::RunConfig& cfg, int64_t i);
 
 }  // namespace hcx::model

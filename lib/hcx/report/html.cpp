@@ -251,7 +251,8 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
        "each sublayer; <code>unfolded</code>: c<sub>kj</sub>, how much sublayer j's output feeds sublayer k's "
        "input (hcx docs/method.md, Learned connections); <code>frac</code>: the (m+1)\u00d72m matrix [[0, B], [Y, A]] "
        "of a Frac-Connection; <code>dwa</code>: DenseFormer's weight of block output j in the average after block i; "
-       "<code>laurel</code>: LAuReL's gains a (output) and b (skip) per sublayer.</p>\n";
+       "<code>laurel</code>: LAuReL's gains a (output) and b (skip) per sublayer; <code>mudd</code>: MUDDFormer's "
+       "weights of each block output in the next block's query, key, value and residual inputs.</p>\n";
   for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
     const GroupResult& g = rep.groups[gi];
     o << "<h3>" << html_escape(g.label) << "</h3>\n";
@@ -283,6 +284,7 @@ void write_matrices(const Report& rep, const ReportInput& in, std::ostream& o) {
         if (m->name == "unfolded") h.caption = "row k: sublayer k's input; column j: sublayer j's output";
         if (m->name == "dwa") h.caption = "row i: the average after block i+1; column j: block output j (0: embedding)";
         if (m->name == "laurel") h.caption = "row 0: a; row 1: b; column k: sublayer k";
+        if (m->name == "mudd") h.caption = "rows: Q, K, V, R (R only after the last block); column j: block output j";
       }
       o << render_heatmap(h);
     }

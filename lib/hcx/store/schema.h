@@ -99,7 +99,7 @@ CREATE TABLE layer_stats (            -- per-layer diagnostics: cosine similarit
   value  REAL NOT NULL,
   PRIMARY KEY (run_id, step, layer, name)
 ) WITHOUT ROWID;
-CREATE TABLE hc_matrices (            -- learned connections (hc, mhc; frac, dwa, laurel)
+CREATE TABLE hc_matrices (            -- learned connections (hc, mhc; frac, dwa, laurel, mudd)
   run_id      TEXT NOT NULL,
   step        INTEGER NOT NULL,
   layer       INTEGER NOT NULL,       -- sublayer index k; -1 for whole-model matrices

@@ -42,7 +42,7 @@ int64_t sublayer_of(const std::string& name) {
   const int64_t block = std::stoll(name.substr(2, dot - 2));
   const std::string rest = name.substr(dot + 1);
   const bool ffn_side = rest.rfind("ln_2", 0) == 0 || rest.rfind("mlp", 0) == 0 || rest.rfind("hc_ffn", 0) == 0 ||
-                        rest == "dwa_weights";  // the DWA follows the FFN
+                        rest == "dwa_weights" || rest.rfind("mudd", 0) == 0;  // DWA and DA follow the FFN
   return 2 * block + (ffn_side ? 1 : 0);
 }
 
@@ -82,6 +82,8 @@ void record_probe_diagnostics(model::GptImpl& model, const at::Tensor& probe, co
   for (size_t k = 0; k < trace.frac_matrices.size(); ++k)
     sink.matrix(matrix_row(step, static_cast<int64_t>(k), k % 2 == 0 ? "attn" : "ffn", "frac",
                            to_matrix(trace.frac_matrices[k])));
+  for (size_t i = 0; i < trace.mudd_weights.size(); ++i)
+    sink.matrix(matrix_row(step, static_cast<int64_t>(2 * i + 1), "ffn", "mudd", to_matrix(trace.mudd_weights[i])));
   if (const at::Tensor dwa = model::dwa_matrix(model); dwa.defined())
     sink.matrix(matrix_row(step, -1, "model", "dwa", to_matrix(dwa)));
   if (const at::Tensor gains = model::laurel_gains(model); gains.defined())

@@ -38,7 +38,9 @@ void record_grad_norms(model::GptImpl& model, int64_t step, MetricSink& sink);
 //  - frac: each sublayer's FC matrix averaged over the tokens ("frac",
 //    layer k, (m+1) x 2m, frac.h); denseformer: the DWA weights over depth
 //    ("dwa", layer -1, L x (L+1), model::dwa_matrix); laurel: the gains of
-//    every sublayer ("laurel", layer -1, 2 x 2L, model::laurel_gains).
+//    every sublayer ("laurel", layer -1, 2 x 2L, model::laurel_gains); mudd:
+//    the DA weights after block i averaged over the tokens ("mudd", layer
+//    2i+1, C x S: rows Q, K, V, R, column j block output j, mudd.h).
 // Runs under NoGradGuard.
 void record_probe_diagnostics(model::GptImpl& model, const at::Tensor& probe, const at::Device& device, int64_t step,
                               MetricSink& sink);
