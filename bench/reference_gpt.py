@@ -6,8 +6,8 @@ same parameter names, shapes and order, and trains it the way lib/hcx/train/trai
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
 load(DIR) rebuilds the model of an `hcx export` folder (config.json, model.safetensors) and loads its
 weights, reading safetensors with json, struct and torch only: Pre-Norm, Post-Norm, SHC, DHC, mHC, SFC and DFC
-(Frac-Connections), LAuReL and DenseFormer, with layernorm or rmsnorm, swiglu or gelu, tied or untied embeddings,
-sum or mean reduction of the streams.
+(Frac-Connections), LAuReL, DenseFormer and MUDDFormer, with layernorm or rmsnorm, swiglu or gelu, tied or untied
+embeddings, sum or mean reduction of the streams.
 
   import sys; sys.path.insert(0, "bench"); import reference_gpt
   model = reference_gpt.load("export-3f2a9c0d11e4b7a2")   # eval mode, on the CPU
@@ -31,7 +31,8 @@ float32, as lib/hcx/train does.
       and prints the largest difference (one JSON line); exit 1 when it is above --tol.
 
 Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab,
-m fractions of e = d / m features (Frac-Connections), r the LAuReL rank.
+m fractions of e = d / m features (Frac-Connections), r the LAuReL rank, C ways, S sources and K hidden of a
+MUDDFormer aggregation.
 """
 import argparse
 import json
@@ -53,7 +54,7 @@ class Config:
         self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
         self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
         self.norm, self.ffn, self.tie_embeddings = "layernorm", "swiglu", True  # "layernorm" | "rmsnorm"; "swiglu" | "gelu"
-        # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc" | "dfc" | "sfc" | "laurel" | "denseformer";
+        # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc" | "dfc" | "sfc" | "laurel" | "denseformer" | "mudd";
         # n: the streams of HC/mHC, the frac rate m of DFC/SFC; reduce: "sum" | "mean" of the streams
         self.variant, self.n, self.use_tanh, self.reduce = "pre_norm", 4, True, "sum"
         self.sinkhorn_iters = 20
@@ -156,8 +157,15 @@ class Attention(nn.Module):
         self.register_buffer("rope_sin", sin, persistent=False)
 
     def forward(self, x):  # (B, T, d)
-        B, T, C = x.size()
-        q, k, v = self.c_attn(x).split(C, -1)
+        return self.attend(*self.c_attn(x).split(x.size(-1), -1))
+
+    def forward_qkv(self, xq, xk, xv):
+        """MUDDFormer (layers.cpp): q, k, v from three inputs (B, T, d), each with its rows of c_attn."""
+        wq, wk, wv = self.c_attn.weight.split(xq.size(-1), 0)  # 3 x (d, d)
+        return self.attend(F.linear(xq, wq), F.linear(xk, wk), F.linear(xv, wv))
+
+    def attend(self, q, k, v):  # the projected q, k, v (B, T, d) -> (B, T, d)
+        B, T, C = q.size()
         heads = lambda t: t.reshape(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, nh, T, hs)
         q = apply_rope(heads(q), self.rope_cos, self.rope_sin)
         k = apply_rope(heads(k), self.rope_cos, self.rope_sin)
@@ -320,11 +328,51 @@ class Laurel(nn.Module):
         return a * f(x).float() + b * res     # (B, T, d)
 
 
+def mudd_shape(cfg, i):
+    """param_specs.cpp: (C, S, K) of the aggregation after block i: C = 4 ways (Q, K, V, R), 1 (R) after the
+    last block; S = i + 2 sources X_0 .. X_{i+1}; K = C S hidden, 4 S after the last block."""
+    last = i + 1 == cfg.n_layers
+    ways, sources = (1 if last else 4), i + 2
+    return ways, sources, 4 * sources if last else ways * sources
+
+
+class Mudd(nn.Module):
+    """MUDDFormer's dynamic dense aggregation after block i (mudd.h): per token,
+    dw = GELU(RMSNorm(X_{i+1}) W1) W2 + a (B, T, C, S), RMSNorm without gain; Xbar^c = sum_j dw[..., c, j] X_j.
+    Init: W1 ~ normal(0, 1/sqrt(d)), W2 = 0, a one-hot on j = i + 1, so every Xbar^c = X_{i+1}."""
+
+    def __init__(self, cfg, i):
+        super().__init__()
+        d, self.eps = cfg.d_model, cfg.norm_eps
+        self.ways, self.sources, self.hidden = mudd_shape(cfg, i)
+        self.w1 = nn.Parameter(torch.randn(d, self.hidden) / math.sqrt(d))       # (d, K)
+        self.w2 = nn.Parameter(torch.zeros(self.hidden, self.ways * self.sources))  # (K, C S)
+        a0 = torch.zeros(self.ways, self.sources)
+        a0[:, -1] = 1.0  # every way reads the block's own output
+        self.a = nn.Parameter(a0)                                                  # (C, S)
+
+    def forward(self, outputs):
+        """outputs: X_0 .. X_{i+1}, each (B, T, d) -> the C streams Xbar^c (B, T, d), float32 (Q, K, V, R or R)."""
+        x = outputs[-1]
+        with torch.autocast(device_type=x.device.type, enabled=False):  # mudd.cpp's MixingGuard
+            xf = x.float() if x.dtype != torch.float64 else x
+            xn = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)  # RMSNorm, no gain
+            dw = (F.gelu(xn @ self.w1) @ self.w2).reshape(x.size(0), x.size(1), self.ways, self.sources) + self.a
+            out = []
+            for c in range(self.ways):
+                w = dw[..., c, :]  # (B, T, S)
+                y = w[..., -1:] * xf  # the block's own output first: at init each further term adds an exact 0
+                for j in range(self.sources - 1):
+                    y = y + w[..., j:j + 1] * outputs[j].to(xf.dtype)
+                out.append(y)  # (B, T, d)
+            return out
+
+
 class Block(nn.Module):
     def __init__(self, cfg, i):
         super().__init__()
         self.cfg = cfg
-        # registration order as gpt.cpp: ln_1, attn, ln_2, mlp, hc_attn, hc_ffn, dwa_weights
+        # registration order as gpt.cpp: ln_1, attn, ln_2, mlp, hc_attn, hc_ffn | ln_1k, ln_1v, mudd, dwa_weights
         self.ln_1 = Norm(cfg, cfg.d_model)
         self.attn = Attention(cfg)
         self.ln_2 = Norm(cfg, cfg.d_model)
@@ -337,6 +385,10 @@ class Block(nn.Module):
             mixer = Laurel if cfg.variant == "laurel" else FracConnection
             self.hc_attn = mixer(cfg)
             self.hc_ffn = mixer(cfg)
+        elif cfg.variant == "mudd":
+            self.ln_1k = Norm(cfg, cfg.d_model)
+            self.ln_1v = Norm(cfg, cfg.d_model)
+            self.mudd = Mudd(cfg, i)
         self.dwa_weights = None
         if cfg.variant == "denseformer" and (i + 1) % cfg.dwa_period == 0:
             w0 = torch.zeros(len(range((i + 1) % cfg.dwa_dilation, i + 2, cfg.dwa_dilation)))  # over S_i ascending
@@ -344,6 +396,8 @@ class Block(nn.Module):
             self.dwa_weights = nn.Parameter(w0)
 
     def forward(self, x):
+        if self.cfg.variant == "mudd":
+            return self.forward_mudd([x, x, x, x])
         attn_f = lambda h0: self.attn(self.ln_1(h0))
         ffn_f = lambda h0: self.mlp(self.ln_2(h0))
         if self.cfg.mixers:
@@ -353,6 +407,13 @@ class Block(nn.Module):
             return self.ln_2(x + self.mlp(x))
         x = x + attn_f(x)
         return x + ffn_f(x)
+
+    def forward_mudd(self, qkvr):
+        """MUDDFormer's block on its streams Xbar^Q, Xbar^K, Xbar^V, Xbar^R (B, T, d) -> X_{i+2} (B, T, d):
+        X_A = attn(ln_1(Q), ln_1k(K), ln_1v(V)) + R, then X_A + mlp(ln_2(X_A))."""
+        q, k, v, r = qkvr
+        xa = self.attn.forward_qkv(self.ln_1(q), self.ln_1k(k), self.ln_1v(v)) + r
+        return xa + self.mlp(self.ln_2(xa))
 
     def average(self, history):
         """DenseFormer's Y_{i+1} (B, T, d) from history [X_0 .. X_{i+1}] of block outputs: the dwa_weights
@@ -366,7 +427,8 @@ class Block(nn.Module):
 
 
 class Gpt(nn.Module):
-    """hcx's GPT: embedding, L blocks (DenseFormer: each followed by its average), (HC: sum or mean of streams),
+    """hcx's GPT: embedding, L blocks (DenseFormer: each followed by its average; MUDDFormer: by its dynamic
+    dense aggregation, the last one's R stream going on), (HC: sum or mean of streams),
     final norm (none for Post-Norm), unembedding (tied to wte unless tie_embeddings is false)."""
 
     def __init__(self, cfg):
@@ -387,11 +449,18 @@ class Gpt(nn.Module):
         if self.cfg.streams:
             x = x.unsqueeze(2).expand(B, T, self.cfg.n, self.cfg.d_model)      # (B, T, n, d)
         dense, history = self.cfg.variant == "denseformer", [x]                # DenseFormer: X_0, X_1, ..
-        for block in self.h:
-            x = block(x)
-            if dense:
-                history.append(x)
-                x = block.average(history)
+        if self.cfg.variant == "mudd":
+            streams = [x] * 4                                                   # Q, K, V, R of the next block
+            for block in self.h:
+                history.append(block.forward_mudd(streams))                     # X_0 .. X_{i+1}
+                streams = block.mudd(history)
+            x = streams[-1]                                                     # the last aggregation's R
+        else:
+            for block in self.h:
+                x = block(x)
+                if dense:
+                    history.append(x)
+                    x = block.average(history)
         if self.cfg.streams:
             x = x.mean(2) if self.cfg.reduce == "mean" else x.sum(2)           # (B, T, d)
         if self.ln_f is not None:
@@ -404,11 +473,15 @@ class Gpt(nn.Module):
 
 
 def decays(name):
-    """param_specs.cpp: embeddings, attention and FFN matrices, the DHC/DFC projections and LAuReL's low rank decay;
-    static HC/FC, scales, norm gains, LAuReL's rw and DenseFormer's dwa_weights don't."""
+    """param_specs.cpp: embeddings, attention and FFN matrices, the DHC/DFC projections, LAuReL's low rank and
+    MUDDFormer's w1, w2 decay; static HC/FC, scales, norm gains, LAuReL's rw, DenseFormer's dwa_weights and
+    MUDDFormer's a don't."""
     leaf = name.rsplit(".", 1)[-1]
-    if ".hc_" in name:
-        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn", "phi_pre", "phi_post", "phi_res", "lr_a", "lr_b")
+    if ".hc_" in name or ".mudd." in name:
+        return leaf in ("dynamic_alpha_fn", "dynamic_beta_fn", "phi_pre", "phi_post", "phi_res", "lr_a", "lr_b",
+                        "w1", "w2")
+    if name == "ln_f.weight" or any(name.endswith(f".{n}.weight") for n in ("ln_1", "ln_2", "ln_1k", "ln_1v")):
+        return False
     return leaf != "dwa_weights"
 
 
@@ -600,8 +673,8 @@ def main():
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--seq", type=int, default=128)
     t.add_argument("--vocab", type=int, default=256)
-    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc", "mhc", "dfc", "sfc", "laurel", "denseformer"],
-                   default="pre_norm")
+    t.add_argument("--variant", choices=["pre_norm", "dhc", "shc", "mhc", "dfc", "sfc", "laurel", "denseformer",
+                                         "mudd"], default="pre_norm")
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                    help="bfloat16: autocast, the mixing, norms and loss in float32")

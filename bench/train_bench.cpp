@@ -10,6 +10,9 @@
 //   train_bench gpu [--python python3] [--reference FILE] [--peak-tflops 989.4] [--steps 20] [--json FILE]
 //               bf16 on cuda at d 768, 12 layers, seq 1024 (scripts/gpu_check.sh): tokens/s, MFU,
 //               peak memory against hcx inspect's estimate, and PyTorch's tokens/s
+//   train_bench zoo [--repeat 3] [--quick] [--dtypes float32,bfloat16] [--json FILE]
+//               every residual variant (DHC×4, mHC×4, DFC×4, SFC×4, LAuReL-RW, LAuReL-RW+LR r4,
+//               DenseFormer, MUDD) against Pre-Norm at the two shapes: tokens/s and step-time ratios
 //   train_bench check DIR      export weights, a batch and 3 training steps for `reference_gpt.py check DIR/<variant>`
 //   train_bench profile D L B T THREADS VARIANT STEPS     forward / backward / clip / AdamW times of one config
 //   train_bench measure D L B T THREADS VARIANT WARMUP STEPS [DTYPE]   (child) tokens/s of one config
@@ -108,9 +111,14 @@ hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int
   cfg.model.seq_len = seq;
   cfg.train.batch_size = batch;
   cfg.train.threads = threads;
-  cfg.residual.kind = variant == "dhc" ? "hc" : variant;  // pre_norm | hc | mhc
+  // pre_norm | dhc | mhc (n 4); and the zoo: dfc | sfc (m 4), laurel | laurel_lr (rank 4), denseformer (1x1), mudd
+  cfg.residual.kind = variant == "dhc"                       ? "hc"
+                      : variant == "dfc" || variant == "sfc" ? "frac"
+                      : variant == "laurel_lr"               ? "laurel"
+                                                             : variant;
   cfg.residual.n = 4;
-  cfg.residual.dynamic = true;
+  cfg.residual.dynamic = variant != "sfc";
+  if (variant == "laurel_lr") cfg.residual.laurel_rank = 4;
   return cfg;
 }
 
@@ -597,6 +605,70 @@ int drive(const Options& o) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------- the residual-variant zoo
+
+// Every residual variant against Pre-Norm at the benchmark shapes, hcx only:
+// per shape, dtype and repeat the variants run in turn (the order reversed
+// every other repeat), each in its own child; the table gives median tokens/s
+// and the step-time ratio to Pre-Norm of the same run.
+const char* const kZooVariants[] = {"pre_norm", "dhc",       "mhc",         "dfc", "sfc",
+                                    "laurel",   "laurel_lr", "denseformer", "mudd"};
+
+const char* zoo_label(const std::string& v) {
+  if (v == "pre_norm") return "Pre-Norm";
+  if (v == "dhc") return "DHC×4";
+  if (v == "mhc") return "mHC×4";
+  if (v == "dfc") return "DFC×4";
+  if (v == "sfc") return "SFC×4";
+  if (v == "laurel") return "LAuReL-RW";
+  if (v == "laurel_lr") return "LAuReL-RW+LR r4";
+  if (v == "mudd") return "MUDD";
+  return "DenseFormer";
+}
+
+int drive_zoo(const Options& o) {
+  const std::string self = fs::canonical("/proc/self/exe").string();
+  std::printf("residual-variant zoo: hcx tokens/s, median of %d; load at start %.2f\n", o.repeat, load_average());
+  Json report = {{"repeat", o.repeat}, {"load_start", load_average()}, {"configs", Json::array()}};
+  std::vector<std::string> lines;
+  for (const Shape& s : kShapes) {
+    for (const std::string& dtype : o.dtypes) {
+      std::map<std::string, std::vector<double>> tps;
+      for (int r = 0; r < o.repeat; ++r) {
+        std::vector<std::string> order(std::begin(kZooVariants), std::end(kZooVariants));
+        if (r % 2 == 1) std::reverse(order.begin(), order.end());
+        for (const auto& v : order) {
+          int64_t steps = v == "pre_norm" ? s.steps_pre_norm : s.steps_dhc;
+          if (o.quick) steps = std::max<int64_t>(2, steps / 4);
+          const Json j = run_child(thread_env(s.threads) + "'" + self + "' measure " + shape_args(s) + " " + v + " " +
+                                   std::to_string(s.warmup) + " " + std::to_string(steps) + " " + dtype);
+          tps[v].push_back(j.at("tokens_per_s").get<double>());
+          std::printf("  d=%-4lld %-8s rep %d  %-16s %9.0f tokens/s  (load %.2f)\n", (long long)s.d_model,
+                      dtype.c_str(), r + 1, zoo_label(v), tps[v].back(), load_average());
+          std::fflush(stdout);
+        }
+      }
+      Json entry = {{"d_model", s.d_model}, {"threads", s.threads}, {"dtype", dtype}, {"variants", Json::object()}};
+      const double pre = median(tps["pre_norm"]);
+      for (const char* v : kZooVariants) {
+        const double t = median(tps[v]);
+        entry["variants"][v] = {{"tokens_per_s", t}, {"step_over_pre_norm", pre / t}};
+        char line[160];
+        std::snprintf(line, sizeof line, "d=%-4lld %lld thr  %-8s %-16s %10.0f %9.2f", (long long)s.d_model,
+                      (long long)s.threads, dtype.c_str(), zoo_label(v), t, pre / t);
+        lines.push_back(line);
+      }
+      report["configs"].push_back(entry);
+    }
+  }
+  std::printf("\n%-29s %-16s %10s %9s\n", "config", "variant", "tok/s", "step/Pre");
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  std::printf("load average at end: %.2f\n", load_average());
+  report["load_end"] = load_average();
+  if (!o.json.empty()) std::ofstream(o.json) << report.dump(1) << "\n";
+  return 0;
+}
+
 // ---------------------------------------------------------------------------- GPU: bf16 at GPT-2 small size
 
 // The GPU check's shape (d 768, 12 layers, seq 1024, bf16); batch 8 gives 8,192 tokens a step.
@@ -676,14 +748,16 @@ hcx::config::RunConfig config_from_args(char** argv) {  // D L B T THREADS VARIA
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: train_bench [--repeat N] [--quick] [--dtypes float32,bfloat16] [--python PY] [--reference FILE]\n"
-               "                   [--no-pytorch] [--no-costs] [--unfused] [--json FILE]\n"
-               "       train_bench check DIR\n"
-               "       train_bench profile D L B T THREADS VARIANT STEPS\n"
-               "       train_bench measure D L B T THREADS VARIANT WARMUP STEPS [float32|bfloat16]\n"
-               "       train_bench gemm-peak float32|bfloat16 THREADS\n"
-               "       train_bench gpu [--python PY] [--reference FILE] [--peak-tflops T] [--steps N] [--json FILE]\n");
+  std::fprintf(
+      stderr,
+      "usage: train_bench [--repeat N] [--quick] [--dtypes float32,bfloat16] [--python PY] [--reference FILE]\n"
+      "                   [--no-pytorch] [--no-costs] [--unfused] [--json FILE]\n"
+      "       train_bench zoo [--repeat N] [--quick] [--dtypes float32,bfloat16] [--json FILE]\n"
+      "       train_bench check DIR\n"
+      "       train_bench profile D L B T THREADS VARIANT STEPS\n"
+      "       train_bench measure D L B T THREADS VARIANT WARMUP STEPS [float32|bfloat16]\n"
+      "       train_bench gemm-peak float32|bfloat16 THREADS\n"
+      "       train_bench gpu [--python PY] [--reference FILE] [--peak-tflops T] [--steps N] [--json FILE]\n");
   return 2;
 }
 
@@ -738,8 +812,9 @@ int main(int argc, char** argv) {
       for (const char* variant : kVariants) export_check(fs::path(argv[2]) / variant, variant);
       return 0;
     }
+    const bool zoo = cmd == "zoo";
     Options o;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = zoo ? 2 : 1; i < argc; ++i) {
       const std::string a = argv[i];
       const bool has_value = i + 1 < argc;
       if (a == "--repeat" && has_value) o.repeat = std::max(1, std::stoi(argv[++i]));
@@ -761,7 +836,7 @@ int main(int argc, char** argv) {
       else if (a == "--json" && has_value) o.json = argv[++i];
       else return usage();
     }
-    return drive(o);
+    return zoo ? drive_zoo(o) : drive(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_bench: %s\n", e.what());
     return 1;

@@ -91,8 +91,8 @@ struct Variant {
 
 // Pre-Norm, DHC×4 and mHC×4 as the benchmark builds them, then the other
 // options load() supports: SHC with rmsnorm and mean reduction, Post-Norm
-// with rmsnorm, gelu and an untied unembedding, Frac-Connections, LAuReL and
-// DenseFormer.
+// with rmsnorm, gelu and an untied unembedding, Frac-Connections, LAuReL,
+// DenseFormer and MUDD.
 const Variant kVariants[] = {
     {"pre_norm", R"({"kind": "pre_norm"})", ""},
     {"DHCx4", R"({"kind": "hc", "n": 4})", ""},
@@ -105,6 +105,7 @@ const Variant kVariants[] = {
     {"DFCx2 no-norm no-scale", R"({"kind": "frac", "n": 2, "dynamic_norm": false, "dynamic_scale": false})", ""},
     {"LAuReL-RW+LR r2", R"({"kind": "laurel", "laurel_rank": 2})", ""},
     {"DenseFormer", R"({"kind": "denseformer"})", ""},
+    {"MUDD rmsnorm", R"({"kind": "mudd"})", R"(, "norm": "rmsnorm")"},
 };
 
 TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
