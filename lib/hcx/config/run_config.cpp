@@ -31,6 +31,14 @@ void visit_fields(C& c, V&& v) {
   v("model.norm_eps", c.model.norm_eps);
   v("model.init_std", c.model.init_std);
   v("model.rope_theta", c.model.rope_theta);
+  v("model.moe_experts", c.model.moe_experts);
+  v("model.moe_top_k", c.model.moe_top_k);
+  v("model.moe_hidden", c.model.moe_hidden);
+  v("model.moe_norm_topk", c.model.moe_norm_topk);
+  v("model.moe_lb_weight", c.model.moe_lb_weight);
+  v("model.moe_z_weight", c.model.moe_z_weight);
+  v("model.moe_lb_convention", c.model.moe_lb_convention);
+  v("model.moe_z_reduce", c.model.moe_z_reduce);
   v("residual.kind", c.residual.kind);
   v("residual.n", c.residual.n);
   v("residual.dynamic", c.residual.dynamic);

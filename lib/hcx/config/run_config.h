@@ -42,12 +42,22 @@ struct ModelConfig {
   int64_t n_heads = 4;           // d_model / n_heads must be even (RoPE rotates pairs)
   int64_t seq_len = 64;          // context length T
   int64_t vocab_size = 256;      // 256 fits byte-level text and the synthetic language
-  std::string ffn = "swiglu";    // "swiglu" (hidden ~8d/3, rounded to 8) | "gelu" (hidden 4d)
+  std::string ffn = "swiglu";    // "swiglu" (hidden ~8d/3, rounded to 8) | "gelu" (hidden 4d) | "moe" (below)
   std::string norm = "layernorm";  // "layernorm" (no affine) | "rmsnorm" (affine gain)
   bool tie_embeddings = true;    // unembedding shares the embedding matrix
   double norm_eps = 1e-5;        // epsilon of every norm; 0 is allowed (init-equivalence tests)
   double init_std = 0.02;        // normal(0, init_std); output projections also / sqrt(2L)
   double rope_theta = 10000.0;   // RoPE base
+  // ffn "moe": a mixture of SwiGLU experts with dropless token-choice top-k routing (OLMoE;
+  // docs/method.md, "The MoE FFN"). Read only when ffn is "moe".
+  int64_t moe_experts = 8;     // E experts per layer
+  int64_t moe_top_k = 2;       // k experts per token, 1..E
+  int64_t moe_hidden = 0;      // expert hidden h_e; 0 = ceil(h/k) of the swiglu hidden h: active FLOPs of the dense FFN
+  bool moe_norm_topk = false;  // w / sum w over the chosen k (Mixtral); OLMoE: false, w = p[I]
+  double moe_lb_weight = 0.01;                   // alpha of the load-balancing loss
+  double moe_z_weight = 0.001;                   // beta of the router z-loss
+  std::string moe_lb_convention = "megablocks";  // "megablocks": E sum f_e P_e, 1 = balanced | "hf": k times that
+  std::string moe_z_reduce = "mean";             // "mean" over layers of the token means | "sum" over layers
 };
 
 struct ResidualConfig {
@@ -148,6 +158,7 @@ Json to_json(const RunConfig& c);
 constexpr int64_t kMaxDModel = 65536;
 constexpr int64_t kMaxLayers = 1024;
 constexpr int64_t kMaxHeads = 1024;
+constexpr int64_t kMaxExperts = 1024;  // model.moe_experts
 constexpr int64_t kMaxSeqLen = int64_t{1} << 20;
 constexpr int64_t kMaxVocab = int64_t{1} << 22;
 constexpr int64_t kMaxBatch = int64_t{1} << 20;   // train.batch_size and train.grad_accum

@@ -89,14 +89,32 @@ void check_model_shape(const RunConfig& c, Checks& check) {
   }
 }
 
+// The MoE FFN's experts, routing and auxiliary losses (model.ffn "moe").
+void check_moe(const RunConfig& c, Checks& check) {
+  const auto& m = c.model;
+  check.at_least("model.moe_experts", m.moe_experts, 1);
+  check.at_most("model.moe_experts", m.moe_experts, kMaxExperts);
+  check.at_least("model.moe_top_k", m.moe_top_k, 1);
+  if (m.moe_experts >= 1 && m.moe_top_k > m.moe_experts)
+    check.errors.push_back("model.moe_top_k: expected at most model.moe_experts (" + std::to_string(m.moe_experts) +
+                           ") experts per token, got " + std::to_string(m.moe_top_k));
+  check.at_least("model.moe_hidden", m.moe_hidden, 0);
+  check.at_most("model.moe_hidden", m.moe_hidden, 8 * kMaxDModel);
+  check.in_range("model.moe_lb_weight", m.moe_lb_weight, 0.0, 1e3, "a number in [0, 1000]");
+  check.in_range("model.moe_z_weight", m.moe_z_weight, 0.0, 1e3, "a number in [0, 1000]");
+  check.choice("model.moe_lb_convention", m.moe_lb_convention, {"megablocks", "hf"});
+  check.choice("model.moe_z_reduce", m.moe_z_reduce, {"mean", "sum"});
+}
+
 // What the blocks are built from: FFN and norm kinds, and the numbers of the
 // norms, the init and RoPE.
 void check_model_layers(const RunConfig& c, Checks& check) {
-  check.choice("model.ffn", c.model.ffn, {"swiglu", "gelu"});
+  check.choice("model.ffn", c.model.ffn, {"swiglu", "gelu", "moe"});
   check.choice("model.norm", c.model.norm, {"layernorm", "rmsnorm"});
   check.in_range("model.norm_eps", c.model.norm_eps, 0.0, 1.0, "a number in [0, 1]");
   check.positive("model.init_std", c.model.init_std);
   check.positive("model.rope_theta", c.model.rope_theta);
+  if (c.model.ffn == "moe") check_moe(c, check);
 }
 
 // The residual variant under study and its options.

@@ -40,6 +40,19 @@ config::RunConfig normalized(const config::RunConfig& c) {
     }
   }
 
+  auto& m = n.model;
+  const auto& dm = defaults.model;
+  if (m.ffn != "moe") {  // the MoE keys are read only by the MoE FFN
+    m.moe_experts = dm.moe_experts;
+    m.moe_top_k = dm.moe_top_k;
+    m.moe_hidden = dm.moe_hidden;
+    m.moe_norm_topk = dm.moe_norm_topk;
+    m.moe_lb_weight = dm.moe_lb_weight;
+    m.moe_z_weight = dm.moe_z_weight;
+    m.moe_lb_convention = dm.moe_lb_convention;
+    m.moe_z_reduce = dm.moe_z_reduce;
+  }
+
   auto& data = n.data;
   const auto& dd = defaults.data;
   if (data.source == "synthetic") {

@@ -20,6 +20,7 @@
 //       residual.kind laurel, denseformer, mudd: every key but their own
 //                          (.laurel_rank; .dwa_dilation, .dwa_period; none);
 //       .dynamic_norm, .dynamic_scale (frac), .laurel_rank, .dwa_* for every other kind;
+//       model.ffn other than moe: every model.moe_* key;
 //       data.source synthetic: data.path, data.tokenizer, data.token_dtype;
 //       data.source text:      data.token_dtype, data.synthetic_tokens, data.difficulty;
 //       data.source tokens:    data.tokenizer, data.synthetic_tokens, data.difficulty;
