@@ -45,6 +45,14 @@ std::vector<config::RunConfig> many_configs() {
   wide.model.n_heads = 3;
   wide.model.n_layers = 3;
   out.push_back(wide);
+  for (const char* kind : {"pre_norm", "hc", "laurel"}) {  // the MoE FFN: router and stacked experts
+    auto c = tiny(kind, 2, true);
+    c.model.ffn = "moe";
+    c.model.moe_experts = 5;
+    c.model.moe_top_k = 2;
+    c.model.moe_hidden = std::string(kind) == "hc" ? 12 : 0;
+    out.push_back(c);
+  }
   return out;
 }
 
@@ -107,6 +115,27 @@ TEST(Inspect, FlopsByHand) {
   c.residual.kind = "pre_norm";
   EXPECT_DOUBLE_EQ(compute_stats(c).flops_per_token,
                    2 * (8.0 * 64 * 64 + 4.0 * 64 * 64 + 16.0 * 64 * 64) + 2.0 * 64 * 256);
+}
+
+TEST(Inspect, MoeCountsTotalAndActiveParametersAndFlops) {
+  // d 64, L 2, E 8, k 2, h_e = ceil(176 / 2) = 88: per layer E (3 d h_e) + d E,
+  // active (k of E experts) k (3 d h_e) + d E; FLOPs 2dE + 6 k d h_e per layer.
+  config::RunConfig c;
+  c.model.ffn = "moe";
+  const ModelStats dense = compute_stats(config::RunConfig{});
+  const ModelStats s = compute_stats(c);
+  const int64_t d = 64, E = 8, k = 2, he = 88, ffn_dense = 3 * d * 176;
+  EXPECT_EQ(s.params_total, dense.params_total + 2 * (E * 3 * d * he + d * E - ffn_dense));
+  EXPECT_EQ(s.params_active, dense.params_total + 2 * (k * 3 * d * he + d * E - ffn_dense));
+  EXPECT_EQ(dense.params_active, dense.params_total);
+  EXPECT_DOUBLE_EQ(s.flops_per_token, dense.flops_per_token + 2 * (2.0 * d * E + 6.0 * k * d * he - 6.0 * d * 176));
+  const std::string table = stats_table(c, s);
+  EXPECT_NE(
+      table.find("moe FFN: 8 swiglu experts (hidden 88), top-2, dropless; aux lb 0.01 (megablocks), z 0.001 (mean)"),
+      std::string::npos)
+      << table;
+  EXPECT_NE(table.find("active per token"), std::string::npos) << table;
+  EXPECT_EQ(stats_json(c, s)["params"]["active"], s.params_active);
 }
 
 TEST(Inspect, ActivationEstimateGrowsWithStreams) {

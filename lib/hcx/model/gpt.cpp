@@ -45,7 +45,11 @@ BlockImpl::BlockImpl(const config::RunConfig& cfg, int64_t i) : kind(to_kind(cfg
   ln_1 = register_module("ln_1", make_norm(cfg.model, cfg.model.d_model));
   attn = register_module("attn", Attention(cfg.model));
   ln_2 = register_module("ln_2", make_norm(cfg.model, cfg.model.d_model));
-  mlp = register_module("mlp", Mlp(cfg.model));
+  if (cfg.model.ffn == "moe") {
+    moe = register_module("mlp", Moe(cfg.model));
+  } else {
+    mlp = register_module("mlp", Mlp(cfg.model));
+  }
   if (has_mixers(kind)) {
     hc_attn = register_module("hc_attn", make_mixer(cfg, 2 * i));
     hc_ffn = register_module("hc_ffn", make_mixer(cfg, 2 * i + 1));
@@ -74,7 +78,10 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, ForwardTrace* trace) {
     if (trace != nullptr) trace->sublayer_inputs.push_back(trace->detach ? h0.detach() : h0);
   };
   auto attn_f = [&](const torch::Tensor& h0) { record(h0); return attn(ln_1(h0)); };  // (B, T, d)
-  auto ffn_f = [&](const torch::Tensor& h0) { record(h0); return mlp(ln_2(h0)); };    // (B, T, d)
+  auto ffn_f = [&](const torch::Tensor& h0) {
+    record(h0);
+    return feed_forward(ln_2(h0));
+  };  // (B, T, d)
   switch (kind) {
     case ResidualKind::kPreNorm:
     case ResidualKind::kDenseFormer: {
@@ -85,7 +92,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, ForwardTrace* trace) {
       record(x);
       const torch::Tensor y = ln_1(x + attn(x));
       record(y);
-      return ln_2(y + mlp(y));
+      return ln_2(y + feed_forward(y));
     }
     case ResidualKind::kHc:
     case ResidualKind::kMhc: {
@@ -118,8 +125,10 @@ torch::Tensor BlockImpl::forward_mudd(const std::vector<torch::Tensor>& qkvr, Fo
   if (trace != nullptr) trace->sublayer_inputs.push_back(trace->detach ? qkvr[0].detach() : qkvr[0]);
   const torch::Tensor xa = attn->forward_qkv(ln_1(qkvr[0]), ln_1k(qkvr[1]), ln_1v(qkvr[2])) + qkvr[3];  // (B, T, d)
   if (trace != nullptr) trace->sublayer_inputs.push_back(trace->detach ? xa.detach() : xa);
-  return xa + mlp(ln_2(xa));
+  return xa + feed_forward(ln_2(xa));
 }
+
+torch::Tensor BlockImpl::feed_forward(const torch::Tensor& x) { return moe ? moe(x) : mlp(x); }
 
 torch::Tensor BlockImpl::average(const std::vector<torch::Tensor>& outputs) {
   if (dwa_sources.empty()) return outputs.back();
@@ -194,6 +203,30 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ForwardTrace* trace) {
 torch::Tensor GptImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
   const torch::Tensor logits = forward(idx);                  // (B, T, V)
   return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), targets.reshape({-1}));
+}
+
+std::vector<const MoeRouting*> GptImpl::moe_routing() const {
+  std::vector<const MoeRouting*> out;
+  for (const auto& block : *h) {
+    const auto* b = block->as<BlockImpl>();
+    if (b->moe) out.push_back(&b->moe->routing);
+  }
+  return out;
+}
+
+torch::Tensor GptImpl::moe_aux_loss() const {
+  const auto layers = moe_routing();
+  if (layers.empty()) return {};
+  const auto& m = cfg_.model;
+  torch::Tensor lb = layers[0]->lb, z = layers[0]->z;
+  for (size_t l = 1; l < layers.size(); ++l) {
+    lb = lb + layers[l]->lb;
+    z = z + layers[l]->z;
+  }
+  const double L = double(layers.size());
+  const double lb_scale = (m.moe_lb_convention == "hf" ? double(m.moe_top_k) : 1.0) / L;
+  const double z_scale = m.moe_z_reduce == "sum" ? 1.0 : 1.0 / L;
+  return m.moe_lb_weight * lb_scale * lb + m.moe_z_weight * z_scale * z;
 }
 
 ResidualMixerImpl* GptImpl::mixer(int64_t k) {

@@ -25,8 +25,11 @@
 //              give block i+1 separate query, key, value and residual
 //              inputs (mudd.h); the last block's R stream goes to ln_f.
 //
+// The FFN is dense (model.ffn swiglu, gelu) or a mixture of experts (moe,
+// moe.h) under every residual variant alike.
+//
 // Initialisation (paired across variants): every shared parameter (embedding,
-// attention, FFN, lm_head) is drawn from normal(0, model.init_std) by its own
+// attention, FFN and MoE router and experts, lm_head) is drawn from normal(0, model.init_std) by its own
 // CPU generator seeded with param_seed(seed, name); output projections
 // (*.c_proj.weight) use init_std / sqrt(2L), and additionally / sqrt(n) for
 // hc/mhc when residual.scale_out_init. Norm gains start at 1; the residual
@@ -50,6 +53,7 @@
 #include "hcx/model/hyper_connections.h"
 #include "hcx/model/laurel.h"
 #include "hcx/model/layers.h"
+#include "hcx/model/moe.h"
 #include "hcx/model/mudd.h"
 #include "hcx/model/param_specs.h"
 
@@ -101,7 +105,8 @@ class BlockImpl : public torch::nn::Module {
   ResidualKind kind;
   Norm ln_1{nullptr}, ln_2{nullptr};
   Attention attn{nullptr};
-  Mlp mlp{nullptr};
+  Mlp mlp{nullptr};                                    // the dense FFN (model.ffn swiglu, gelu)
+  Moe moe{nullptr};                                    // model.ffn moe, registered as "mlp" instead
   std::shared_ptr<ResidualMixerImpl> hc_attn, hc_ffn;  // hc/mhc only
   FracConnection fc_attn{nullptr}, fc_ffn{nullptr};    // frac only (registered as hc_attn, hc_ffn)
   Laurel laurel_attn{nullptr}, laurel_ffn{nullptr};    // laurel only (registered as hc_attn, hc_ffn)
@@ -113,6 +118,9 @@ class BlockImpl : public torch::nn::Module {
   // the rest, so Y_{i+1} = X_{i+1}: Pre-Norm exactly. Empty otherwise.
   std::vector<int64_t> dwa_sources;
   torch::Tensor dwa_weights;
+
+ private:
+  torch::Tensor feed_forward(const torch::Tensor& x);  // mlp or moe: (B, T, d) -> (B, T, d)
 };
 TORCH_MODULE(Block);
 
@@ -133,6 +141,16 @@ class GptImpl : public torch::nn::Module {
   // Mean next-token cross-entropy of forward(idx) against targets (B, T),
   // computed in float32. A scalar tensor with autograd.
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
+
+  // model.ffn "moe": the routing of every block's MoE layer in the latest
+  // forward (moe.h), block order; empty for a dense FFN.
+  std::vector<const MoeRouting*> moe_routing() const;
+  // The auxiliary loss of the latest forward, a scalar with autograd to add
+  // to the cross-entropy: moe_lb_weight L_LB + moe_z_weight L_RZ, where L_LB
+  // is the mean over layers of each layer's L_LB (times k for
+  // moe_lb_convention "hf") and L_RZ the mean over layers of each layer's
+  // L_RZ ("sum" over layers for moe_z_reduce "sum"). Undefined for a dense FFN.
+  torch::Tensor moe_aux_loss() const;
 
   int64_t n_sublayers() const { return 2 * cfg_.model.n_layers; }
   // The mixer of sublayer k (0 <= k < n_sublayers()), or nullptr for pre_norm/post_norm.

@@ -89,6 +89,15 @@ std::string bytes(double v) {
   return fmt(i == 0 ? "%.0f " : "%.1f ", v) + units[i];
 }
 
+std::string ffn_summary(const config::ModelConfig& m) {
+  if (m.ffn != "moe") return m.ffn + " FFN (hidden " + std::to_string(ffn_hidden(m)) + ")";
+  std::string s = "moe FFN: " + std::to_string(m.moe_experts) + " swiglu experts (hidden " +
+                  std::to_string(moe_hidden(m)) + "), top-" + std::to_string(m.moe_top_k) + ", dropless";
+  if (m.moe_norm_topk) s += ", renormalised";
+  return s + "; aux lb " + fmt("%g", m.moe_lb_weight) + " (" + m.moe_lb_convention + "), z " +
+         fmt("%g", m.moe_z_weight) + " (" + m.moe_z_reduce + ")";
+}
+
 std::string residual_summary(const config::RunConfig& c) {
   const auto& r = c.residual;
   std::string s = r.kind;
@@ -139,16 +148,20 @@ ModelStats compute_stats(const config::RunConfig& c) {
 
   const double d = double(m.d_model), T = double(m.seq_len), V = double(m.vocab_size), L = double(m.n_layers);
   const double h = double(s.ffn_hidden), nh = double(m.n_heads);
-  const bool swiglu = m.ffn == "swiglu";
+  const bool swiglu = m.ffn == "swiglu", moe = m.ffn == "moe";
+  const double E = double(m.moe_experts), k = double(m.moe_top_k), he = moe ? double(moe_hidden(m)) : 0.0;
+  s.params_active =
+      s.params_total - (moe ? m.n_layers * (m.moe_experts - m.moe_top_k) * 3 * m.d_model * int64_t(he) : 0);
   const double attn_flops = 8 * d * d + 4 * T * d;
-  const double ffn_flops = swiglu ? 6 * d * h : 16 * d * d;
+  const double ffn_flops = moe ? 2 * d * E + k * 6 * d * he : swiglu ? 6 * d * h : 16 * d * d;
   s.hc_flops_per_token = variant_flops(c);
   s.flops_per_token = L * (attn_flops + ffn_flops) + 2 * d * V + s.hc_flops_per_token;
   s.hc_flops_pct = 100.0 * s.hc_flops_per_token / (s.flops_per_token - s.hc_flops_per_token);
 
   const bool bf16 = c.train.dtype == "bfloat16";
   const double act_bytes = bf16 ? 2.0 : 4.0;  // sublayer activations
-  const double sub_elems = (8 * d + 2 * nh * T) + (swiglu ? 2 * d + 4 * h : 10 * d);
+  const double ffn_elems = moe ? k * (3 * d + 4 * he) + 2 * E : swiglu ? 2 * d + 4 * h : 10 * d;
+  const double sub_elems = (8 * d + 2 * nh * T) + ffn_elems;
   s.hc_activation_bytes_per_token = variant_elems(c) * 4.0;  // streams and mixing stay float32
   s.activation_bytes_per_token =
       L * sub_elems * act_bytes + (2 * d + 2 * V) * act_bytes + s.hc_activation_bytes_per_token;
@@ -162,8 +175,8 @@ std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
   std::ostringstream o;
   o << "model      d_model " << m.d_model << ", " << m.n_layers << " layers, " << m.n_heads << " heads, seq_len "
     << m.seq_len << ", vocab " << m.vocab_size << "\n"
-    << "           " << m.ffn << " FFN (hidden " << s.ffn_hidden << "), " << m.norm << " (eps " << m.norm_eps
-    << "), " << (m.tie_embeddings ? "tied" : "untied") << " embeddings\n"
+    << "           " << ffn_summary(m) << ", " << m.norm << " (eps " << m.norm_eps << "), "
+    << (m.tie_embeddings ? "tied" : "untied") << " embeddings\n"
     << "residual   " << residual_summary(c) << "\n\n";
   auto row = [&o](const std::string& label, const std::string& value, const std::string& note = "") {
     std::string line = "  " + label;
@@ -179,9 +192,10 @@ std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
     row(to_string(static_cast<ParamGroup>(g)), with_commas(k), fmt("%5.1f %%", 100.0 * double(k) / double(s.params_total)));
   }
   row("total", with_commas(s.params_total));
+  if (m.ffn == "moe") row("active per token", with_commas(s.params_active), "the router and k of E experts");
   if (s.params_trainable != s.params_total) row("trainable", with_commas(s.params_trainable));
   o << "\ncompute (forward, per token; 2 FLOPs per multiply-add, attention at seq_len " << m.seq_len << ")\n";
-  row("FLOPs", si(s.flops_per_token, "FLOP"));
+  row("FLOPs", si(s.flops_per_token, "FLOP"), m.ffn == "moe" ? "the router and the k active experts" : "");
   row("training, ~3x forward", si(3 * s.flops_per_token, "FLOP"));
   o << "\nactivation memory (training, per token; estimate, see inspect.h)\n";
   row("saved for backward", bytes(s.activation_bytes_per_token), c.train.dtype);
@@ -196,7 +210,7 @@ std::string stats_table(const config::RunConfig& c, const ModelStats& s) {
 }
 
 config::Json stats_json(const config::RunConfig& c, const ModelStats& s) {
-  config::Json params = {{"total", s.params_total}, {"trainable", s.params_trainable}};
+  config::Json params = {{"total", s.params_total}, {"trainable", s.params_trainable}, {"active", s.params_active}};
   for (int g = 0; g < kNumParamGroups; ++g) params[to_string(static_cast<ParamGroup>(g))] = s.params_by_group[g];
   const auto full = config::to_json(c);
   return {{"model", full["model"]},

@@ -19,6 +19,7 @@ struct ModelStats {
   // ---- parameters
   int64_t params_total = 0;
   int64_t params_trainable = 0;  // total minus frozen (freeze_width / freeze_beta)
+  int64_t params_active = 0;     // used per token: total minus the (E - k) idle experts of every MoE layer
   std::array<int64_t, kNumParamGroups> params_by_group{};  // indexed by ParamGroup
   int64_t hc_params = 0;               // every residual-variant parameter (is_hc_param), incl. DHC norm gains
   int64_t hc_params_per_sublayer = 0;  // mixer_params(cfg); 0 for denseformer (per block)
@@ -31,7 +32,8 @@ struct ModelStats {
   // elementwise work (norms, activations, softmax, RoPE, residual adds,
   // tanh/sigmoid, Sinkhorn) is not counted. Attention at the full
   // model.seq_len context T for every token (no causal halving):
-  //   attention 8d^2 + 4Td, FFN 6dh (swiglu) | 16d^2 (gelu), unembedding 2dV,
+  //   attention 8d^2 + 4Td, FFN 6dh (swiglu) | 16d^2 (gelu) | 2dE + 6 k d h_e
+  //   (moe: the router and the k active experts; no gather/scatter), unembedding 2dV,
   //   per mixer: SHC 2nd(n+2), DHC 4nd(n+2), mHC 2nd(n+2)(n+1), SFC 2d(2m+1),
   //   DFC 4d(2m+1), LAuReL 4d (+ 4rd for RW+LR); per DWA of c sources 2cd;
   //   per MUDD DA 2(dK + K C S + C S d) (mudd_shape).
@@ -44,7 +46,7 @@ struct ModelStats {
   // LibTorch autograd without activation checkpointing or fused kernels; the
   // explicit attention path (scores and probabilities stored, nh*T each);
   // elements saved for backward per token:
-  //   attention sublayer 8d + 2*nh*T, FFN 2d + 4h (swiglu) | 10d (gelu),
+  //   attention sublayer 8d + 2*nh*T, FFN 2d + 4h (swiglu) | 10d (gelu) | k(3d + 4h_e) + 2E (moe),
   //   per mixer: SHC (n+1)d, DHC (2n+1)d + 2n(n+2), mHC (2n+1)d + 2n(n+2) + 2 iters n^2,
   //   SFC 2d, DFC 3d + 2m(2m+1), LAuReL 2d (RW+LR 3d + r); per DWA of c sources cd;
   //   per MUDD DA K + C S + C d
@@ -65,7 +67,7 @@ std::string stats_table(const config::RunConfig& cfg, const ModelStats& s);
 
 // The same as JSON:
 // {"model": {...}, "residual": {...},
-//  "params": {"total", "trainable", "embedding", "attention", "ffn", "norm",
+//  "params": {"total", "trainable", "active", "embedding", "attention", "ffn", "norm",
 //             "hc_static", "hc_dynamic", "hc_scale"},
 //  "hc": {"params", "params_per_sublayer", "params_pct", "flops_per_token",
 //         "flops_pct", "activation_bytes_per_token", "activation_pct"},

@@ -131,9 +131,16 @@ int64_t ParamSpec::numel() const {
 }
 
 int64_t ffn_hidden(const config::ModelConfig& m) {
-  if (m.ffn == "gelu") return 4 * m.d_model;
+  if (m.ffn == "gelu") return 4 * m.d_model;  // swiglu and moe: the swiglu width
   const int64_t h = (8 * m.d_model + 2) / 3;  // ceil(8d/3)
   return (h + 7) / 8 * 8;
+}
+
+int64_t moe_hidden(const config::ModelConfig& m) {
+  if (m.moe_hidden > 0) return m.moe_hidden;
+  config::ModelConfig dense = m;
+  dense.ffn = "swiglu";
+  return (ffn_hidden(dense) + m.moe_top_k - 1) / m.moe_top_k;
 }
 
 std::vector<int64_t> dwa_sources(const config::RunConfig& cfg, int64_t i) {
@@ -181,8 +188,15 @@ std::vector<ParamSpec> param_specs(const config::RunConfig& cfg) {
     add(p + "attn.c_attn.weight", {3 * d, d});
     add(p + "attn.c_proj.weight", {d, d});
     if (rms) add(p + "ln_2.weight", {d});
-    add(p + "mlp.c_fc.weight", {m.ffn == "gelu" ? h : 2 * h, d});
-    add(p + "mlp.c_proj.weight", {d, h});
+    if (m.ffn == "moe") {
+      const int64_t E = m.moe_experts, he = moe_hidden(m);
+      add(p + "mlp.router.weight", {E, d});
+      add(p + "mlp.c_fc.weight", {E, 2 * he, d});
+      add(p + "mlp.c_proj.weight", {E, d, he});
+    } else {
+      add(p + "mlp.c_fc.weight", {m.ffn == "gelu" ? h : 2 * h, d});
+      add(p + "mlp.c_proj.weight", {d, h});
+    }
     if (kind == "mudd") {
       if (rms) add(p + "ln_1k.weight", {d});
       if (rms) add(p + "ln_1v.weight", {d});

@@ -70,6 +70,8 @@ struct ParamSpec {
 //   h.i.attn.c_proj.weight          (d, d)
 //   h.i.mlp.c_fc.weight             (2h, d) swiglu (gate rows first, then up) | (4d, d) gelu
 //   h.i.mlp.c_proj.weight           (d, h) swiglu | (d, 4d) gelu
+//   moe instead (E = model.moe_experts, h_e = moe_hidden): h.i.mlp.router.weight (E, d),
+//     h.i.mlp.c_fc.weight (E, 2h_e, d), h.i.mlp.c_proj.weight (E, d, h_e)
 //   h.i.ln_1k.weight, h.i.ln_1v.weight (d) mudd and rmsnorm: the norms of the key and value inputs
 //   h.i.mudd.w1 (d, K), h.i.mudd.w2 (K, C S), h.i.mudd.a (C, S)    mudd: the DA after block i (mudd_shape)
 //   h.i.hc_attn.*, h.i.hc_ffn.*     residual mixers (hc, mhc, frac, laurel), see below
@@ -95,8 +97,12 @@ struct ParamSpec {
 // Assumes a valid config (config::validate() empty).
 std::vector<ParamSpec> param_specs(const config::RunConfig& cfg);
 
-// FFN hidden width: swiglu round_up(ceil(8d/3), 8); gelu 4d.
+// FFN hidden width: swiglu (and the dense FFN a moe replaces) round_up(ceil(8d/3), 8); gelu 4d.
 int64_t ffn_hidden(const config::ModelConfig& m);
+
+// The MoE expert hidden width h_e: model.moe_hidden, or ceil(h / k) of the swiglu hidden h when 0,
+// so that the k active experts cost the dense FFN's FLOPs.
+int64_t moe_hidden(const config::ModelConfig& m);
 
 // Parameters of one residual mixer (one sublayer): 0 for pre_norm, post_norm
 // and denseformer (whose weights are per block); SHC n(n+2); DHC d(n+2) +
