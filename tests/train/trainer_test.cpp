@@ -92,6 +92,37 @@ TEST(Trainer, HyperConnectionRunRecordsMatricesAndGain) {
   EXPECT_EQ(sink.scalars["hc/gain_row"].count(12), 1u);
 }
 
+TEST(Trainer, MoeRunTrainsTheAuxLossesAndLogsTheRoutingPerLayer) {
+  MemorySink sink;
+  const RunOutcome out =
+      train_run(tiny(R"({"model.ffn": "moe", "model.moe_experts": 4, "model.moe_top_k": 2})"), quiet(), sink);
+  ASSERT_EQ(out.status, RunStatus::kCompleted) << out.error;
+  // At the log steps 3, 6, 9, 12, for the FFN sublayers 1 and 3 of the two blocks.
+  for (const int64_t step : {3, 12}) {
+    for (const int64_t k : {1, 3}) {
+      double load = 0;
+      for (int e = 0; e < 4; ++e) load += sink.layer_stats.at({step, k, "moe/load/" + std::to_string(e)});
+      EXPECT_NEAR(load, 1.0, 1e-12) << step << " " << k;
+      EXPECT_EQ(sink.layer_stats.at({step, k, "moe/drop_rate"}), 0.0);
+      const double lb = sink.layer_stats.at({step, k, "moe/lb"});
+      EXPECT_GE(lb, 0.99);  // 1 at balance; near it for a near-uniform router
+      EXPECT_LT(lb, 1.5);
+      EXPECT_GT(sink.layer_stats.at({step, k, "moe/z"}), 0.0);
+      EXPECT_LE(sink.layer_stats.at({step, k, "moe/entropy"}), std::log(4.0) + 1e-9);
+      EXPECT_GE(sink.layer_stats.at({step, k, "moe/max_load"}), 1.0);
+      EXPECT_EQ(sink.layer_stats.count({step, k, "moe/dead"}), 1u);
+    }
+    EXPECT_EQ(sink.layer_stats.count({step, 2, "moe/lb"}), 0u);  // attention sublayers have none
+    const double aux = sink.scalars["train/aux_loss"].at(step);
+    EXPECT_NEAR(aux, 0.01 * sink.scalars["train/moe_lb"].at(step) + 0.001 * sink.scalars["train/moe_z"].at(step), 1e-6);
+  }
+  EXPECT_EQ(sink.scalars["train/aux_loss"].size(), 4u);
+  EXPECT_EQ(sink.layer_stats.count({4, 1, "moe/lb"}), 0u);  // not a log step
+  // train/loss is the cross-entropy alone, comparable with a dense run's.
+  EXPECT_LT(sink.scalars["train/loss"].at(12), std::log(64.0));
+  EXPECT_LT(sink.scalars["val/loss"][12], sink.scalars["val/loss"][0]);
+}
+
 // Stops a run once its progress reaches step `at` (the trainer checks the flag after each step).
 struct StopAt : MemorySink {
   int64_t at;
@@ -341,12 +372,12 @@ namespace {
 // init, so the curves must agree closely — but not bit for bit, which shows
 // the GEMMs really ran in bf16. The run resumes from its checkpoint.
 TEST(Trainer, Bf16OnCpuTracksFloat32AndResumes) {
-  for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "post_norm"})",
-                               R"({"residual.kind": "hc", "residual.n": 4})",
-                               R"({"residual.kind": "mhc", "residual.n": 4})",
-                               R"({"residual.kind": "frac", "residual.n": 4})",
-                               R"({"residual.kind": "laurel", "residual.laurel_rank": 4})",
-                               R"({"residual.kind": "denseformer"})", R"({"residual.kind": "mudd"})"}) {
+  for (const char* residual :
+       {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "post_norm"})",
+        R"({"residual.kind": "hc", "residual.n": 4})", R"({"residual.kind": "mhc", "residual.n": 4})",
+        R"({"residual.kind": "frac", "residual.n": 4})", R"({"residual.kind": "laurel", "residual.laurel_rank": 4})",
+        R"({"residual.kind": "denseformer"})", R"({"residual.kind": "mudd"})",
+        R"({"residual.kind": "hc", "residual.n": 4, "model.ffn": "moe"})"}) {
     MemorySink fp32;
     TempDir fp32_dir;
     ASSERT_EQ(train_run(tiny(residual), quiet(fp32_dir.path()), fp32).status, RunStatus::kCompleted) << residual;
@@ -385,11 +416,11 @@ namespace {
 // and record the peak CUDA memory.
 TEST(TrainerCuda, Bf16RunsOfEveryResidualKindTrainAndResume) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (LibTorch reports none)";
-  for (const char* residual : {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "hc", "residual.n": 4})",
-                               R"({"residual.kind": "mhc", "residual.n": 4})",
-                               R"({"residual.kind": "frac", "residual.n": 4})",
-                               R"({"residual.kind": "laurel", "residual.laurel_rank": 4})",
-                               R"({"residual.kind": "denseformer"})", R"({"residual.kind": "mudd"})"}) {
+  for (const char* residual :
+       {R"({"residual.kind": "pre_norm"})", R"({"residual.kind": "hc", "residual.n": 4})",
+        R"({"residual.kind": "mhc", "residual.n": 4})", R"({"residual.kind": "frac", "residual.n": 4})",
+        R"({"residual.kind": "laurel", "residual.laurel_rank": 4})", R"({"residual.kind": "denseformer"})",
+        R"({"residual.kind": "mudd"})", R"({"residual.kind": "hc", "residual.n": 4, "model.ffn": "moe"})"}) {
     config::Json j = config::Json::parse(residual);
     j["train.device"] = "cuda";
     j["train.dtype"] = "bfloat16";

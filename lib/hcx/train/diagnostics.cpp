@@ -1,6 +1,7 @@
 // Collapse, gradient-norm and connection diagnostics; see diagnostics.h.
 #include "hcx/train/diagnostics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -57,6 +58,58 @@ void record_grad_norms(model::GptImpl& model, int64_t step, MetricSink& sink) {
   for (size_t k = 0; k < sq.size(); ++k) {
     if (sq[k].defined()) sink.layer_stat(step, static_cast<int64_t>(k), "grad_norm", std::sqrt(sq[k].item<double>()));
   }
+}
+
+void MoeStepLog::add(const model::GptImpl& model) {
+  const auto routing = model.moe_routing();
+  if (routing.empty()) return;
+  const at::NoGradGuard no_grad;
+  layers_.resize(routing.size());
+  for (size_t l = 0; l < routing.size(); ++l) {
+    const model::MoeRouting& r = *routing[l];
+    Layer& out = layers_[l];
+    const at::Tensor c = r.counts.to(at::kCPU);
+    out.counts = out.counts.defined() ? out.counts + c : c;
+    out.lb += r.lb.item<double>();
+    out.z += r.z.item<double>();
+    out.entropy += r.entropy.item<double>();
+    out.selected += r.selected.item<double>();
+    out.max_logit = std::max(out.max_logit, r.max_logit.item<double>());
+    out.assignments += r.assignments;
+    out.computed += r.computed;
+  }
+  aux_ += model.moe_aux_loss().item<double>();
+  ++micro_batches_;
+}
+
+void MoeStepLog::write(int64_t step, MetricSink& sink) {
+  if (micro_batches_ == 0) return;
+  const double mb = double(micro_batches_);
+  double lb = 0, z = 0;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& r = layers_[l];
+    const int64_t k = 2 * int64_t(l) + 1;  // block l's FFN sublayer
+    const at::Tensor c = r.counts.to(at::kDouble);
+    const int64_t E = c.numel();
+    const double total = c.sum().item<double>(), mean = total / double(E);
+    const at::Tensor f = c / total;
+    sink.layer_stat(step, k, "moe/lb", r.lb / mb);
+    sink.layer_stat(step, k, "moe/z", r.z / mb);
+    for (int64_t e = 0; e < E; ++e) sink.layer_stat(step, k, "moe/load/" + std::to_string(e), f[e].item<double>());
+    sink.layer_stat(step, k, "moe/load_cv", (c - mean).pow(2).mean().sqrt().item<double>() / mean);
+    sink.layer_stat(step, k, "moe/max_load", double(E) * f.max().item<double>());
+    sink.layer_stat(step, k, "moe/dead", (c == 0).sum().item<double>());
+    sink.layer_stat(step, k, "moe/entropy", r.entropy / mb);
+    sink.layer_stat(step, k, "moe/selected_mass", r.selected / mb);
+    sink.layer_stat(step, k, "moe/max_logit", r.max_logit);
+    sink.layer_stat(step, k, "moe/drop_rate", 1.0 - double(r.computed) / double(r.assignments));
+    lb += r.lb / mb;
+    z += r.z / mb;
+  }
+  sink.scalar(step, "train/moe_lb", lb / double(layers_.size()));
+  sink.scalar(step, "train/moe_z", z / double(layers_.size()));
+  sink.scalar(step, "train/aux_loss", aux_ / mb);
+  *this = MoeStepLog{};
 }
 
 std::vector<double> token_cosines(const at::Tensor& a, const at::Tensor& b) {

@@ -45,6 +45,37 @@ void record_grad_norms(model::GptImpl& model, int64_t step, MetricSink& sink);
 void record_probe_diagnostics(model::GptImpl& model, const at::Tensor& probe, const at::Device& device, int64_t step,
                               MetricSink& sink);
 
+// model.ffn "moe": the routing of one optimizer step, summed over its
+// micro-batches (add() after each forward), then written by write() as
+// layer_stats rows at the FFN sublayer k = 2i+1 of each block i:
+//   moe/lb, moe/z          the unscaled aux losses (moe.h; lb 1 = balanced), mean over micro-batches
+//   moe/load/<e>           f_e, the fraction of the step's assignments expert e got
+//   moe/load_cv            std/mean of the counts c_e over experts (population std; 0 = balanced)
+//   moe/max_load           E max_e f_e (1 = balanced, E = every assignment to one expert)
+//   moe/dead               experts with no assignment in the step
+//   moe/entropy            mean router entropy (nats; ln E = uniform)
+//   moe/selected_mass      mean sum_s w_ts of the chosen experts (before moe_norm_topk)
+//   moe/max_logit          max |z| over the step
+//   moe/drop_rate          assignments not computed / assignments (0: dropless)
+// and scalars train/moe_lb, train/moe_z (means over layers) and
+// train/aux_loss (the weighted sum that was trained, GptImpl::moe_aux_loss).
+class MoeStepLog {
+ public:
+  void add(const model::GptImpl& model);
+  // Writes the rows of `step` and starts over. Does nothing without an add().
+  void write(int64_t step, MetricSink& sink);
+
+ private:
+  struct Layer {
+    at::Tensor counts;  // (E) int64, CPU
+    double lb = 0, z = 0, entropy = 0, selected = 0, max_logit = 0;
+    int64_t assignments = 0, computed = 0;
+  };
+  std::vector<Layer> layers_;
+  double aux_ = 0;
+  int64_t micro_batches_ = 0;
+};
+
 // Cosine similarity per token between a and b, both (B, T, d): B*T values.
 std::vector<double> token_cosines(const at::Tensor& a, const at::Tensor& b);
 

@@ -241,17 +241,25 @@ class Trainer {
     set_lr(opt_, learning_rate(cfg_.train, t - 1));
     opt_.zero_grad();
     at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device_));
+    const bool log_step = t % cfg_.train.log_every == 0 || t == cfg_.train.steps;
     for (int64_t micro = 0; micro < cfg_.train.grad_accum; ++micro) {
       const data::Batch b = data::train_batch(ds_, t - 1, micro);
-      at::Tensor loss;
+      at::Tensor loss, aux;  // the cross-entropy (train/loss) and the MoE's aux losses (trained, logged apart)
       {
         AutocastGuard autocast(cfg_.train.dtype == "bfloat16", device_.type());
         loss = model_->loss(b.x.to(device_), b.y.to(device_)) / static_cast<double>(cfg_.train.grad_accum);
+        aux = model_->moe_aux_loss();  // undefined for a dense FFN
       }
       if (cfg_.train.inject_nan_at == t) loss = loss * std::numeric_limits<float>::quiet_NaN();
-      loss.backward();
+      if (aux.defined()) {
+        if (log_step) moe_log_.add(*model_);
+        (loss + aux / static_cast<double>(cfg_.train.grad_accum)).backward();
+      } else {
+        loss.backward();
+      }
       loss_sum += loss.detach();
     }
+    if (log_step) moe_log_.write(t, sink_);
     if (diagnostics_due(t)) record_grad_norms(*model_, t, sink_);
     const double max_norm = cfg_.train.grad_clip > 0 ? cfg_.train.grad_clip : std::numeric_limits<double>::infinity();
     const double grad_norm = torch::nn::utils::clip_grad_norm_(trainable_, max_norm);  // a host-device sync
@@ -426,6 +434,7 @@ class Trainer {
   std::vector<data::Batch> val_;
   std::vector<std::vector<data::Batch>> extra_val_;
   metrics::SpikeDetector loss_det_, grad_det_;
+  MoeStepLog moe_log_;  // model.ffn moe: the routing of the current log step
   ProgressDisplay progress_;
   TrainState st_;
   Figures fig_;
