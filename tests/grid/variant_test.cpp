@@ -35,6 +35,23 @@ TEST(VariantName, EveryKindAsThePapersWriteIt) {
   EXPECT_EQ(variant_name(dense), "DenseFormer 4×5");
 }
 
+TEST(VariantName, TheMoeFfnAddsExpertsAndTopK) {
+  config::RunConfig c;
+  c.residual = residual("hc", 4);
+  EXPECT_EQ(variant_name(c), "DHC×4");
+  c.model.ffn = "moe";
+  EXPECT_EQ(variant_name(c), "DHC×4 MoE 8×2");
+  c.model.moe_experts = 64;
+  c.model.moe_top_k = 8;
+  c.residual = residual("pre_norm");
+  EXPECT_EQ(variant_name(c), "Pre-Norm MoE 64×8");
+  EXPECT_TRUE(is_variant_key("residual.n"));
+  EXPECT_TRUE(is_variant_key("model.ffn"));
+  EXPECT_TRUE(is_variant_key("model.moe_top_k"));
+  EXPECT_FALSE(is_variant_key("model.d_model"));
+  EXPECT_FALSE(is_variant_key("train.lr"));
+}
+
 TEST(VariantName, AblatedSwitchesBecomeSuffixes) {
   auto dfc = residual("frac", 2);
   dfc.tanh = false;

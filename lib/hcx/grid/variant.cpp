@@ -33,4 +33,15 @@ std::string variant_name(const config::ResidualConfig& r) {
   return name;
 }
 
+std::string variant_name(const config::RunConfig& c) {
+  std::string name = variant_name(c.residual);
+  if (c.model.ffn == "moe")
+    name += " MoE " + std::to_string(c.model.moe_experts) + "×" + std::to_string(c.model.moe_top_k);
+  return name;
+}
+
+bool is_variant_key(const std::string& key) {
+  return key.rfind("residual.", 0) == 0 || key == "model.ffn" || key.rfind("model.moe_", 0) == 0;
+}
+
 }  // namespace hcx::grid

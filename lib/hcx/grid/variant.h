@@ -3,7 +3,8 @@
 // "DHC×4 B-frozen", "mHC×4", and for the other residual-stream variants
 // "SFC×4", "DFC×4" (Frac-Connections; " no-tanh", " no-norm", " no-scale"),
 // "LAuReL-RW", "LAuReL-RW+LR r4", "DenseFormer", "DenseFormer 4×5", "MUDD"
-// (dilation × period). Torch-free, pure.
+// (dilation × period). A run with the MoE FFN adds " MoE E×k" (experts ×
+// top-k): "DHC×4 MoE 8×2". Torch-free, pure.
 #pragma once
 
 #include <string>
@@ -13,6 +14,10 @@
 namespace hcx::grid {
 
 std::string variant_name(const config::ResidualConfig& r);
-inline std::string variant_name(const config::RunConfig& c) { return variant_name(c.residual); }
+std::string variant_name(const config::RunConfig& c);
+
+// Whether a dotted key selects the variant variant_name() names: residual.*,
+// model.ffn and model.moe_*.
+bool is_variant_key(const std::string& key);
 
 }  // namespace hcx::grid

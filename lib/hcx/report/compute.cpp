@@ -153,8 +153,8 @@ void label_groups(std::vector<GroupResult>& groups, const std::vector<std::strin
   }
 }
 
-// When the groups differ in their residual.* keys, they are residual
-// variants and get the paper's names ("DHC×4 no-tanh", grid/variant.h), taken
+// When the groups differ in their residual.* keys (or the FFN's,
+// grid::is_variant_key), they are residual variants and get the paper's names ("DHC×4 no-tanh", grid/variant.h), taken
 // from the full config of one of their runs. Any other grouping key (a
 // variant's own warmup, say) is appended where the group's value is not the
 // most common one ("Post-Norm warmup_steps=200"), or in every group when no
@@ -163,7 +163,7 @@ void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vect
                    const ReportInput& in, const std::vector<std::string>& keys) {
   std::vector<std::string> others;
   for (const auto& k : keys)
-    if (k.rfind("residual.", 0) != 0) others.push_back(k);
+    if (!grid::is_variant_key(k)) others.push_back(k);
   if (others.size() == keys.size()) return;
   // other key -> its most common value over the groups; "" (never a value
   // shown, so the key is named in every group) when two values tie, as on a
@@ -190,7 +190,7 @@ void name_variants(std::vector<GroupResult>& groups, const std::vector<std::vect
     if (members[g].empty()) return;
     config::Json j = config::Json::object();
     for (const auto& [key, value] : in.runs[members[g].front()].params)
-      if (key.rfind("residual.", 0) == 0) config::set_dotted(j, key, config::parse_value(value));
+      if (grid::is_variant_key(key)) config::set_dotted(j, key, config::parse_value(value));
     std::vector<std::string> errors;
     const config::RunConfig c = config::from_json(j, errors);
     if (!errors.empty()) return;
