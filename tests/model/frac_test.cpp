@@ -252,7 +252,7 @@ TEST(FracConnection, TraceRecordsTheFcMatrixAndTheConcatenatedInput) {
   auto* fc = (*m->h)[0]->as<BlockImpl>()->fc_attn.get();
   const FracWeights w = fc->weights(m->wte(idx));
   EXPECT_LT(max_abs_diff(trace.frac_matrices[0],
-                         frac_matrix(w.beta.reshape({-1, 2}).mean(0), w.alpha.reshape({-1, 2, 4}).mean(0))),
+                         hc_matrix(w.beta.reshape({-1, 2}).mean(0), w.alpha.reshape({-1, 2, 4}).mean(0))),
             1e-6);
   ASSERT_EQ(trace.sublayer_inputs.size(), 4u);
   EXPECT_EQ(trace.sublayer_inputs[0].sizes().vec(), (std::vector<int64_t>{2, 8, 16}));

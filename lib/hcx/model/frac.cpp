@@ -51,17 +51,21 @@ namespace {
 
 // The FC matrix averaged over tokens where the weights are per token.
 torch::Tensor token_mean_matrix(const FracWeights& w, int64_t m) {
-  if (w.alpha.dim() == 2) return frac_matrix(w.beta, w.alpha);
-  return frac_matrix(w.beta.reshape({-1, m}).mean(0), w.alpha.reshape({-1, m, 2 * m}).mean(0));
+  if (w.alpha.dim() == 2) return hc_matrix(w.beta, w.alpha);
+  return hc_matrix(w.beta.reshape({-1, m}).mean(0), w.alpha.reshape({-1, m, 2 * m}).mean(0));
 }
 
 }  // namespace
 
 FracWeights FracConnectionImpl::weights(const torch::Tensor& x) {
+  MixingGuard fp32;
+  return weights_of(x.to(mixing_dtype(x)).reshape({x.size(0), x.size(1), m_, e_}));
+}
+
+FracWeights FracConnectionImpl::weights_of(const torch::Tensor& F) {
   if (!dynamic) return {static_alpha, static_beta};  // (m, 2m), (m)
   MixingGuard fp32;
   const int64_t m = m_;
-  const torch::Tensor F = x.to(mixing_dtype(x)).reshape({x.size(0), x.size(1), m, e_});  // (B, T, m, e)
   // Both projections as one: (e, 2m+1) = [W_a | w_b], on each fraction
   // normalised over e (RMSNorm's gain folded into the weight).
   torch::Tensor W = at::cat({dynamic_alpha_fn, dynamic_beta_fn.unsqueeze(1)}, 1);
@@ -91,7 +95,7 @@ torch::Tensor FracConnectionImpl::forward(const torch::Tensor& x, const Sublayer
   {
     MixingGuard fp32;
     const torch::Tensor F = x.to(mixing_dtype(x)).reshape({B, T, m, e});  // (B, T, m, e)
-    const FracWeights w = weights(F.reshape({B, T, m * e}));
+    const FracWeights w = weights_of(F);
     // mix_j = sum_i alpha[i][j] f_i: (2m, m) or (B, T, 2m, m) times (B, T, m, e) -> (B, T, 2m, e)
     const torch::Tensor mix = at::matmul(w.alpha.transpose(-1, -2), F);
     h0 = mix.narrow(-2, 0, m).reshape({B, T, m * e});  // (B, T, d): the read fractions, concatenated
@@ -109,7 +113,7 @@ torch::Tensor FracConnectionImpl::forward(const torch::Tensor& x, const Sublayer
 
 torch::Tensor FracConnectionImpl::static_matrix() {
   const at::NoGradGuard no_grad;
-  return frac_matrix(static_beta, static_alpha);
+  return hc_matrix(static_beta, static_alpha);
 }
 
 void FracConnectionImpl::set_static_matrix(const torch::Tensor& mat) {
@@ -122,12 +126,6 @@ void FracConnectionImpl::set_static_matrix(const torch::Tensor& mat) {
   const torch::Tensor mf = mat.to(static_alpha.device(), at::kFloat);
   static_beta.copy_(mf.select(0, 0).narrow(0, m, m));  // row 0, columns m..2m-1
   static_alpha.copy_(mf.narrow(0, 1, m));              // rows 1..m: [Y | A]
-}
-
-torch::Tensor frac_matrix(const torch::Tensor& beta, const torch::Tensor& alpha) {
-  const int64_t m = beta.size(0);
-  const torch::Tensor top = at::cat({at::zeros({m}, beta.options()), beta}).reshape({1, 2 * m});  // (1, 2m)
-  return at::cat({top, alpha}, 0).to(at::kFloat).detach();                                        // (m+1, 2m)
 }
 
 }  // namespace hcx::model

@@ -85,11 +85,11 @@ class FracConnectionImpl : public torch::nn::Module {
   Norm norm{nullptr};  // dynamic and residual.dynamic_norm only
 
  private:
+  // weights() of the stream's fractions F (B, T, m, e) in the mixing dtype.
+  FracWeights weights_of(const torch::Tensor& F);
+
   int64_t m_, e_;
 };
 TORCH_MODULE(FracConnection);
-
-// [[0, beta], [alpha]] from beta (m) and alpha (m, 2m): (m+1, 2m) float32, detached.
-torch::Tensor frac_matrix(const torch::Tensor& beta, const torch::Tensor& alpha);
 
 }  // namespace hcx::model

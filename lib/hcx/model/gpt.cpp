@@ -132,13 +132,9 @@ torch::Tensor BlockImpl::feed_forward(const torch::Tensor& x) { return moe ? moe
 
 torch::Tensor BlockImpl::average(const std::vector<torch::Tensor>& outputs) {
   if (dwa_sources.empty()) return outputs.back();
-  // The block's own output first; at init (weight 1, the others 0) each
-  // further term adds an exact 0, so the sum is X_{i+1} bit for bit.
-  const auto last = static_cast<int64_t>(dwa_sources.size()) - 1;
-  torch::Tensor y = dwa_weights[last] * outputs[static_cast<size_t>(dwa_sources[static_cast<size_t>(last)])];
-  for (int64_t s = 0; s < last; ++s)
-    y = y + dwa_weights[s] * outputs[static_cast<size_t>(dwa_sources[static_cast<size_t>(s)])];
-  return y;  // (B, T, d)
+  std::vector<torch::Tensor> xs;  // the sources, X_{i+1} last: Pre-Norm bit for bit at init
+  for (int64_t j : dwa_sources) xs.push_back(outputs[static_cast<size_t>(j)]);
+  return own_output_first_sum(xs, [this](size_t s) { return dwa_weights[int64_t(s)]; });  // (B, T, d)
 }
 
 // ---------------------------------------------------------------------------- Gpt

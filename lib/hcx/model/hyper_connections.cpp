@@ -119,9 +119,9 @@ void HyperConnectionImpl::set_static_matrix(const torch::Tensor& m) {
 }
 
 torch::Tensor hc_matrix(const torch::Tensor& beta, const torch::Tensor& alpha) {
-  const int64_t n = beta.size(0);
-  torch::Tensor top = at::cat({at::zeros({1}, beta.options()), beta}).reshape({1, n + 1});  // (1, n+1)
-  return at::cat({top, alpha}, 0).to(at::kFloat).detach();                                 // (n+1, n+1)
+  const int64_t n = beta.size(0), c = alpha.size(-1);
+  const torch::Tensor top = at::cat({at::zeros({c - n}, beta.options()), beta}).reshape({1, c});  // (1, c)
+  return at::cat({top, alpha}, 0).to(at::kFloat).detach();                                        // (n+1, c)
 }
 
 std::shared_ptr<ResidualMixerImpl> make_mixer(const config::RunConfig& cfg, int64_t k) {

@@ -113,7 +113,9 @@ class HyperConnectionImpl : public ResidualMixerImpl {
 // Builds the mixer of residual.kind ("hc" or "mhc") for sublayer k.
 std::shared_ptr<ResidualMixerImpl> make_mixer(const config::RunConfig& cfg, int64_t k);
 
-// Assembles [[0, beta], [alpha]] from beta (n) and alpha (n, n+1).
+// Assembles [[0, beta], [alpha]] from beta (n) and alpha (n, c), row 0
+// padded with the c - n leading zeros: HC's (n+1, n+1) with c = n+1,
+// Frac-Connections' (m+1, 2m) with c = 2m (frac.h). Float32, detached.
 torch::Tensor hc_matrix(const torch::Tensor& beta, const torch::Tensor& alpha);
 
 }  // namespace hcx::model

@@ -38,17 +38,22 @@ std::vector<torch::Tensor> MuddImpl::forward(const std::vector<torch::Tensor>& o
     const at::NoGradGuard no_grad;
     *weights_out = dw.reshape({-1, ways, sources}).mean(0).to(at::kFloat).detach();
   }
+  std::vector<torch::Tensor> xs;  // X_0 .. X_{i+1} in the mixing dtype
+  for (const auto& o : outputs) xs.push_back(o.to(xf.scalar_type()));
   std::vector<torch::Tensor> out;
   for (int64_t c = 0; c < ways; ++c) {
     const torch::Tensor w = dw.select(-2, c);  // (B, T, S)
-    // The block's own output first: at init (weight 1, the rest 0) each further
-    // term adds an exact 0.
-    torch::Tensor y = w.select(-1, sources - 1).unsqueeze(-1) * xf;
-    for (int64_t j = 0; j + 1 < sources; ++j)
-      y = y + w.select(-1, j).unsqueeze(-1) * outputs[static_cast<size_t>(j)].to(xf.scalar_type());
-    out.push_back(y);  // (B, T, d)
+    out.push_back(own_output_first_sum(xs, [&w](size_t j) { return w.select(-1, int64_t(j)).unsqueeze(-1); }));
   }
-  return out;
+  return out;  // C x (B, T, d)
+}
+
+torch::Tensor own_output_first_sum(const std::vector<torch::Tensor>& xs,
+                                   const std::function<torch::Tensor(size_t)>& weight) {
+  const size_t last = xs.size() - 1;
+  torch::Tensor y = weight(last) * xs[last];
+  for (size_t j = 0; j < last; ++j) y = y + weight(j) * xs[j];
+  return y;
 }
 
 }  // namespace hcx::model

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -49,5 +50,13 @@ class MuddImpl : public torch::nn::Module {
   torch::Tensor w1, w2, a;
 };
 TORCH_MODULE(Mudd);
+
+// Σ_j weight(j) xs[j] over the S = xs.size() sources, summed with the last
+// (the block's own output) first and then j = 0, 1, ...: at init (its weight
+// 1, the others 0) every further term adds an exact 0, so the sum is xs.back()
+// bit for bit. The depth-weighted averages of both MUDD (per-token weights)
+// and DenseFormer (one weight per source, gpt.cpp) use it.
+torch::Tensor own_output_first_sum(const std::vector<torch::Tensor>& xs,
+                                   const std::function<torch::Tensor(size_t)>& weight);
 
 }  // namespace hcx::model
