@@ -111,11 +111,15 @@ hcx::config::RunConfig make_config(int64_t d, int64_t layers, int64_t batch, int
   cfg.model.seq_len = seq;
   cfg.train.batch_size = batch;
   cfg.train.threads = threads;
-  // pre_norm | dhc | mhc (n 4); and the zoo: dfc | sfc (m 4), laurel | laurel_lr (rank 4), denseformer (1x1), mudd
-  cfg.residual.kind = variant == "dhc"                       ? "hc"
-                      : variant == "dfc" || variant == "sfc" ? "frac"
-                      : variant == "laurel_lr"               ? "laurel"
-                                                             : variant;
+  // pre_norm | dhc | mhc (n 4); and the zoo: dfc | sfc (m 4), laurel | laurel_lr (rank 4), denseformer (1x1), mudd,
+  // moe | dhc_moe (Pre-Norm and DHC×4 with the MoE FFN: 8 experts, top-2, the dense FFN's active FLOPs)
+  const bool moe = variant == "moe" || variant == "dhc_moe";
+  cfg.residual.kind = variant == "dhc" || variant == "dhc_moe" ? "hc"
+                      : variant == "dfc" || variant == "sfc"   ? "frac"
+                      : variant == "laurel_lr"                 ? "laurel"
+                      : variant == "moe"                       ? "pre_norm"
+                                                               : variant;
+  if (moe) cfg.model.ffn = "moe";
   cfg.residual.n = 4;
   cfg.residual.dynamic = variant != "sfc";
   if (variant == "laurel_lr") cfg.residual.laurel_rank = 4;
@@ -611,8 +615,8 @@ int drive(const Options& o) {
 // per shape, dtype and repeat the variants run in turn (the order reversed
 // every other repeat), each in its own child; the table gives median tokens/s
 // and the step-time ratio to Pre-Norm of the same run.
-const char* const kZooVariants[] = {"pre_norm", "dhc",       "mhc",         "dfc", "sfc",
-                                    "laurel",   "laurel_lr", "denseformer", "mudd"};
+const char* const kZooVariants[] = {"pre_norm",  "dhc",         "mhc",  "dfc", "sfc",    "laurel",
+                                    "laurel_lr", "denseformer", "mudd", "moe", "dhc_moe"};
 
 const char* zoo_label(const std::string& v) {
   if (v == "pre_norm") return "Pre-Norm";
@@ -623,6 +627,8 @@ const char* zoo_label(const std::string& v) {
   if (v == "laurel") return "LAuReL-RW";
   if (v == "laurel_lr") return "LAuReL-RW+LR r4";
   if (v == "mudd") return "MUDD";
+  if (v == "moe") return "Pre-Norm MoE 8×2";
+  if (v == "dhc_moe") return "DHC×4 MoE 8×2";
   return "DenseFormer";
 }
 
