@@ -155,7 +155,8 @@ TEST(FracConnection, FractionsGoWhereTheMatrixSays) {
   }
   fc.set_static_matrix(M);
   EXPECT_TRUE(torch::equal(fc.static_matrix().narrow(0, 1, m), M.narrow(0, 1, m)));
-  const torch::Tensor x = torch::randn({2, 3, d});
+  at::Generator gen = at::detail::createCPUGenerator(11);
+  const torch::Tensor x = at::normal(0.0, 1.0, {2, 3, d}, gen);
   torch::Tensor h0_seen;
   const Sublayer f = [&h0_seen](const torch::Tensor& h0) {
     h0_seen = h0;
@@ -166,7 +167,9 @@ TEST(FracConnection, FractionsGoWhereTheMatrixSays) {
   for (int64_t j = 0; j < m; ++j) {
     EXPECT_TRUE(torch::equal(fraction(h0_seen, j), fraction(x, perm[j]))) << "read slot " << j;
     const torch::Tensor want = double(j + 2) * 10.0 * fraction(x, perm[j]) + fraction(x, (j + m - 1) % m);
-    EXPECT_LT(max_abs_diff(fraction(out, j), want), 1e-5) << "output fraction " << j;
+    // Up to ~50 |x|: float32 rounds at ~1e-7 relative (an absolute 1e-5 failed 1 in 30 draws).
+    EXPECT_LT(max_abs_diff(fraction(out, j), want), 1e-6 * (1.0 + want.abs().max().item<double>()))
+        << "output fraction " << j;
   }
   EXPECT_THROW(fc.set_static_matrix(torch::zeros({m + 1, m + 1})), std::invalid_argument);
 }
