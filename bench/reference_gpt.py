@@ -6,8 +6,8 @@ same parameter names, shapes and order, and trains it the way lib/hcx/train/trai
 two groups, global-norm clipping, the same lr schedule, one loss and one grad-norm read per step).
 load(DIR) rebuilds the model of an `hcx export` folder (config.json, model.safetensors) and loads its
 weights, reading safetensors with json, struct and torch only: Pre-Norm, Post-Norm, SHC, DHC, mHC, SFC and DFC
-(Frac-Connections), LAuReL, DenseFormer and MUDDFormer, with layernorm or rmsnorm, swiglu or gelu, tied or untied
-embeddings, sum or mean reduction of the streams.
+(Frac-Connections), LAuReL, DenseFormer and MUDDFormer, with layernorm or rmsnorm, a swiglu or gelu FFN or the MoE
+FFN (ffn "moe", moe.h: SwiGLU experts, top-k routing), tied or untied embeddings, sum or mean reduction of the streams.
 
   import sys; sys.path.insert(0, "bench"); import reference_gpt
   model = reference_gpt.load("export-3f2a9c0d11e4b7a2")   # eval mode, on the CPU
@@ -21,7 +21,7 @@ the batch (cpu or cuda: torch.autocast(device_type=...), on torch 1.13 and 2.x),
 float32, as lib/hcx/train does.
 
   reference_gpt.py time  --d-model 128 --layers 4 --batch 16 --seq 128 --threads 1 --variant dhc --steps 40
-                         [--dtype bfloat16] [--device cuda --heads 12]
+                         [--dtype bfloat16] [--device cuda --heads 12] [--ffn moe]
       prints one JSON line: tokens_per_s, seconds, steps, params, peak_cuda_bytes (CUDA), ...
   reference_gpt.py check DIR
       reads the weights, batch and losses train_bench --check wrote to DIR, recomputes them, and prints
@@ -32,7 +32,7 @@ float32, as lib/hcx/train does.
 
 Shapes: B batch, T time, d = d_model, nh heads, hs = d / nh head size, h FFN hidden, n streams, V vocab,
 m fractions of e = d / m features (Frac-Connections), r the LAuReL rank, C ways, S sources and K hidden of a
-MUDDFormer aggregation.
+MUDDFormer aggregation; N = B T tokens, E experts, k = top_k and h_e expert hidden of the MoE FFN.
 """
 import argparse
 import json
@@ -53,7 +53,12 @@ class Config:
     def __init__(self, **kw):
         self.d_model, self.n_layers, self.n_heads, self.seq_len, self.vocab_size = 64, 2, 4, 64, 256
         self.norm_eps, self.init_std, self.rope_theta = 1e-5, 0.02, 10000.0
-        self.norm, self.ffn, self.tie_embeddings = "layernorm", "swiglu", True  # "layernorm" | "rmsnorm"; "swiglu" | "gelu"
+        # norm: "layernorm" | "rmsnorm"; ffn: "swiglu" | "gelu" | "moe"
+        self.norm, self.ffn, self.tie_embeddings = "layernorm", "swiglu", True
+        # ffn "moe": E experts, top-k, expert hidden h_e (0: ceil(h / k)), renormalised top-k weights; aux losses
+        self.moe_experts, self.moe_top_k, self.moe_hidden, self.moe_norm_topk = 8, 2, 0, False
+        self.moe_lb_weight, self.moe_z_weight = 0.01, 0.001
+        self.moe_lb_convention, self.moe_z_reduce = "megablocks", "mean"  # "megablocks" | "hf"; "mean" | "sum"
         # variant: "pre_norm" | "post_norm" | "dhc" | "shc" | "mhc" | "dfc" | "sfc" | "laurel" | "denseformer" | "mudd";
         # n: the streams of HC/mHC, the frac rate m of DFC/SFC; reduce: "sum" | "mean" of the streams
         self.variant, self.n, self.use_tanh, self.reduce = "pre_norm", 4, True, "sum"
@@ -78,7 +83,9 @@ class Config:
                    dynamic_scale=r.get("dynamic_scale", True), laurel_rank=r.get("laurel_rank", 0),
                    dwa_dilation=r.get("dwa_dilation", 1), dwa_period=r.get("dwa_period", 1), **{k: t[k] for k in (
                        "lr", "warmup_steps", "min_lr_ratio", "steps", "beta1", "beta2", "weight_decay",
-                       "grad_clip") if k in t})
+                       "grad_clip") if k in t}, **{k: m[k] for k in (
+                       "moe_experts", "moe_top_k", "moe_hidden", "moe_norm_topk", "moe_lb_weight", "moe_z_weight",
+                       "moe_lb_convention", "moe_z_reduce") if k in m})
 
     @property
     def streams(self):
@@ -93,7 +100,12 @@ class Config:
 
 def ffn_hidden(d, ffn="swiglu"):
     """FFN hidden width (param_specs.cpp): swiglu ceil(8d/3) rounded up to a multiple of 8; gelu 4d."""
-    return 4 * d if ffn == "gelu" else ((8 * d + 2) // 3 + 7) // 8 * 8
+    return 4 * d if ffn == "gelu" else ((8 * d + 2) // 3 + 7) // 8 * 8  # swiglu and moe: the swiglu width
+
+
+def moe_hidden(cfg):
+    """param_specs.cpp: the expert hidden h_e, model.moe_hidden or (0) ceil(h / k) of the swiglu hidden h."""
+    return cfg.moe_hidden if cfg.moe_hidden > 0 else -(-ffn_hidden(cfg.d_model) // cfg.moe_top_k)
 
 
 def norm(x, eps):
@@ -186,6 +198,57 @@ class Mlp(nn.Module):
             return self.c_proj(F.gelu(self.c_fc(x)))  # (B, T, h) inside
         gate, up = self.c_fc(x).chunk(2, -1)  # 2 x (B, T, h)
         return self.c_proj(F.silu(gate) * up)
+
+
+class ExpertLinear(nn.Module):
+    """moe.h's ExpertLinear: E stacked matrices `weight` (E, out, in), each laid out as a Linear's (out, in)."""
+
+    def __init__(self, experts, d_in, d_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(experts, d_out, d_in))  # drawn like the dense FFN's by Gpt
+
+
+class Moe(nn.Module):
+    """The MoE FFN (moe.h), registered as the block's `mlp`: a router and E SwiGLU experts, dropless top-k routing.
+    Tokens X (N, d): z = X W_r^T, p = softmax(z), (w, I) = topk(p, k) in float32 (moe_norm_topk: w / sum_s w),
+    y_t = sum_s w_ts E_{I_ts}(x_t), E_e(x) = c_proj_e (silu(gate_e x) * up_e x). Each forward sets the layer's
+    aux losses `lb` = E / (N k) sum_e c_e mean_t p_te and `z` = mean_t logsumexp(z_t)^2 (Gpt.moe_aux_loss)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        d, self.experts, self.top_k, self.norm_topk = cfg.d_model, cfg.moe_experts, cfg.moe_top_k, cfg.moe_norm_topk
+        he = moe_hidden(cfg)
+        # registration order as moe.cpp: router, c_fc, c_proj
+        self.router = nn.Linear(d, self.experts, bias=False)  # (E, d)
+        self.c_fc = ExpertLinear(self.experts, d, 2 * he)      # (E, 2h_e, d): per expert [gate | up] rows
+        self.c_proj = ExpertLinear(self.experts, he, d)        # (E, d, h_e)
+        self.lb = self.z = None                                # the aux losses of the latest forward
+
+    def forward(self, x):  # (..., d) -> (..., d), float32 (the mixing dtype)
+        d, E, k = x.size(-1), self.experts, self.top_k
+        X = x.reshape(-1, d)                                                     # (N, d)
+        N = X.size(0)
+        with torch.autocast(device_type=x.device.type, enabled=False):  # moe.cpp's MixingGuard
+            Xf = X.float() if X.dtype != torch.float64 else X
+            z = Xf @ self.router.weight.to(Xf.dtype).t()                         # (N, E)
+            logp = torch.log_softmax(z, -1)
+            p = logp.exp()                                                       # (N, E)
+            w, idx = p.topk(k, -1, largest=True, sorted=True)                    # (N, k)
+            counts = torch.bincount(idx.reshape(-1), minlength=E)                # (E) c_e
+            self.lb = E / (N * k) * (counts.to(p.dtype) * p.mean(0)).sum()
+            self.z = torch.logsumexp(z, -1).pow(2).mean()
+            if self.norm_topk:
+                w = w / w.sum(-1, keepdim=True)
+        fc, proj = self.c_fc.weight.unbind(0), self.c_proj.weight.unbind(0)
+        out = w.new_zeros(N, k, d)                                               # per assignment w_ts E_{I_ts}(x_t)
+        for e in range(E):
+            tok, slot = (idx == e).nonzero(as_tuple=True)                        # the assignments to expert e
+            if tok.numel() == 0:
+                continue
+            gate, up = F.linear(X[tok], fc[e]).chunk(2, -1)                      # 2 x (c_e, h_e)
+            ye = F.linear(F.silu(gate) * up, proj[e])                            # (c_e, d)
+            out = out.index_put((tok, slot), ye.to(w.dtype) * w[tok, slot].unsqueeze(1))
+        return out.sum(1).reshape(x.shape)                                       # summed over the k slots
 
 
 class HyperConnection(nn.Module):
@@ -376,7 +439,7 @@ class Block(nn.Module):
         self.ln_1 = Norm(cfg, cfg.d_model)
         self.attn = Attention(cfg)
         self.ln_2 = Norm(cfg, cfg.d_model)
-        self.mlp = Mlp(cfg)
+        self.mlp = Moe(cfg) if cfg.ffn == "moe" else Mlp(cfg)  # both named mlp
         if cfg.streams:
             mixer = ManifoldHyperConnection if cfg.variant == "mhc" else HyperConnection
             self.hc_attn = mixer(cfg, 2 * i)
@@ -429,7 +492,8 @@ class Block(nn.Module):
 class Gpt(nn.Module):
     """hcx's GPT: embedding, L blocks (DenseFormer: each followed by its average; MUDDFormer: by its dynamic
     dense aggregation, the last one's R stream going on), (HC: sum or mean of streams),
-    final norm (none for Post-Norm), unembedding (tied to wte unless tie_embeddings is false)."""
+    final norm (none for Post-Norm), unembedding (tied to wte unless tie_embeddings is false).
+    ffn "moe": moe_aux_loss() of the latest forward goes with the cross-entropy in training."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -471,6 +535,20 @@ class Gpt(nn.Module):
         logits = self.forward(idx)
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
 
+    def moe_aux_loss(self):
+        """gpt.cpp's moe_aux_loss of the latest forward: moe_lb_weight L_LB + moe_z_weight L_RZ, L_LB the mean over
+        layers of their lb (times k for moe_lb_convention "hf"), L_RZ the mean (moe_z_reduce "sum": the sum) of
+        their z; None for a dense FFN."""
+        if self.cfg.ffn != "moe":
+            return None
+        c, L = self.cfg, len(self.h)
+        lb, z = self.h[0].mlp.lb, self.h[0].mlp.z
+        for block in self.h[1:]:
+            lb, z = lb + block.mlp.lb, z + block.mlp.z
+        lb_scale = (c.moe_top_k if c.moe_lb_convention == "hf" else 1.0) / L
+        z_scale = 1.0 if c.moe_z_reduce == "sum" else 1.0 / L
+        return c.moe_lb_weight * lb_scale * lb + c.moe_z_weight * z_scale * z
+
 
 def decays(name):
     """param_specs.cpp: embeddings, attention and FFN matrices, the DHC/DFC projections, LAuReL's low rank and
@@ -504,16 +582,19 @@ def learning_rate(cfg, step):
 
 
 def train_step(model, opt, params, cfg, step, x, y, bf16=False):
-    """One optimizer step as trainer.cpp's train_step: returns (loss, grad norm before clipping)."""
+    """One optimizer step as trainer.cpp's train_step: returns (loss, grad norm before clipping). ffn "moe": the
+    gradient is of the cross-entropy plus the aux losses; the loss returned is the cross-entropy, as hcx logs it."""
     for group in opt.param_groups:
         group["lr"] = learning_rate(cfg, step)
     opt.zero_grad(set_to_none=False)
     if bf16:  # the sublayers' matmuls in bf16; norm() and the mixers cast to float32 themselves
         with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
             loss = model.loss(x, y)
+            aux = model.moe_aux_loss()
     else:
         loss = model.loss(x, y)
-    loss.backward()
+        aux = model.moe_aux_loss()
+    (loss if aux is None else loss + aux).backward()
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
     loss = loss.item()
     if math.isfinite(loss) and math.isfinite(grad_norm):
@@ -526,7 +607,7 @@ def time_training(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     cfg = Config(d_model=args.d_model, n_layers=args.layers, n_heads=args.heads, seq_len=args.seq,
-                 vocab_size=args.vocab, variant=args.variant, n=args.n, steps=args.warmup + args.steps)
+                 vocab_size=args.vocab, variant=args.variant, n=args.n, ffn=args.ffn, steps=args.warmup + args.steps)
     device = torch.device(args.device)
     model = Gpt(cfg).to(device)
     opt = make_optimizer(model, cfg)
@@ -679,6 +760,7 @@ def main():
     t.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                    help="bfloat16: autocast, the mixing, norms and loss in float32")
     t.add_argument("--n", type=int, default=4, help="HC/mHC streams; DFC/SFC frac rate")
+    t.add_argument("--ffn", choices=["swiglu", "gelu", "moe"], default="swiglu", help="moe: 8 experts, top-2")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--warmup", type=int, default=5)
     t.add_argument("--steps", type=int, default=40)

@@ -92,7 +92,7 @@ struct Variant {
 // Pre-Norm, DHC×4 and mHC×4 as the benchmark builds them, then the other
 // options load() supports: SHC with rmsnorm and mean reduction, Post-Norm
 // with rmsnorm, gelu and an untied unembedding, Frac-Connections, LAuReL,
-// DenseFormer and MUDD.
+// DenseFormer, MUDD, and the MoE FFN.
 const Variant kVariants[] = {
     {"pre_norm", R"({"kind": "pre_norm"})", ""},
     {"DHCx4", R"({"kind": "hc", "n": 4})", ""},
@@ -106,6 +106,9 @@ const Variant kVariants[] = {
     {"LAuReL-RW+LR r2", R"({"kind": "laurel", "laurel_rank": 2})", ""},
     {"DenseFormer", R"({"kind": "denseformer"})", ""},
     {"MUDD rmsnorm", R"({"kind": "mudd"})", R"(, "norm": "rmsnorm")"},
+    {"Pre-Norm MoE 4x2", R"({"kind": "pre_norm"})", R"(, "ffn": "moe", "moe_experts": 4, "moe_top_k": 2)"},
+    {"DHCx2 MoE 3x2 renormalised", R"({"kind": "hc", "n": 2})",
+     R"(, "ffn": "moe", "moe_experts": 3, "moe_top_k": 2, "moe_norm_topk": true)"},
 };
 
 TEST(Export, PyTorchLogitsEqualHcxForEveryVariant) {
