@@ -1,6 +1,7 @@
 // The fused operations against their reference forms: values and every
-// gradient; for the stream reads and writes per-token and shared weights and a
-// stream-expanded input (as the first sublayer gets it); for RoPE the strided
+// gradient; for the stream reads and writes per-token and shared weights, one
+// read (HC) or one per stream (Frac-Connections), a shared or split sublayer
+// output, and a stream-expanded input (as the first sublayer gets it); for RoPE the strided
 // heads view attention passes; the normalised projection and Sinkhorn-Knopp
 // for n in {1, 2, 4, 8}; every thread count alike; needs-grad cases; and whole
 // HC and mHC mixers (static and dynamic, tanh on and off, LayerNorm and
@@ -91,6 +92,22 @@ TEST(StreamMixing, ReadWithSharedWeightsMatchesMatmul) {
   expect_read_matches(normal({4, 5}, 1), normal({2, 3, 4, 16}, 2), 1e-12);  // static HC: (n, n+1)
 }
 
+TEST(StreamMixing, ReadOfEveryFractionMatchesMatmul) {
+  // Frac-Connections read r = n times: h0 is the n reads concatenated, (B, T, n d).
+  for (int64_t n : {1, 2, 4, 8}) {
+    SCOPED_TRACE(n);
+    expect_read_matches(normal({3, 5, n, 2 * n}, 1), normal({3, 5, n, 13}, 2), 1e-12);  // dynamic
+    expect_read_matches(normal({n, 2 * n}, 1), normal({3, 5, n, 13}, 2), 1e-12);        // static
+  }
+  expect_read_matches(normal({2, 7, 4, 8}, 1, at::kFloat), normal({2, 7, 4, 16}, 2, at::kFloat), 1e-5);
+  // Read j lands at h0[.., j d : (j+1) d]: with A_m = reversed identity, h0 is the streams in reverse order.
+  const torch::Tensor H = normal({2, 3, 4, 5}, 2);
+  const torch::Tensor alpha = at::cat({at::eye(4, at::kDouble).flip({1}), at::eye(4, at::kDouble)}, 1);
+  const auto [h0, rest] = read_streams(alpha, H);
+  EXPECT_TRUE(torch::equal(h0, H.flip({2}).reshape({2, 3, 20})));
+  EXPECT_TRUE(torch::equal(rest, H));
+}
+
 TEST(StreamMixing, ReadOfStreamExpandedInputMatchesMatmul) {
   // The embedding copied into every stream: H has stride 0 over n.
   expect_read_matches(normal({2, 3, 4, 5}, 1), normal({2, 3, 1, 16}, 2).expand({2, 3, 4, 16}), 1e-12);
@@ -104,6 +121,21 @@ TEST(StreamMixing, WriteMatchesBroadcast) {
   }
   expect_write_matches(normal({2, 7, 4, 64}, 1, at::kFloat), normal({2, 7, 4}, 2, at::kFloat),
                        normal({2, 7, 64}, 3, at::kFloat), 1e-5);
+}
+
+TEST(StreamMixing, WriteOfASplitOutputMatchesBroadcast) {
+  // Frac-Connections: y (B, T, n d), stream j gets B_j y_j with y_j its j-th slice of d.
+  for (int64_t n : {2, 4, 8}) {
+    SCOPED_TRACE(n);
+    expect_write_matches(normal({3, 5, n, 13}, 1), normal({3, 5, n}, 2), normal({3, 5, n * 13}, 3), 1e-12);
+    expect_write_matches(normal({3, 5, n, 13}, 1), normal({n}, 2), normal({3, 5, n * 13}, 3), 1e-12);
+  }
+  expect_write_matches(normal({2, 7, 4, 16}, 1, at::kFloat), normal({2, 7, 4}, 2, at::kFloat),
+                       normal({2, 7, 64}, 3, at::kFloat), 1e-5);
+  // With rest 0 and beta 1 the write is y itself, laid out as n slices.
+  const torch::Tensor y = normal({2, 3, 12}, 4);
+  EXPECT_TRUE(torch::equal(write_streams(at::zeros({2, 3, 4, 3}, at::kDouble), at::ones({4}, at::kDouble), y),
+                           y.reshape({2, 3, 4, 3})));
 }
 
 TEST(StreamMixing, ThreadCountDoesNotChangeABit) {
@@ -342,6 +374,8 @@ TEST(StreamMixing, WrongShapesAreRefused) {
   EXPECT_THROW(read_streams(normal({4, 5}, 1), normal({6, 4, 8}, 1)), std::invalid_argument);  // not (B, T, n, d)
   EXPECT_THROW(write_streams(H, normal({3}, 1), normal({2, 3, 8}, 1)), std::invalid_argument);  // beta for 3 streams
   EXPECT_THROW(write_streams(H, normal({4}, 1), normal({2, 3, 7}, 1)), std::invalid_argument);  // y of another width
+  EXPECT_THROW(write_streams(H, normal({4}, 1), normal({2, 3, 33}, 1)), std::invalid_argument);  // nor n d
+  EXPECT_THROW(read_streams(normal({4}, 1), H), std::invalid_argument);                          // not a matrix
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include <ATen/ATen.h>
 #include <torch/types.h>
@@ -96,11 +97,10 @@ torch::Tensor FracConnectionImpl::forward(const torch::Tensor& x, const Sublayer
     MixingGuard fp32;
     const torch::Tensor F = x.to(mixing_dtype(x)).reshape({B, T, m, e});  // (B, T, m, e)
     const FracWeights w = weights_of(F);
-    // mix_j = sum_i alpha[i][j] f_i: (2m, m) or (B, T, 2m, m) times (B, T, m, e) -> (B, T, 2m, e)
-    const torch::Tensor mix = at::matmul(w.alpha.transpose(-1, -2), F);
-    h0 = mix.narrow(-2, 0, m).reshape({B, T, m * e});  // (B, T, d): the read fractions, concatenated
-    rest = mix.narrow(-2, m, m);                       // (B, T, m, e)
-    beta = w.beta.unsqueeze(-1);                       // (m, 1) | (B, T, m, 1)
+    // mix_j = sum_i alpha[i][j] f_i: the m read fractions concatenated, h0 (B, T, d),
+    // and the m mixed ones, rest (B, T, m, e)
+    std::tie(h0, rest) = read_streams(w.alpha, F);
+    beta = w.beta;  // (m) | (B, T, m)
     if (matrix_out != nullptr) {
       const at::NoGradGuard no_grad;
       *matrix_out = token_mean_matrix(w, m);
@@ -108,7 +108,7 @@ torch::Tensor FracConnectionImpl::forward(const torch::Tensor& x, const Sublayer
   }
   const torch::Tensor y = f(h0);  // (B, T, d), the sublayer (caller's autocast)
   MixingGuard fp32;
-  return (beta * y.to(rest.scalar_type()).reshape({B, T, m, e}) + rest).reshape({B, T, m * e});  // B_j y_j + mix_{m+j}
+  return write_streams(rest, beta, y.to(rest.scalar_type())).reshape({B, T, m * e});  // B_j y_j + mix_{m+j}
 }
 
 torch::Tensor FracConnectionImpl::static_matrix() {

@@ -61,20 +61,20 @@ T dot(const T* __restrict x, const T* __restrict y, int64_t d) {
   return sum8<T>(d, [&](int64_t c) { return x[c] * y[c]; });
 }
 
-// Row j of the read's output (or its gradient: T const) for token t: j = 0 is
-// h0, j >= 1 is stream j-1 of rest.
+// Row j of the read's output (or its gradient: T const) for token t: j < r is
+// read j of h0, j >= r is stream j-r of rest.
 template <typename T>
 struct ReadRows {
   T* h0;
   T* rest;
-  int64_t n, d;
-  T* operator()(int64_t t, int64_t j) const { return j == 0 ? h0 + t * d : rest + (t * n + j - 1) * d; }
+  int64_t r, n, d;
+  T* operator()(int64_t t, int64_t j) const { return j < r ? h0 + (t * r + j) * d : rest + (t * n + j - r) * d; }
 };
 
 // out row j = sum_i a[t, i, j] h[t, i, :]
 template <typename T>
 void read_tokens(const T* a, const T* h, ReadRows<T> out, int64_t begin, int64_t end) {
-  const int64_t n = out.n, m = n + 1, d = out.d;
+  const int64_t n = out.n, m = out.r + n, d = out.d;
   for (int64_t t = begin; t < end; ++t) {
     const T* wt = a + t * n * m;
     const T* ht = h + t * n * d;
@@ -89,7 +89,7 @@ void read_tokens(const T* a, const T* h, ReadRows<T> out, int64_t begin, int64_t
 // gh[t, i, :] = sum_j a[t, i, j] g(t, j)   and   ga[t, i, j] = <h[t, i, :], g(t, j)>
 template <typename T>
 void read_tokens_backward(const T* a, const T* h, ReadRows<const T> g, T* ga, T* gh, int64_t begin, int64_t end) {
-  const int64_t n = g.n, m = n + 1, d = g.d;
+  const int64_t n = g.n, m = g.r + n, d = g.d;
   for (int64_t t = begin; t < end; ++t) {
     const T* wt = a + t * n * m;
     for (int64_t i = 0; i < n; ++i) {
@@ -108,17 +108,17 @@ void read_tokens_backward(const T* a, const T* h, ReadRows<const T> g, T* ga, T*
 
 class ReadStreams : public torch::autograd::Function<ReadStreams> {
  public:
-  // a (B, T, n, n+1), h (B, T, n, d), contiguous, one dtype -> {h0 (B, T, d), rest (B, T, n, d)}
+  // a (B, T, n, r+n), h (B, T, n, d), contiguous, one dtype -> {h0 (B, T, r d), rest (B, T, n, d)}
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& h) {
     ctx->save_for_backward({a, h});
-    const int64_t n = h.size(-2), d = h.size(-1), N = h.numel() / (n * d);
+    const int64_t n = h.size(-2), d = h.size(-1), r = a.size(-1) - n, N = h.numel() / (n * d);
     torch::Tensor rest = at::empty_like(h);
-    torch::Tensor h0 = at::empty({h.size(0), h.size(1), d}, h.options());
+    torch::Tensor h0 = at::empty({h.size(0), h.size(1), r * d}, h.options());
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "read_streams", [&] {
-      const ReadRows<scalar_t> out{h0.data_ptr<scalar_t>(), rest.data_ptr<scalar_t>(), n, d};
+      const ReadRows<scalar_t> out{h0.data_ptr<scalar_t>(), rest.data_ptr<scalar_t>(), r, n, d};
       const scalar_t* ap = a.data_ptr<scalar_t>();
       const scalar_t* hp = h.data_ptr<scalar_t>();
-      at::parallel_for(0, N, grain(n * (n + 1) * d), [&](int64_t b, int64_t e) { read_tokens(ap, hp, out, b, e); });
+      at::parallel_for(0, N, grain(n * (r + n) * d), [&](int64_t b, int64_t e) { read_tokens(ap, hp, out, b, e); });
     });
     return {h0, rest};
   }
@@ -127,19 +127,18 @@ class ReadStreams : public torch::autograd::Function<ReadStreams> {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &a = saved[0], &h = saved[1];
     const torch::Tensor g_h0 = grads[0].contiguous(), g_rest = grads[1].contiguous();  // zeros if unused
-    const int64_t n = h.size(-2), d = h.size(-1), N = h.numel() / (n * d);
+    const int64_t n = h.size(-2), d = h.size(-1), r = a.size(-1) - n, N = h.numel() / (n * d);
     torch::Tensor ga, gh;
     if (ctx->needs_input_grad(0)) ga = at::empty_like(a);
     if (ctx->needs_input_grad(1)) gh = at::empty_like(h);
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "read_streams_backward", [&] {
-      const ReadRows<const scalar_t> g{g_h0.data_ptr<scalar_t>(), g_rest.data_ptr<scalar_t>(), n, d};
+      const ReadRows<const scalar_t> g{g_h0.data_ptr<scalar_t>(), g_rest.data_ptr<scalar_t>(), r, n, d};
       const scalar_t* ap = a.data_ptr<scalar_t>();
       const scalar_t* hp = h.data_ptr<scalar_t>();
       scalar_t* gap = ga.defined() ? ga.data_ptr<scalar_t>() : nullptr;
       scalar_t* ghp = gh.defined() ? gh.data_ptr<scalar_t>() : nullptr;
-      at::parallel_for(0, N, grain(2 * n * (n + 1) * d), [&](int64_t b, int64_t e) {
-        read_tokens_backward(ap, hp, g, gap, ghp, b, e);
-      });
+      at::parallel_for(0, N, grain(2 * n * (r + n) * d),
+                       [&](int64_t b, int64_t e) { read_tokens_backward(ap, hp, g, gap, ghp, b, e); });
     });
     return {ga, gh};
   }
@@ -147,11 +146,14 @@ class ReadStreams : public torch::autograd::Function<ReadStreams> {
 
 class WriteStreams : public torch::autograd::Function<WriteStreams> {
  public:
-  // rest (B, T, n, d), b (B, T, n), y (B, T, d), contiguous, one dtype -> rest + b y
+  // rest (B, T, n, d), b (B, T, n), y (B, T, d) or (B, T, n d), contiguous, one
+  // dtype -> rest_i + b_i y (y shared by the streams) or rest_i + b_i y_i (y split:
+  // stream i gets the slice y[.., i d : (i+1) d])
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rest, const torch::Tensor& b,
                                const torch::Tensor& y) {
     ctx->save_for_backward({b, y});
     const int64_t n = rest.size(-2), d = rest.size(-1), N = rest.numel() / (n * d);
+    const int64_t yd = y.size(-1), ys = yd == d ? 0 : d;  // y's row length, its offset from stream to stream
     torch::Tensor out = at::empty_like(rest);
     AT_DISPATCH_FLOATING_TYPES(rest.scalar_type(), "write_streams", [&] {
       const scalar_t* rp = rest.data_ptr<scalar_t>();
@@ -163,7 +165,7 @@ class WriteStreams : public torch::autograd::Function<WriteStreams> {
           for (int64_t i = 0; i < n; ++i) {
             scalar_t* o = op + (t * n + i) * d;
             const scalar_t* r = rp + (t * n + i) * d;
-            const scalar_t* yt = yp + t * d;
+            const scalar_t* yt = yp + t * yd + i * ys;
             const scalar_t w = bp[t * n + i];
             for (int64_t c = 0; c < d; ++c) o[c] = r[c] + w * yt[c];
           }
@@ -173,12 +175,14 @@ class WriteStreams : public torch::autograd::Function<WriteStreams> {
     return out;
   }
 
-  // d rest = g;  d b[t, i] = <g[t, i, :], y[t, :]>;  d y[t, :] = sum_i b[t, i] g[t, i, :]
+  // d rest = g;  d b[t, i] = <g[t, i, :], y_i[t, :]>;  d y[t, :] = sum_i b[t, i] g[t, i, :] (shared y)
+  // or d y_i[t, :] = b[t, i] g[t, i, :] (split y)
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &b = saved[0], &y = saved[1];
     const torch::Tensor g = grads[0].contiguous();
-    const int64_t n = g.size(-2), d = g.size(-1), N = g.numel() / (n * d);
+    const int64_t n = g.size(-2), d = g.size(-1), N = g.numel() / (n * d), yd = y.size(-1);
+    const int64_t ys = yd == d ? 0 : d;
     torch::Tensor gb, gy;
     if (ctx->needs_input_grad(1)) gb = at::empty_like(b);
     if (ctx->needs_input_grad(2)) gy = at::empty_like(y);
@@ -191,12 +195,14 @@ class WriteStreams : public torch::autograd::Function<WriteStreams> {
       at::parallel_for(0, N, grain(2 * n * d), [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           const scalar_t* gt = gp + t * n * d;
-          if (gyp != nullptr) {
+          if (gyp != nullptr && ys == 0) {
             scale(gyp + t * d, bp[t * n], gt, d);
             for (int64_t i = 1; i < n; ++i) axpy(gyp + t * d, bp[t * n + i], gt + i * d, d);
+          } else if (gyp != nullptr) {
+            for (int64_t i = 0; i < n; ++i) scale(gyp + t * yd + i * d, bp[t * n + i], gt + i * d, d);
           }
           if (gbp != nullptr) {
-            for (int64_t i = 0; i < n; ++i) gbp[t * n + i] = dot(gt + i * d, yp + t * d, d);
+            for (int64_t i = 0; i < n; ++i) gbp[t * n + i] = dot(gt + i * d, yp + t * yd + i * ys, d);
           }
         }
       });
@@ -601,13 +607,19 @@ bool fusable(std::initializer_list<const at::Tensor*> ts) {
   return true;
 }
 
-// `w` (n, k) or (B, T, n, k) expanded to (B, T, n, k) and made contiguous; `what` names it in errors.
-torch::Tensor per_token(const torch::Tensor& w, const torch::Tensor& H, int64_t k, const char* what) {
+// Refuses weights `w` that are not (n, k) or (.., n, k) (beta: k = n, (n) or (.., n)) for the n
+// streams of H, on either path; `what` names them.
+void check_weights(const torch::Tensor& w, const torch::Tensor& H, int64_t k, const char* what) {
   const int64_t n = H.size(-2);
   if (w.dim() < 1 || w.size(-1) != k || (k != n && (w.dim() < 2 || w.size(-2) != n))) {
     throw std::invalid_argument(std::string("stream mixing: ") + what + " has the wrong shape for " +
                                 std::to_string(n) + " streams");
   }
+}
+
+// `w` (n, k) or (B, T, n, k) expanded to (B, T, n, k) and made contiguous.
+torch::Tensor per_token(const torch::Tensor& w, const torch::Tensor& H, int64_t k) {
+  const int64_t n = H.size(-2);
   std::vector<int64_t> shape = H.sizes().vec();
   if (k == n) {
     shape.pop_back();  // (B, T, n)
@@ -627,29 +639,39 @@ void check_streams(const at::Tensor& H) {
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> read_streams_reference(const at::Tensor& alpha, const at::Tensor& H) {
-  const torch::Tensor mix = at::matmul(alpha.transpose(-1, -2), H);  // (.., n+1, n) x (B, T, n, d) -> (B, T, n+1, d)
-  return {mix.select(-2, 0), mix.narrow(-2, 1, H.size(-2))};
+  const int64_t n = H.size(-2), r = alpha.size(-1) - n;
+  const torch::Tensor mix = at::matmul(alpha.transpose(-1, -2), H);  // (.., r+n, n) x (B, T, n, d) -> (B, T, r+n, d)
+  return {mix.narrow(-2, 0, r).reshape({H.size(0), H.size(1), r * H.size(-1)}), mix.narrow(-2, r, n)};
 }
 
 at::Tensor write_streams_reference(const at::Tensor& rest, const at::Tensor& beta, const at::Tensor& y) {
-  return beta.unsqueeze(-1) * y.unsqueeze(-2) + rest;  // (.., n, 1) * (B, T, 1, d) -> (B, T, n, d)
+  if (y.size(-1) == rest.size(-1)) return beta.unsqueeze(-1) * y.unsqueeze(-2) + rest;  // (.., n, 1) * (B, T, 1, d)
+  return beta.unsqueeze(-1) * y.reshape(rest.sizes()) + rest;                           // (.., n, 1) * (B, T, n, d)
 }
 
 std::pair<at::Tensor, at::Tensor> read_streams(const at::Tensor& alpha, const at::Tensor& H) {
   check_streams(H);
+  if (alpha.dim() < 2 || alpha.size(-1) <= H.size(-2)) {
+    throw std::invalid_argument("stream mixing: alpha needs more columns than the " + std::to_string(H.size(-2)) +
+                                " streams (the reads, then one per stream)");
+  }
+  check_weights(alpha, H, alpha.size(-1), "alpha");
   if (!fusable({&H, &alpha})) return read_streams_reference(alpha, H);
-  const torch::Tensor a = per_token(alpha, H, H.size(-2) + 1, "alpha");
+  const torch::Tensor a = per_token(alpha, H, alpha.size(-1));
   const variable_list out = ReadStreams::apply(a, H.contiguous());
   return {out[0], out[1]};
 }
 
 at::Tensor write_streams(const at::Tensor& rest, const at::Tensor& beta, const at::Tensor& y) {
   check_streams(rest);
-  if (y.dim() != 3 || y.size(0) != rest.size(0) || y.size(1) != rest.size(1) || y.size(2) != rest.size(3)) {
-    throw std::invalid_argument("stream mixing: the sublayer output must be (B, T, d) like the streams");
+  const int64_t n = rest.size(2), d = rest.size(3);
+  if (y.dim() != 3 || y.size(0) != rest.size(0) || y.size(1) != rest.size(1) ||
+      (y.size(2) != d && y.size(2) != n * d)) {
+    throw std::invalid_argument("stream mixing: the sublayer output must be (B, T, d) like a stream or (B, T, n d)");
   }
+  check_weights(beta, rest, n, "beta");
   if (!fusable({&rest, &beta, &y})) return write_streams_reference(rest, beta, y);
-  const torch::Tensor b = per_token(beta, rest, rest.size(-2), "beta");
+  const torch::Tensor b = per_token(beta, rest, n);
   return WriteStreams::apply(rest.contiguous(), b, y.contiguous());
 }
 

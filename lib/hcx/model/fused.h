@@ -6,11 +6,14 @@
 // has a *_reference form built from plain ATen ops that computes the same
 // function (the tests compare them, values and gradients).
 //
-//   read_streams(alpha, H):  alpha = [A_m | A_r] (.., n, n+1), H (B, T, n, d)
-//     h0   = sum_i A_m[i] H_i                 (B, T, d)     the sublayer input
+//   read_streams(alpha, H):  alpha = [A_m | A_r] (.., n, r+n), H (B, T, n, d)
+//     h0   = (sum_i A_m[i][j] H_i)_j          (B, T, r d)   the sublayer input, r reads concatenated
 //     rest = (sum_i A_r[i][j] H_i)_j          (B, T, n, d)  the mixed streams
-//   write_streams(rest, beta, y):  beta (.., n), y (B, T, d)
-//     H'_j = rest_j + beta_j y                (B, T, n, d)
+//     HC and mHC read once (r = 1: h0 is (B, T, d)); Frac-Connections read
+//     each of their n fractions (r = n: h0 is the whole width)
+//   write_streams(rest, beta, y):  beta (.., n), y (B, T, d) or (B, T, n d)
+//     H'_j = rest_j + beta_j y                (B, T, n, d)  y (B, T, d): every stream gets it (HC)
+//     H'_j = rest_j + beta_j y_j              (B, T, n, d)  y (B, T, n d): stream j gets slice j (FC)
 //   rope(x, cos, sin): x (B, nh, T, hs), tables (>= T, hs) from rope_tables()
 //     x * cos + rotate_half(x) * sin          (B, nh, T, hs) contiguous
 //
@@ -26,8 +29,8 @@
 //     space (a row or column minus its logsumexp): no entry under- or
 //     overflows. Backward recomputes the rounds per token.
 //
-// alpha and beta are per token ((B, T, n, n+1) and (B, T, n): dynamic HC,
-// mHC) or shared by every token ((n, n+1) and (n): static HC).
+// alpha and beta are per token ((B, T, n, r+n) and (B, T, n): dynamic HC, FC
+// and mHC) or shared by every token ((n, r+n) and (n): static HC and FC).
 //
 // Why (bench/README.md): with plain ops a per-token alpha^T H runs as B*T
 // separate tiny GEMMs on CPU (LibTorch 1.13), and splits, broadcasts and
