@@ -8,11 +8,9 @@
 #include <map>
 #include <string>
 
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/optim/adamw.h>
-#include <torch/version.h>
 
 #include "hcx/error.h"
 #include "hcx/model/param_specs.h"
@@ -415,17 +413,6 @@ TEST(GptCuda, RunsOnTheGpuAndMatchesCpu) {
   }
 }
 
-void set_cuda_bf16_autocast(bool on) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
-#else
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(on);
-#endif
-  if (!on) at::autocast::clear_cache();
-}
-
 TEST(GptCuda, MixingStaysFloat32UnderBf16Autocast) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (LibTorch reports none)";
   const torch::Device cuda(torch::kCUDA);
@@ -444,11 +431,11 @@ TEST(GptCuda, MixingStaysFloat32UnderBf16Autocast) {
   m->to(cuda);
   const torch::Tensor idx = testing::tokens(2, 8).to(cuda);
   const torch::Tensor ref = m->forward(idx);
-  set_cuda_bf16_autocast(true);
+  testing::set_bf16_autocast(c10::DeviceType::CUDA, true);
   const torch::Tensor out = hc.forward(H, f);
   const torch::Tensor weights_alpha = hc.weights(H).alpha;
   const torch::Tensor logits = m->forward(idx);
-  set_cuda_bf16_autocast(false);
+  testing::set_bf16_autocast(c10::DeviceType::CUDA, false);
   EXPECT_EQ(y_dtype_probe.scalar_type(), at::kBFloat16);
   EXPECT_EQ(out.scalar_type(), at::kFloat);
   EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());

@@ -7,7 +7,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <torch/types.h>
+#include <torch/version.h>
 
 #include "common/tiny_config.h"
 #include "hcx/config/run_config.h"
@@ -29,6 +31,24 @@ inline config::RunConfig tiny(const std::string& kind = "pre_norm", int64_t n = 
 inline torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab = 32, uint64_t seed = 1) {
   at::Generator gen = at::detail::createCPUGenerator(seed);
   return at::randint(vocab, {B, T}, gen, at::TensorOptions().dtype(at::kLong));
+}
+
+// Switches bfloat16 autocast for `device` (kCPU or kCUDA) on or off, as the trainer's
+// AutocastGuard does (train/autocast.cpp), in LibTorch 1.13 and 2.x.
+inline void set_bf16_autocast(c10::DeviceType device, bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(device, at::kBFloat16);
+  at::autocast::set_autocast_enabled(device, on);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(on);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(on);
+  }
+#endif
+  if (!on) at::autocast::clear_cache();
 }
 
 // Adds normal(0, std) noise to every parameter (no autograd), seeded.
