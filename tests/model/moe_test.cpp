@@ -80,7 +80,7 @@ std::vector<int64_t> counts_of(const torch::Tensor& counts) {
 TEST(Moe, RoutingAndGradientsEqualANaivePerTokenLoop) {
   at::Generator gen = at::detail::createCPUGenerator(9);
   for (const bool renorm : {false, true}) {
-    for (const MoeBackend backend : {MoeBackend::kLoop, MoeBackend::kPadded}) {
+    for (const MoeBackend backend : {MoeBackend::kLoop, MoeBackend::kBucketed, MoeBackend::kPadded}) {
       auto m = moe_model(8, 6, 2, 5);
       m.moe_norm_topk = renorm;
       Moe moe = double_moe(m);
@@ -125,7 +125,31 @@ TEST(Moe, BackendsAgreeWithIdleExperts) {
   EXPECT_EQ(counts_of(moe->routing.counts), (std::vector<int64_t>{8, 0, 8, 0, 0, 0}));
   const torch::Tensor padded = moe->forward_with(x, MoeBackend::kPadded);
   EXPECT_LT(max_abs_diff(loop, padded), 1e-14);
+  const torch::Tensor bucketed = moe->forward_with(x, MoeBackend::kBucketed);
+  EXPECT_LT(max_abs_diff(loop, bucketed), 1e-14);
+  EXPECT_EQ(moe->routing.computed, 16);  // the padding rows are not counted as computed assignments
   EXPECT_LT(max_abs_diff(loop, naive_moe(*moe, x.view({8, 4})).view({2, 4, 4})), 1e-13);
+}
+
+TEST(Moe, Bf16AutocastOnCpuRunsTheBucketedLoopAndAgreesWithTheLoop) {
+  // Under autocast each expert's rows are padded to a multiple of kMoeBucket: oneDNN then sees a
+  // few GEMM shapes instead of a new one per expert and step. Same function as the plain loop.
+  Moe moe = double_moe(moe_model(32, 8, 2, 24), 0.3);
+  moe->to(at::kFloat);  // autocast casts float32, not float64
+  at::Generator gen = at::detail::createCPUGenerator(4);
+  const torch::Tensor x = at::normal(0.0, 1.0, {3, 50, 32}, gen);  // 300 assignments: no expert fills a bucket
+  EXPECT_EQ(moe_backend_for(x), MoeBackend::kLoop);
+  testing::set_bf16_autocast(c10::DeviceType::CPU, true);
+  EXPECT_EQ(moe_backend_for(x), MoeBackend::kBucketed);
+  const torch::Tensor via_forward = moe->forward(x);
+  const torch::Tensor bucketed = moe->forward_with(x, MoeBackend::kBucketed);
+  const torch::Tensor loop = moe->forward_with(x, MoeBackend::kLoop);
+  testing::set_bf16_autocast(c10::DeviceType::CPU, false);
+  EXPECT_TRUE(torch::equal(via_forward, bucketed));
+  EXPECT_EQ(moe->routing.computed, 300);
+  // bf16 GEMMs of other row counts may round differently: within bf16's precision of the output.
+  EXPECT_GT(loop.abs().max().item<double>(), 0.1);
+  EXPECT_LT(max_abs_diff(bucketed, loop), 2e-2 * loop.abs().max().item<double>());
 }
 
 TEST(Moe, LoadBalancingLossIsOneForBalancedRouting) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/types.h>
 
 #include "hcx/model/mixing_guard.h"
@@ -34,9 +35,14 @@ MoeImpl::MoeImpl(const config::ModelConfig& m)
   c_proj = register_module("c_proj", ExpertLinear(experts, hidden, m.d_model));
 }
 
-torch::Tensor MoeImpl::forward(const torch::Tensor& x) {
-  return forward_with(x, x.is_cuda() ? MoeBackend::kPadded : MoeBackend::kLoop);
+MoeBackend moe_backend_for(const torch::Tensor& x) {
+  if (x.is_cuda()) return MoeBackend::kPadded;
+  // CPU autocast is on where its key is not excluded (how at::autocast tests it, in 1.13 and 2.x).
+  const bool autocast = !c10::impl::tls_is_dispatch_key_excluded(c10::DispatchKey::AutocastCPU);
+  return autocast ? MoeBackend::kBucketed : MoeBackend::kLoop;
 }
+
+torch::Tensor MoeImpl::forward(const torch::Tensor& x) { return forward_with(x, moe_backend_for(x)); }
 
 torch::Tensor MoeImpl::forward_with(const torch::Tensor& x, MoeBackend backend) {
   const int64_t d = x.size(-1), E = experts, k = top_k;
@@ -67,9 +73,10 @@ torch::Tensor MoeImpl::forward_with(const torch::Tensor& x, MoeBackend backend) 
   const torch::Tensor order = std::get<1>(at::sort(idx.reshape({-1}), /*stable=*/true, 0, /*descending=*/false));
   const torch::Tensor xs = X.index_select(0, at::div(order, k, "floor"));  // (N k, d), expert-contiguous
   const torch::Tensor counts_cpu = routing.counts.cpu();                   // the one host sync of the layer
-  const torch::Tensor ys = backend == MoeBackend::kLoop
-                               ? run_loop(xs, counts_cpu)
-                               : run_padded(xs, idx.reshape({-1}).index_select(0, order), counts_cpu);  // (N k, d)
+  const torch::Tensor ys =
+      backend == MoeBackend::kPadded
+          ? run_padded(xs, idx.reshape({-1}).index_select(0, order), counts_cpu)
+          : run_loop(xs, counts_cpu, backend == MoeBackend::kBucketed ? kMoeBucket : 1);  // (N k, d)
   MixingGuard fp32;
   const torch::Tensor ws = w.reshape({-1}).index_select(0, order);  // (N k)
   const torch::Tensor yw = ys.to(ws.scalar_type()) * ws.unsqueeze(1);
@@ -77,20 +84,37 @@ torch::Tensor MoeImpl::forward_with(const torch::Tensor& x, MoeBackend backend) 
   return yw.index_select(0, inv).view({N, k, d}).sum(1).view(x.sizes());  // back to token order, sum over slots
 }
 
-torch::Tensor MoeImpl::run_loop(const torch::Tensor& xs, const torch::Tensor& counts) {
+torch::Tensor MoeImpl::run_loop(const torch::Tensor& xs, const torch::Tensor& counts, int64_t bucket) {
   // unbind: per-expert views whose backward stacks the expert gradients once
   // (indexing the parameter per expert would build E full-size gradients).
   const std::vector<torch::Tensor> fc = c_fc->weight.unbind(0), proj = c_proj->weight.unbind(0);
   const auto* c = counts.data_ptr<int64_t>();
+  // Expert e's rows start at padded offset `start`, c_e of them, then zeros up to `rows`.
+  std::vector<int64_t> start(static_cast<size_t>(experts)), rows(static_cast<size_t>(experts));
+  int64_t total = 0;
+  for (int64_t e = 0; e < experts; ++e) {
+    start[size_t(e)] = total;
+    rows[size_t(e)] = (c[e] + bucket - 1) / bucket * bucket;
+    total += rows[size_t(e)];
+  }
+  torch::Tensor xp = xs, at_row;  // at_row (N k): the padded row of each sorted row
+  if (bucket > 1) {
+    at_row = at::empty({xs.size(0)}, counts.options());
+    int64_t* a = at_row.data_ptr<int64_t>();
+    for (int64_t e = 0, j = 0; e < experts; ++e) {
+      for (int64_t i = 0; i < c[e]; ++i) a[j++] = start[size_t(e)] + i;
+    }
+    at_row = at_row.to(xs.device());
+    xp = at::zeros({total, xs.size(1)}, xs.options()).index_copy(0, at_row, xs);
+  }
   std::vector<torch::Tensor> ys;
-  int64_t offset = 0;
   for (int64_t e = 0; e < experts; ++e) {
     if (c[e] == 0) continue;
-    ys.push_back(swiglu_expert(xs.narrow(0, offset, c[e]), fc[size_t(e)], proj[size_t(e)]));
-    offset += c[e];
+    ys.push_back(swiglu_expert(xp.narrow(0, start[size_t(e)], rows[size_t(e)]), fc[size_t(e)], proj[size_t(e)]));
   }
-  routing.computed = offset;
-  return at::cat(ys, 0);
+  routing.computed = counts.sum().item<int64_t>();  // the rows with a token; padding rows are not assignments
+  const torch::Tensor y = at::cat(ys, 0);
+  return bucket > 1 ? y.index_select(0, at_row) : y;
 }
 
 torch::Tensor MoeImpl::run_padded(const torch::Tensor& xs, const torch::Tensor& expert_of_row,

@@ -45,10 +45,18 @@ struct MoeRouting {
   int64_t computed = 0;     // assignments the experts computed: == assignments (dropless)
 };
 
-// How the experts run: one GEMM per expert with tokens (loop; the CPU path) or one zero-padded
-// batched GEMM over all experts (padded; the CUDA path, padding every expert to the most loaded
-// one). Both compute the same function.
-enum class MoeBackend { kLoop, kPadded };
+// How the experts run: one GEMM per expert with tokens (loop; the CPU path in float32), the same
+// with each expert's rows zero-padded to a multiple of kMoeBucket (bucketed; the CPU path under
+// bfloat16 autocast), or one zero-padded batched GEMM over all experts (padded; the CUDA path,
+// padding every expert to the most loaded one). All compute the same function.
+// Why bucketed: bf16 GEMMs on CPU run in oneDNN, which JIT-compiles a kernel per new shape
+// (~2 ms each), and the experts' row counts change every step: unbucketed, a d 128 MoE step
+// spent 90 % of its time compiling (bench/README.md, "The residual-variant zoo").
+enum class MoeBackend { kLoop, kBucketed, kPadded };
+inline constexpr int64_t kMoeBucket = 64;
+
+// The backend forward() uses for x: padded on CUDA, bucketed on CPU under autocast, else loop.
+MoeBackend moe_backend_for(const torch::Tensor& x);
 
 // E stacked weight matrices (E, out, in), each laid out as a Linear's (out, in).
 struct ExpertLinearImpl : torch::nn::Module {
@@ -61,7 +69,7 @@ class MoeImpl : public torch::nn::Module {
  public:
   explicit MoeImpl(const config::ModelConfig& m);
 
-  // x (..., d) -> (..., d) with the device's backend (padded on CUDA, else loop); sets `routing`.
+  // x (..., d) -> (..., d) with moe_backend_for(x); sets `routing`.
   // The output is in the mixing dtype (float32 under autocast), like the combine weights.
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor forward_with(const torch::Tensor& x, MoeBackend backend);
@@ -74,7 +82,8 @@ class MoeImpl : public torch::nn::Module {
 
  private:
   // Expert outputs (N k, d) of the rows xs (N k, d), sorted by expert with `counts` (E) on the CPU.
-  torch::Tensor run_loop(const torch::Tensor& xs, const torch::Tensor& counts);
+  // `bucket`: rows per expert padded to a multiple of it (1: none).
+  torch::Tensor run_loop(const torch::Tensor& xs, const torch::Tensor& counts, int64_t bucket);
   torch::Tensor run_padded(const torch::Tensor& xs, const torch::Tensor& expert_of_row, const torch::Tensor& counts);
 };
 TORCH_MODULE(Moe);
