@@ -57,7 +57,8 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <torch/types.h>
+#include <torch/types.h>  // before the torch/ headers below, which need at::Tensor declared
+
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
@@ -65,18 +66,19 @@
 #include "hcx/data/batch.h"
 #include "hcx/data/dataset.h"
 #include "hcx/data/tasks.h"
+#include "hcx/metrics/sink.h"
 #include "hcx/model/gpt.h"
 #include "hcx/model/inspect.h"
 #include "hcx/store/db.h"
 #include "hcx/store/runs.h"
 #include "hcx/store/sqlite_sink.h"
-#include "hcx/train/optimizer.h"
+#include "hcx/train/cuda_memory.h"
 #include "hcx/train/diagnostics.h"
 #include "hcx/train/evaluate.h"
-#include "hcx/metrics/sink.h"
+#include "hcx/train/optimizer.h"
 #include "hcx/train/schedule.h"
-#include "hcx/train/cuda_memory.h"
 #include "hcx/train/trainer.h"
+#include "hcx/util/process.h"
 
 namespace {
 
@@ -398,9 +400,13 @@ struct Options {
   std::string python = "python3", reference = "bench/reference_gpt.py", json;
 };
 
+// The shell prefix of a child on `t` threads: the environment hcx's sweeps give
+// a run (util/process.h: thread counts, OpenMP spin count), for hcx and the
+// PyTorch reference alike.
 std::string thread_env(int64_t t) {
-  const std::string n = std::to_string(t);
-  return "OMP_NUM_THREADS=" + n + " OPENBLAS_NUM_THREADS=" + n + " MKL_NUM_THREADS=" + n + " ";
+  std::string prefix;
+  for (const auto& [name, value] : hcx::util::training_env(static_cast<int>(t))) prefix += name + "=" + value + " ";
+  return prefix;
 }
 
 // Runs `cmd` through the shell and returns the last line of its stdout that parses as JSON.

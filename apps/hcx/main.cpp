@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -13,9 +14,12 @@
 #include "hcx/build_info.h"
 #include "hcx/error.h"
 #include "hcx/terminal.h"
+#include "hcx/util/process.h"
 #include "hcx/version.h"
 
 int main(int argc, char** argv) {
+  // `hcx run` trains in this process: under the OpenMP spin count a sweep gives its runs.
+  if (argc > 1 && std::string_view(argv[1]) == "run") hcx::util::reexec_with_training_env(argv);
   // Logs go to stderr so that stdout stays parseable (tables, csv, json).
   // Colour only on a terminal, and never under NO_COLOR (hcx/terminal.h).
   auto logger = spdlog::stderr_color_mt(

@@ -2,6 +2,7 @@
 // stop requests. No hcx binary needed (end-to-end sweeps: tests/cli).
 #include "hcx/exec/local_executor.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "common/files.h"
 #include "common/temp_dir.h"
 #include "hcx/exec/outcome.h"
+#include "hcx/util/process.h"
 
 namespace hcx::exec {
 namespace {
@@ -108,14 +110,19 @@ TEST(LocalExecutor, ChildGetsPlacementFlagsEnvironmentAndAffinity) {
   cpu.cpus = {usable_cpus().back()};
   const std::string script =
       "echo \"args: $*\"; echo \"cuda=[$CUDA_VISIBLE_DEVICES] omp=$OMP_NUM_THREADS blas=$OPENBLAS_NUM_THREADS "
-      "mkl=$MKL_NUM_THREADS\"; grep Cpus_allowed_list /proc/self/status; read x; echo \"stdin=[$x]\"";
+      "mkl=$MKL_NUM_THREADS spin=$GOMP_SPINCOUNT\"; grep Cpus_allowed_list /proc/self/status; read x; echo "
+      "\"stdin=[$x]\"";
   Recorder rec;
   const std::vector<Job> jobs = {shell_job("gpu", script, dir.path()), shell_job("cpu", script, dir.path())};
   LocalExecutor({gpu, cpu}).run(jobs, rec);
   const std::string g = read_file(dir.path() / "logs" / "gpu.log");
   EXPECT_NE(g.find("hcx sweep: start on cuda:1: /bin/sh -c"), std::string::npos) << g;
   EXPECT_NE(g.find("args: --device cuda --threads 3\n"), std::string::npos) << g;
-  EXPECT_NE(g.find("cuda=[7] omp=3 blas=3 mkl=3\n"), std::string::npos) << g;
+  // hcx's OpenMP spin count unless the sweep's own environment sets one (util/process.h)
+  const std::string spin = std::getenv("GOMP_SPINCOUNT") != nullptr    ? std::getenv("GOMP_SPINCOUNT")
+                           : std::getenv("OMP_WAIT_POLICY") != nullptr ? ""
+                                                                       : util::kGompSpinCount;
+  EXPECT_NE(g.find("cuda=[7] omp=3 blas=3 mkl=3 spin=" + spin + "\n"), std::string::npos) << g;
   EXPECT_NE(g.find("stdin=[]"), std::string::npos) << g;
   const std::string c = read_file(dir.path() / "logs" / "cpu.log");
   EXPECT_NE(c.find("args: --device cpu --threads 1\n"), std::string::npos) << c;

@@ -1,7 +1,12 @@
 // Tests of run_process (lib/hcx/util/process.h): output captured merged or
 // apart, exit codes and signals, stdin closed, and the error of a program
-// that cannot run. The children are /bin/sh one-liners.
+// that cannot run. The children are /bin/sh one-liners. And the environment
+// of a training process (training_env, environ_with).
 #include "hcx/util/process.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +52,58 @@ TEST(RunProcess, AProgramThatCannotRunIsAnIoErrorNamingIt) {
     EXPECT_EQ(std::string(e.what()), "cannot run /nonexistent/hcx-tool: No such file or directory");
   }
   EXPECT_THROW(run_process({}), Error);
+}
+
+// Sets (or, with nullopt, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value)
+      setenv(name, value->c_str(), 1);
+    else
+      unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(TrainingEnv, ThreadCountsAndHcxsSpinCountWhenTheUserSetNone) {
+  const ScopedEnv spin("GOMP_SPINCOUNT", std::nullopt), policy("OMP_WAIT_POLICY", std::nullopt);
+  EXPECT_EQ(training_env(2), (EnvVars{{"OMP_NUM_THREADS", "2"},
+                                      {"OPENBLAS_NUM_THREADS", "2"},
+                                      {"MKL_NUM_THREADS", "2"},
+                                      {"GOMP_SPINCOUNT", "30000"}}));
+  EXPECT_EQ(training_env(0), (EnvVars{{"GOMP_SPINCOUNT", "30000"}}));  // threads 0: the run's config decides
+}
+
+TEST(TrainingEnv, TheUsersSpinCountOrWaitPolicyWins) {
+  {
+    const ScopedEnv spin("GOMP_SPINCOUNT", "0"), policy("OMP_WAIT_POLICY", std::nullopt);
+    EXPECT_EQ(training_env(1),
+              (EnvVars{{"OMP_NUM_THREADS", "1"}, {"OPENBLAS_NUM_THREADS", "1"}, {"MKL_NUM_THREADS", "1"}}));
+  }
+  const ScopedEnv spin("GOMP_SPINCOUNT", std::nullopt), policy("OMP_WAIT_POLICY", "PASSIVE");
+  EXPECT_EQ(training_env(0), EnvVars{});
+}
+
+TEST(TrainingEnv, EnvironWithReplacesSameNamedEntriesAndKeepsTheRest) {
+  const ScopedEnv a("HCX_TEST_KEEP", "kept"), b("HCX_TEST_SET", "old");
+  const std::vector<std::string> env = environ_with({{"HCX_TEST_SET", "new"}, {"HCX_TEST_ADD", "x=y"}});
+  const auto count = [&](const std::string& e) { return std::count(env.begin(), env.end(), e); };
+  EXPECT_EQ(count("HCX_TEST_KEEP=kept"), 1);
+  EXPECT_EQ(count("HCX_TEST_SET=old"), 0);
+  EXPECT_EQ(count("HCX_TEST_SET=new"), 1);
+  EXPECT_EQ(count("HCX_TEST_ADD=x=y"), 1);
+  EXPECT_EQ(env.back(), "HCX_TEST_ADD=x=y");  // the set entries last, in their order
 }
 
 }  // namespace

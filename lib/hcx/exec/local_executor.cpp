@@ -20,8 +20,7 @@
 #include <memory>
 
 #include "hcx/exec/progress.h"
-
-extern char** environ;
+#include "hcx/util/process.h"
 
 namespace hcx::exec {
 namespace {
@@ -131,17 +130,9 @@ ChildSpec child_spec(const Job& job, const Slot& slot) {
   ChildSpec c;
   c.args = job.command;
   c.args.insert(c.args.end(), {"--device", slot.device, "--threads", std::to_string(slot.threads)});
-  const std::string threads = std::to_string(slot.threads);
-  const std::map<std::string, std::string> set = {
-      {"CUDA_VISIBLE_DEVICES", slot.cuda_visible}, {"OMP_NUM_THREADS", threads},
-      {"OPENBLAS_NUM_THREADS", threads},           {"MKL_NUM_THREADS", threads},
-  };
-  for (char** e = environ; e && *e; ++e) {
-    const std::string entry = *e;
-    const std::string name = entry.substr(0, entry.find('='));
-    if (!set.count(name)) c.env.push_back(entry);
-  }
-  for (const auto& [name, value] : set) c.env.push_back(name + "=" + value);
+  util::EnvVars env = util::training_env(slot.threads);
+  env.emplace_back("CUDA_VISIBLE_DEVICES", slot.cuda_visible);
+  c.env = util::environ_with(env);
   c.cpus = slot.cpus;
   c.finish();
   return c;

@@ -26,8 +26,6 @@
 #include "hcx/store/timestamp.h"
 #include "hcx/util/process.h"
 
-extern char** environ;
-
 namespace hcx::slurm {
 namespace {
 
@@ -65,17 +63,7 @@ Child make_child(const SlurmTaskOptions& o, const Manifest& m, const std::string
             "--results", m.results, "--progress", "plain"};
   if (o.threads > 0) c.args.insert(c.args.end(), {"--threads", std::to_string(o.threads)});
   if (!o.device.empty()) c.args.insert(c.args.end(), {"--device", o.device});
-  const std::string threads = std::to_string(o.threads);
-  for (char** e = environ; e && *e; ++e) {
-    const std::string entry = *e;
-    const std::string name = entry.substr(0, entry.find('='));
-    if (o.threads > 0 && (name == "OMP_NUM_THREADS" || name == "OPENBLAS_NUM_THREADS" || name == "MKL_NUM_THREADS"))
-      continue;
-    c.env.push_back(entry);
-  }
-  if (o.threads > 0)
-    for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
-      c.env.push_back(std::string(name) + "=" + threads);
+  c.env = util::environ_with(util::training_env(o.threads));
   for (auto& a : c.args) c.argv.push_back(a.data());
   c.argv.push_back(nullptr);
   for (auto& e : c.env) c.envp.push_back(e.data());

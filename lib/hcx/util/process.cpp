@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "hcx/error.h"
 
@@ -100,6 +102,37 @@ std::string self_executable() {
   const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) throw io_error("cannot find this program's path (/proc/self/exe): " + ec.message());
   return p.string();
+}
+
+EnvVars training_env(int threads) {
+  EnvVars env;
+  if (threads > 0)
+    for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
+      env.emplace_back(name, std::to_string(threads));
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr && std::getenv("OMP_WAIT_POLICY") == nullptr)
+    env.emplace_back("GOMP_SPINCOUNT", kGompSpinCount);
+  return env;
+}
+
+std::vector<std::string> environ_with(const EnvVars& set) {
+  std::set<std::string> names;
+  for (const auto& [name, value] : set) names.insert(name);
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (names.count(entry.substr(0, entry.find('='))) == 0) env.push_back(entry);
+  }
+  for (const auto& [name, value] : set) env.push_back(name + "=" + value);
+  return env;
+}
+
+void reexec_with_training_env(char** argv) {
+  const EnvVars env = training_env(0);
+  if (env.empty()) return;
+  for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) execv(self.c_str(), argv);  // returns only on failure
 }
 
 }  // namespace hcx::util

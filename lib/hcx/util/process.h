@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hcx::util {
@@ -27,5 +28,37 @@ ProcessResult run_process(const std::vector<std::string>& argv, StderrTo stderr_
 // The path of this process's executable (/proc/self/exe): the hcx that a
 // sweep's runs and a Slurm task's run start. Throws Error(kIo) when unknown.
 std::string self_executable();
+
+// ---------------------------------------------------------------------------- a training process's environment
+
+// GNU OpenMP's spin count for hcx's training processes. LibTorch runs its own
+// ops on libgomp's threads, and Debian's LibTorch its float32 GEMMs on
+// OpenBLAS's own pthreads: at libgomp's default (300,000 spins, long ones on
+// CPUs whose `pause` takes ~100 cycles) an idle OpenMP thread holds a core
+// that OpenBLAS's next GEMM needs. 30,000 measured on the build machine, d 512,
+// 2 threads (bench/README.md, "Thread pools"): float32 1.15-1.30x the tokens/s
+// of the default on the Debian build, bfloat16 (oneDNN on libgomp's threads)
+// and the PyPI build (MKL on libgomp's threads) level with it.
+inline constexpr const char* kGompSpinCount = "30000";
+
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+// What a training process on `threads` CPU threads runs under: OMP_NUM_THREADS,
+// OPENBLAS_NUM_THREADS and MKL_NUM_THREADS = threads (none when threads is 0:
+// the run's config decides), and GOMP_SPINCOUNT = kGompSpinCount unless this
+// process's environment sets GOMP_SPINCOUNT or OMP_WAIT_POLICY (the user's
+// choice wins).
+EnvVars training_env(int threads);
+
+// This process's environment with `set` applied (same-named entries replaced),
+// as NAME=VALUE strings for execve.
+std::vector<std::string> environ_with(const EnvVars& set);
+
+// For `hcx run`, which trains in this very process: libgomp reads its spin
+// count once, when it is loaded, so where training_env(0) would add
+// GOMP_SPINCOUNT this sets it and execs this program again with `argv` (same
+// pid, same descriptors). Returns only when nothing was to be done or the exec
+// failed (then training goes on at libgomp's default).
+void reexec_with_training_env(char** argv);
 
 }  // namespace hcx::util
