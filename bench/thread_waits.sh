@@ -3,9 +3,9 @@
 # under libgomp's default spin count and GOMP_SPINCOUNT 0, 3000, 30000
 # (bench/README.md, "Thread pools"). One line per measurement:
 # DTYPE VARIANT SPINCOUNT TOKENS_PER_S, three alternating repeats.
-#   bench/spin_count.sh build/bench/train_bench
+#   bench/thread_waits.sh build/bench/train_bench
 set -euo pipefail
-B=${1:?usage: bench/spin_count.sh TRAIN_BENCH}
+B=${1:?usage: bench/thread_waits.sh TRAIN_BENCH}
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
 unset OMP_WAIT_POLICY
 for rep in 1 2 3; do for dt in float32 bfloat16; do for v in pre_norm dhc mhc; do for sc in default 0 3000 30000; do
