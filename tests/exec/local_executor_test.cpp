@@ -110,7 +110,8 @@ TEST(LocalExecutor, ChildGetsPlacementFlagsEnvironmentAndAffinity) {
   cpu.cpus = {usable_cpus().back()};
   const std::string script =
       "echo \"args: $*\"; echo \"cuda=[$CUDA_VISIBLE_DEVICES] omp=$OMP_NUM_THREADS blas=$OPENBLAS_NUM_THREADS "
-      "mkl=$MKL_NUM_THREADS spin=$GOMP_SPINCOUNT\"; grep Cpus_allowed_list /proc/self/status; read x; echo "
+      "mkl=$MKL_NUM_THREADS spin=$GOMP_SPINCOUNT timeout=$OPENBLAS_THREAD_TIMEOUT\"; grep Cpus_allowed_list "
+      "/proc/self/status; read x; echo "
       "\"stdin=[$x]\"";
   Recorder rec;
   const std::vector<Job> jobs = {shell_job("gpu", script, dir.path()), shell_job("cpu", script, dir.path())};
@@ -118,11 +119,13 @@ TEST(LocalExecutor, ChildGetsPlacementFlagsEnvironmentAndAffinity) {
   const std::string g = read_file(dir.path() / "logs" / "gpu.log");
   EXPECT_NE(g.find("hcx sweep: start on cuda:1: /bin/sh -c"), std::string::npos) << g;
   EXPECT_NE(g.find("args: --device cuda --threads 3\n"), std::string::npos) << g;
-  // hcx's OpenMP spin count unless the sweep's own environment sets one (util/process.h)
+  // hcx's OpenMP spin count and OpenBLAS timeout unless the sweep's own environment sets them (util/process.h)
   const std::string spin = std::getenv("GOMP_SPINCOUNT") != nullptr    ? std::getenv("GOMP_SPINCOUNT")
                            : std::getenv("OMP_WAIT_POLICY") != nullptr ? ""
                                                                        : util::kGompSpinCount;
-  EXPECT_NE(g.find("cuda=[7] omp=3 blas=3 mkl=3 spin=" + spin + "\n"), std::string::npos) << g;
+  const std::string timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr ? std::getenv("OPENBLAS_THREAD_TIMEOUT")
+                                                                                : util::kOpenblasThreadTimeout;
+  EXPECT_NE(g.find("cuda=[7] omp=3 blas=3 mkl=3 spin=" + spin + " timeout=" + timeout + "\n"), std::string::npos) << g;
   EXPECT_NE(g.find("stdin=[]"), std::string::npos) << g;
   const std::string c = read_file(dir.path() / "logs" / "cpu.log");
   EXPECT_NE(c.find("args: --device cpu --threads 1\n"), std::string::npos) << c;

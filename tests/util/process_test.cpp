@@ -76,16 +76,20 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-TEST(TrainingEnv, ThreadCountsAndHcxsSpinCountWhenTheUserSetNone) {
-  const ScopedEnv spin("GOMP_SPINCOUNT", std::nullopt), policy("OMP_WAIT_POLICY", std::nullopt);
+TEST(TrainingEnv, ThreadCountsAndHcxsWaitsWhenTheUserSetNone) {
+  const ScopedEnv spin("GOMP_SPINCOUNT", std::nullopt), policy("OMP_WAIT_POLICY", std::nullopt),
+      timeout("OPENBLAS_THREAD_TIMEOUT", std::nullopt);
   EXPECT_EQ(training_env(2), (EnvVars{{"OMP_NUM_THREADS", "2"},
                                       {"OPENBLAS_NUM_THREADS", "2"},
                                       {"MKL_NUM_THREADS", "2"},
-                                      {"GOMP_SPINCOUNT", "30000"}}));
-  EXPECT_EQ(training_env(0), (EnvVars{{"GOMP_SPINCOUNT", "30000"}}));  // threads 0: the run's config decides
+                                      {"GOMP_SPINCOUNT", "30000"},
+                                      {"OPENBLAS_THREAD_TIMEOUT", "20"}}));
+  // threads 0: the run's config decides
+  EXPECT_EQ(training_env(0), (EnvVars{{"GOMP_SPINCOUNT", "30000"}, {"OPENBLAS_THREAD_TIMEOUT", "20"}}));
 }
 
-TEST(TrainingEnv, TheUsersSpinCountOrWaitPolicyWins) {
+TEST(TrainingEnv, TheUsersSpinCountWaitPolicyOrTimeoutWins) {
+  const ScopedEnv timeout("OPENBLAS_THREAD_TIMEOUT", "4");
   {
     const ScopedEnv spin("GOMP_SPINCOUNT", "0"), policy("OMP_WAIT_POLICY", std::nullopt);
     EXPECT_EQ(training_env(1),

@@ -111,6 +111,8 @@ EnvVars training_env(int threads) {
       env.emplace_back(name, std::to_string(threads));
   if (std::getenv("GOMP_SPINCOUNT") == nullptr && std::getenv("OMP_WAIT_POLICY") == nullptr)
     env.emplace_back("GOMP_SPINCOUNT", kGompSpinCount);
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr)
+    env.emplace_back("OPENBLAS_THREAD_TIMEOUT", kOpenblasThreadTimeout);
   return env;
 }
 

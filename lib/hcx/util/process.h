@@ -31,23 +31,29 @@ std::string self_executable();
 
 // ---------------------------------------------------------------------------- a training process's environment
 
-// GNU OpenMP's spin count for hcx's training processes. LibTorch runs its own
-// ops on libgomp's threads, and Debian's LibTorch its float32 GEMMs on
-// OpenBLAS's own pthreads: at libgomp's default (300,000 spins, long ones on
-// CPUs whose `pause` takes ~100 cycles) an idle OpenMP thread holds a core
-// that OpenBLAS's next GEMM needs. 30,000 measured on the build machine, d 512,
-// 2 threads (bench/README.md, "Thread pools"): float32 1.15-1.30x the tokens/s
-// of the default on the Debian build, bfloat16 (oneDNN on libgomp's threads)
-// and the PyPI build (MKL on libgomp's threads) level with it.
+// How long idle worker threads wait busily for more work, in hcx's training
+// processes. LibTorch runs its own ops on libgomp's OpenMP threads, and
+// Debian's LibTorch its float32 GEMMs on OpenBLAS's own pthreads: two pools
+// on the same cores. At libgomp's default (300,000 spins, long ones on CPUs
+// whose `pause` takes ~100 cycles) an idle OpenMP thread holds a core that
+// OpenBLAS's next GEMM needs; at OpenBLAS's default (2^28 cycles of
+// sched_yield) an idle OpenBLAS thread takes turns on a core that the next
+// OpenMP op needs. Measured on the build machine, d 512, 2 threads
+// (bench/README.md, "Thread pools"), on the Debian build: the spin count
+// 1.15-1.29x the float32 tokens/s, the timeout then 1.17-1.18x the bf16
+// tokens/s of DHC×4 and mHC×4 (their fp32 1.05-1.12x); Pre-Norm bf16 and the
+// PyPI build (MKL on libgomp's threads) level.
 inline constexpr const char* kGompSpinCount = "30000";
+inline constexpr const char* kOpenblasThreadTimeout = "20";  // 2^20 cycles
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 // What a training process on `threads` CPU threads runs under: OMP_NUM_THREADS,
 // OPENBLAS_NUM_THREADS and MKL_NUM_THREADS = threads (none when threads is 0:
-// the run's config decides), and GOMP_SPINCOUNT = kGompSpinCount unless this
-// process's environment sets GOMP_SPINCOUNT or OMP_WAIT_POLICY (the user's
-// choice wins).
+// the run's config decides), GOMP_SPINCOUNT = kGompSpinCount unless this
+// process's environment sets GOMP_SPINCOUNT or OMP_WAIT_POLICY, and
+// OPENBLAS_THREAD_TIMEOUT = kOpenblasThreadTimeout unless it sets that (the
+// user's choice wins).
 EnvVars training_env(int threads);
 
 // This process's environment with `set` applied (same-named entries replaced),
@@ -55,8 +61,8 @@ EnvVars training_env(int threads);
 std::vector<std::string> environ_with(const EnvVars& set);
 
 // For `hcx run`, which trains in this very process: libgomp reads its spin
-// count once, when it is loaded, so where training_env(0) would add
-// GOMP_SPINCOUNT this sets it and execs this program again with `argv` (same
+// count and OpenBLAS its timeout once, when they are loaded, so where
+// training_env(0) would add either, this sets them and execs this program again with `argv` (same
 // pid, same descriptors). Returns only when nothing was to be done or the exec
 // failed (then training goes on at libgomp's default).
 void reexec_with_training_env(char** argv);
