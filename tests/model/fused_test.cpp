@@ -8,6 +8,7 @@
 // RMSNorm) in double precision, fused against set_fused_ops(false).
 #include "hcx/model/fused.h"
 
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -325,9 +326,12 @@ TEST(FusedMixers, MhcMatchesReferenceInDouble) {
 // RoPE of x and the gradient of <out, G> with respect to x.
 std::pair<torch::Tensor, torch::Tensor> rotate(bool fused, const torch::Tensor& x0, const torch::Tensor& c,
                                                const torch::Tensor& s) {
+  const bool before = fused_ops();  // as mix(): the fused kernel even under HCX_FUSED=0, which stays in force after
+  set_fused_ops(fused);
   const torch::Tensor x = leaf(x0);
-  const torch::Tensor out = fused ? rope(x, c, s) : rope_reference(x, c, s);
+  const torch::Tensor out = rope(x, c, s);
   (out * normal(out.sizes().vec(), 5, out.scalar_type())).sum().backward();
+  set_fused_ops(before);
   return {out.detach(), x.grad()};
 }
 
@@ -365,6 +369,64 @@ TEST(Rope, WrongShapesAreRefused) {
   EXPECT_THROW(rope(normal({1, 2, 9, 6}, 1), c, s), std::invalid_argument);  // longer than the tables
   EXPECT_THROW(rope(normal({1, 2, 8, 4}, 1), c, s), std::invalid_argument);  // another head size
   EXPECT_THROW(rope(normal({2, 8, 6}, 1), c, s), std::invalid_argument);     // not (B, nh, T, hs)
+}
+
+// SwiGLU's activation on u, and the gradient of <out, G> with respect to u.
+std::pair<torch::Tensor, torch::Tensor> swiglu_grad(bool fused, const torch::Tensor& u0) {
+  const bool before = fused_ops();  // as mix()
+  set_fused_ops(fused);
+  const torch::Tensor u = leaf(u0);
+  const torch::Tensor out = swiglu(u);
+  (out * normal(out.sizes().vec(), 6, at::kDouble).to(out.scalar_type())).sum().backward();
+  set_fused_ops(before);
+  return {out.detach(), u.grad()};
+}
+
+TEST(Swiglu, FusedMatchesReferenceValuesAndGradients) {
+  // h 37: rows that are no multiple of a vector; entries out to +-30, where
+  // the sigmoid saturates on either side.
+  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    const torch::Tensor u = (normal({3, 5, 2 * 37}, 2) * 8.0).clamp(-30, 30).to(dtype);
+    const auto fused = swiglu_grad(true, u), ref = swiglu_grad(false, u);
+    ASSERT_EQ(fused.first.sizes(), (std::vector<int64_t>{3, 5, 37}));
+    const double tol = dtype == at::kDouble ? 1e-12 : 2e-5;  // |out| up to ~30 * 30
+    EXPECT_LT(max_abs_diff(fused.first, ref.first), tol) << dtype;
+    EXPECT_LT(max_abs_diff(fused.second, ref.second), tol) << dtype;
+  }
+}
+
+TEST(Swiglu, Bf16IsTheExactValueRoundedOnce) {
+  // bf16 (c_fc's output under CPU autocast): computed in float from the bf16
+  // inputs and rounded once, so within bf16's unit roundoff (2^-8 relative:
+  // 8 significant bits) of the double-precision value, plus float's error;
+  // ATen's silu-then-multiply rounds twice (up to about 2^-7).
+  const torch::Tensor u = (normal({4, 3, 2 * 50}, 3) * 3.0).to(at::kBFloat16);
+  const auto fused = swiglu_grad(true, u);
+  ASSERT_EQ(fused.first.scalar_type(), at::kBFloat16);
+  ASSERT_EQ(fused.second.scalar_type(), at::kBFloat16);
+  const auto exact = swiglu_grad(false, u.to(at::kDouble));
+  const auto rel = [](const torch::Tensor& got, const torch::Tensor& want) {
+    return ((got.to(at::kDouble) - want).abs() / want.abs().clamp_min(1e-30)).max().item<double>();
+  };
+  EXPECT_LE(rel(fused.first, exact.first), 1.0 / 256 + 1e-5);
+  // the gradient's G is bf16 too: compare with the exact gradient for that G
+  const torch::Tensor g = normal({4, 3, 50}, 6, at::kDouble).to(at::kBFloat16).to(at::kDouble);
+  const torch::Tensor ud = u.to(at::kDouble), a = ud.narrow(-1, 0, 50), b = ud.narrow(-1, 50, 50), sg = at::sigmoid(a);
+  const torch::Tensor want = at::cat({g * b * sg * (1 + a * (1 - sg)), g * a * sg}, -1);
+  EXPECT_LE(rel(fused.second, want), 1.0 / 256 + 1e-5);
+}
+
+TEST(Swiglu, NanStaysNanAndAnOddWidthIsRefused) {
+  torch::Tensor u = at::zeros({1, 4}, at::kBFloat16);
+  u[0][0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(at::isnan(swiglu(u)[0][0]).item<bool>());
+  EXPECT_FALSE(at::isnan(swiglu(u)[0][1]).item<bool>());
+  try {
+    swiglu(normal({2, 7}, 1));
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "swiglu: expected u (..., 2h) = [gate | up], got last size 7");
+  }
 }
 
 TEST(StreamMixing, WrongShapesAreRefused) {

@@ -6,7 +6,9 @@
 // a footer line with its exit and wall time ("exit 0 after 3.412 s");
 // `--device D --threads T` appended to its command; CUDA_VISIBLE_DEVICES set
 // to its slot's device ("" on CPU), OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
-// MKL_NUM_THREADS to its thread count; CPU affinity set when the slot is
+// MKL_NUM_THREADS to its thread count, and the thread pools' waits
+// (util::training_env: GOMP_SPINCOUNT, OPENBLAS_THREAD_TIMEOUT, unless the
+// sweep's environment sets them); CPU affinity set when the slot is
 // pinned; PR_SET_PDEATHSIG SIGTERM, so a sweep that is killed outright
 // (SIGKILL) still makes its children checkpoint and stop as interrupted.
 //

@@ -529,6 +529,73 @@ inline __attribute__((always_inline)) void sinkhorn_blocks(const T* logits, T* o
   }
 }
 
+// ---------------------------------------------------------------------------- SwiGLU
+
+// bfloat16 bits to float (the high half) and back, rounded to nearest even
+// (NaN stays NaN), branch-free so that the loops vectorise.
+inline void bf16_to_float(const uint16_t* __restrict s, float* __restrict d, int64_t len) {
+  for (int64_t c = 0; c < len; ++c) d[c] = from_bits<float>(uint32_t(s[c]) << 16);
+}
+inline void float_to_bf16(const float* __restrict s, uint16_t* __restrict d, int64_t len) {
+  for (int64_t c = 0; c < len; ++c) {
+    const uint32_t b = to_bits(s[c]);
+    const uint32_t rounded = (b + 0x7FFFu + ((b >> 16) & 1u)) >> 16;
+    d[c] = uint16_t((b & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
+  }
+}
+
+// sigmoid(x) = 1 / (1 + e^-x), from e = exp(-|x|) <= 1: no overflow either way.
+template <typename T>
+inline T sigmoid(T x) {
+  const T e = exp_nonpositive(x < 0 ? x : -x);
+  return (x < 0 ? e : T(1)) / (T(1) + e);
+}
+
+// len entries of SwiGLU: out = silu(gate) up, or, with g given, its gradient
+//   ga = g up s (1 + gate (1 - s)),   gb = g gate s,   s = sigmoid(gate).
+template <typename T>
+inline void swiglu_span(const T* __restrict gate, const T* __restrict up, const T* __restrict g, T* __restrict out,
+                        T* __restrict gb, int64_t len) {
+  if (g == nullptr) {
+    for (int64_t c = 0; c < len; ++c) out[c] = gate[c] * sigmoid(gate[c]) * up[c];
+    return;
+  }
+  for (int64_t c = 0; c < len; ++c) {
+    const T a = gate[c], sg = sigmoid(a);
+    out[c] = g[c] * up[c] * sg * (T(1) + a * (T(1) - sg));
+    gb[c] = g[c] * a * sg;
+  }
+}
+
+// Rows [r0, r1) of u (R, 2h) = [gate | up]: out (R, h), or with g (R, h) the
+// gradient (R, 2h). bfloat16 rows go through float in chunks (one loop that
+// both converts and computes does not vectorise with GCC 12).
+template <typename S>
+inline __attribute__((always_inline)) void swiglu_rows(const S* u, const S* g, S* out, int64_t h, int64_t r0,
+                                                       int64_t r1) {
+  const int64_t out_row = g == nullptr ? h : 2 * h;
+  for (int64_t r = r0; r < r1; ++r) {
+    const S* gate = u + r * 2 * h;
+    S* o = out + r * out_row;
+    const S* gr = g == nullptr ? nullptr : g + r * h;
+    if constexpr (!std::is_same_v<S, uint16_t>) {
+      swiglu_span(gate, gate + h, gr, o, g == nullptr ? nullptr : o + h, h);
+    } else {
+      constexpr int64_t kChunk = 256;
+      float a[kChunk], b[kChunk], gc[kChunk], oa[kChunk], ob[kChunk];
+      for (int64_t c0 = 0; c0 < h; c0 += kChunk) {
+        const int64_t len = std::min(kChunk, h - c0);
+        bf16_to_float(gate + c0, a, len);
+        bf16_to_float(gate + h + c0, b, len);
+        if (gr != nullptr) bf16_to_float(gr + c0, gc, len);
+        swiglu_span<float>(a, b, gr == nullptr ? nullptr : gc, oa, ob, len);
+        float_to_bf16(oa, o + c0, len);
+        if (gr != nullptr) float_to_bf16(ob, o + h + c0, len);
+      }
+    }
+  }
+}
+
 // One clone per vector width, picked at load time for the CPU at hand.
 #define HCX_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 HCX_VECTOR_CLONES void sinkhorn_blocks_float(const float* logits, float* out, const float* g_out, float* g_logits,
@@ -541,7 +608,54 @@ HCX_VECTOR_CLONES void sinkhorn_blocks_double(const double* logits, double* out,
                                               int64_t b1, double* scratch) {
   sinkhorn_blocks(logits, out, g_out, g_logits, N, n, iters, b0, b1, scratch);
 }
+HCX_VECTOR_CLONES void swiglu_rows_float(const float* u, const float* g, float* out, int64_t h, int64_t r0,
+                                         int64_t r1) {
+  swiglu_rows(u, g, out, h, r0, r1);
+}
+HCX_VECTOR_CLONES void swiglu_rows_double(const double* u, const double* g, double* out, int64_t h, int64_t r0,
+                                          int64_t r1) {
+  swiglu_rows(u, g, out, h, r0, r1);
+}
+HCX_VECTOR_CLONES void swiglu_rows_bf16(const uint16_t* u, const uint16_t* g, uint16_t* out, int64_t h, int64_t r0,
+                                        int64_t r1) {
+  swiglu_rows(u, g, out, h, r0, r1);
+}
 #undef HCX_VECTOR_CLONES
+
+// u (R, 2h) contiguous; g (R, h) contiguous or undefined (forward) -> out (R, h) or gu (R, 2h).
+torch::Tensor swiglu_apply(const torch::Tensor& u, const torch::Tensor& g) {
+  const int64_t h = u.size(-1) / 2, R = u.numel() / (2 * h);
+  torch::Tensor out = g.defined() ? at::empty_like(u) : at::empty({R, h}, u.options());
+  at::parallel_for(0, R, grain(20 * h), [&](int64_t r0, int64_t r1) {
+    if (u.scalar_type() == at::kFloat) {
+      swiglu_rows_float(u.data_ptr<float>(), g.defined() ? g.data_ptr<float>() : nullptr, out.data_ptr<float>(), h, r0,
+                        r1);
+    } else if (u.scalar_type() == at::kDouble) {
+      swiglu_rows_double(u.data_ptr<double>(), g.defined() ? g.data_ptr<double>() : nullptr, out.data_ptr<double>(), h,
+                         r0, r1);
+    } else {
+      const auto bits = [](const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); };
+      swiglu_rows_bf16(bits(u), g.defined() ? bits(g) : nullptr, bits(out), h, r0, r1);
+    }
+  });
+  return out;
+}
+
+class SwiGlu : public torch::autograd::Function<SwiGlu> {
+ public:
+  // u (..., 2h) contiguous, float, double or bfloat16 -> (..., h)
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& u) {
+    ctx->save_for_backward({u});
+    std::vector<int64_t> shape = u.sizes().vec();
+    shape.back() /= 2;
+    return swiglu_apply(u, torch::Tensor()).view(shape);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor u = ctx->get_saved_variables()[0];
+    return {swiglu_apply(u, grads[0].contiguous()).view(u.sizes())};
+  }
+};
 
 template <typename T>
 void sinkhorn_parallel(const T* logits, T* out, const T* g_out, T* g_logits, int64_t N, int64_t n, int64_t iters) {
@@ -708,6 +822,22 @@ at::Tensor sinkhorn_knopp(const at::Tensor& logits, int64_t iters) {
   }
   if (!fusable({&logits}) || iters == 0 || logits.numel() == 0) return sinkhorn_knopp_reference(logits, iters);
   return Sinkhorn::apply(logits.contiguous(), iters);
+}
+
+at::Tensor swiglu_reference(const at::Tensor& u) {
+  const auto gate_up = u.chunk(2, -1);  // 2 x (..., h)
+  return at::silu(gate_up[0]) * gate_up[1];
+}
+
+at::Tensor swiglu(const at::Tensor& u) {
+  if (u.dim() < 1 || u.size(-1) % 2 != 0) {
+    throw std::invalid_argument("swiglu: expected u (..., 2h) = [gate | up], got last size " +
+                                std::to_string(u.dim() < 1 ? 0 : u.size(-1)));
+  }
+  const at::ScalarType dtype = u.scalar_type();
+  const bool kernel = dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16;
+  if (!fused_flag().load() || !kernel || !u.device().is_cpu() || u.numel() == 0) return swiglu_reference(u);
+  return SwiGlu::apply(u.contiguous());
 }
 
 void set_fused_ops(bool enabled) { fused_flag().store(enabled); }

@@ -16,6 +16,9 @@
 //     H'_j = rest_j + beta_j y_j              (B, T, n, d)  y (B, T, n d): stream j gets slice j (FC)
 //   rope(x, cos, sin): x (B, nh, T, hs), tables (>= T, hs) from rope_tables()
 //     x * cos + rotate_half(x) * sin          (B, nh, T, hs) contiguous
+//   swiglu(u): u (..., 2h) = [gate | up]
+//     silu(gate) * up                         (..., h)   the SwiGLU FFN's activation; also on
+//     bfloat16 (what c_fc gives under CPU autocast), computed in float and rounded once
 //
 //   normed_matmul(x, w, center, eps):  x (.., K), w (K, M)
 //     norm(x) w                           (.., M)
@@ -36,8 +39,9 @@
 // separate tiny GEMMs on CPU (LibTorch 1.13), and splits, broadcasts and
 // concatenations cost zero-filled gradient buffers, copies and reductions in
 // backward. Every token (row) is computed on its own, so results do not
-// depend on the thread count (at::parallel_for). CPU float32/float64 only; on
-// any other device or dtype (CUDA, bfloat16) each op runs its reference form,
+// depend on the thread count (at::parallel_for). CPU float32/float64 only
+// (swiglu: and bfloat16); on any other device or dtype (CUDA, bfloat16) each
+// op runs its reference form,
 // and so does every op when the environment has HCX_FUSED=0 (for the
 // benchmark's fused-or-not comparison, train_bench --unfused).
 #pragma once
@@ -66,6 +70,10 @@ at::Tensor sinkhorn_knopp_reference(const at::Tensor& logits, int64_t iters);
 // Rotary position embedding (rotate-half / GPT-NeoX layout) at positions 0..T-1.
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 at::Tensor rope_reference(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+// SwiGLU's activation: silu of the first half of the last dimension times the second half.
+at::Tensor swiglu(const at::Tensor& u);
+at::Tensor swiglu_reference(const at::Tensor& u);
 
 // Whether the ops above run fused (else their reference forms). Starts as the
 // environment says (HCX_FUSED=0: no); the tests compare whole modules both ways.

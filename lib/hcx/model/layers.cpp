@@ -120,8 +120,7 @@ MlpImpl::MlpImpl(const config::ModelConfig& m) : swiglu(m.ffn == "swiglu") {
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   const torch::Tensor u = c_fc(x);  // (B, T, 2h) swiglu | (B, T, h) gelu
   if (!swiglu) return c_proj(at::gelu(u));
-  const auto gate_up = u.chunk(2, -1);  // 2 x (B, T, h)
-  return c_proj(at::silu(gate_up[0]) * gate_up[1]);
+  return c_proj(model::swiglu(u));  // silu(gate) * up: (B, T, h) (fused.h; the member swiglu is the flag)
 }
 
 }  // namespace hcx::model
