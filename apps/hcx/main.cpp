@@ -18,7 +18,7 @@
 #include "hcx/version.h"
 
 int main(int argc, char** argv) {
-  // `hcx run` trains in this process: under the OpenMP spin count a sweep gives its runs.
+  // `hcx run` trains in this process: under the thread settings a sweep gives its runs (util/process.h).
   if (argc > 1 && std::string_view(argv[1]) == "run") hcx::util::reexec_with_training_env(argv);
   // Logs go to stderr so that stdout stays parseable (tables, csv, json).
   // Colour only on a terminal, and never under NO_COLOR (hcx/terminal.h).
