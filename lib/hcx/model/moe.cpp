@@ -9,6 +9,7 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/types.h>
 
+#include "hcx/model/fused.h"
 #include "hcx/model/mixing_guard.h"
 #include "hcx/model/param_specs.h"
 
@@ -17,8 +18,7 @@ namespace {
 
 // One SwiGLU expert on its rows: x (c, d), fc (2h_e, d), proj (d, h_e) -> (c, d).
 torch::Tensor swiglu_expert(const torch::Tensor& x, const torch::Tensor& fc, const torch::Tensor& proj) {
-  const auto gate_up = at::linear(x, fc).chunk(2, -1);  // 2 x (c, h_e)
-  return at::linear(at::silu(gate_up[0]) * gate_up[1], proj);
+  return at::linear(swiglu(at::linear(x, fc)), proj);  // silu(gate) * up: (c, h_e), as the dense MLP
 }
 
 }  // namespace
@@ -125,8 +125,8 @@ torch::Tensor MoeImpl::run_padded(const torch::Tensor& xs, const torch::Tensor& 
   const torch::Tensor slot = at::arange(rows, expert_of_row.options()) - starts.index_select(0, expert_of_row);
   const torch::Tensor at_row = expert_of_row * C + slot;  // (N k) in [0, E C)
   const torch::Tensor xp = at::zeros({E * C, d}, xs.options()).index_copy(0, at_row, xs).view({E, C, d});
-  const auto gate_up = at::bmm(xp, c_fc->weight.transpose(1, 2)).chunk(2, -1);  // 2 x (E, C, h_e)
-  const torch::Tensor yp = at::bmm(at::silu(gate_up[0]) * gate_up[1], c_proj->weight.transpose(1, 2));  // (E, C, d)
+  const torch::Tensor u = at::bmm(xp, c_fc->weight.transpose(1, 2));            // (E, C, 2h_e) = [gate | up]
+  const torch::Tensor yp = at::bmm(swiglu(u), c_proj->weight.transpose(1, 2));  // (E, C, d)
   routing.computed = rows;
   return yp.reshape({E * C, d}).index_select(0, at_row);
 }
