@@ -412,8 +412,11 @@ inline T exp_nonpositive(T x) {
   const T kf = xc * T(1.4426950408889634) + M::kMagic;  // round(x / ln2) in the low bits
   const T k = kf - M::kMagic;
   const T r = (xc - k * M::kLn2Hi) - k * M::kLn2Lo;
-  const Bits kb = to_bits(kf) - to_bits(M::kMagic);
-  const T scale = from_bits<T>((kb + M::kBias) << M::kMantissa);  // 2^k
+  // In unsigned arithmetic: for a NaN x the difference is negative, and a left
+  // shift of a negative value is undefined (UBSan); exp is NaN whatever the scale.
+  using Unsigned = std::make_unsigned_t<Bits>;
+  const Unsigned kb = Unsigned(to_bits(kf)) - Unsigned(to_bits(M::kMagic));
+  const T scale = from_bits<T>(Bits((kb + Unsigned(M::kBias)) << M::kMantissa));  // 2^k
   return under ? T(0) : M::poly_exp(r) * scale;
 }
 
