@@ -343,6 +343,11 @@ class NormedMatmul : public torch::autograd::Function<NormedMatmul> {
 
 // ---------------------------------------------------------------------------- Sinkhorn-Knopp
 
+// Everything that a vector clone (HCX_VECTOR_CLONES, below) calls is inlined
+// into it: a call left out of line goes to a copy compiled for the baseline
+// ISA (SSE2). normalise_lines was such a copy, and 37 % of an mHC×4 step.
+#define HCX_CLONE_INLINE inline __attribute__((always_inline))
+
 // Lane-wise exp and log, branch-free and call-free so that loops over the L
 // lanes of a block vectorise (whatever n is). Range reduction as in fdlibm;
 // the polynomials' truncation errors are under float's and double's rounding
@@ -357,10 +362,10 @@ struct LaneMath<float> {
   static constexpr float kUnder = -87.0f;       // exp below this: 0 (under the smallest normal)
   static constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: x + kMagic rounds x to an integer in the low bits
   static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  static float poly_exp(float r) {  // exp(r), |r| <= ln2 / 2: Taylor to degree 7
+  HCX_CLONE_INLINE static float poly_exp(float r) {  // exp(r), |r| <= ln2 / 2: Taylor to degree 7
     return 1 + r * (1 + r * (1.f / 2 + r * (1.f / 6 + r * (1.f / 24 + r * (1.f / 120 + r * (1.f / 720 + r * (1.f / 5040)))))));
   }
-  static float poly_log(float f) {  // log((1 + f) / (1 - f)) = 2 atanh(f), |f| <= 0.172: to f^11
+  HCX_CLONE_INLINE static float poly_log(float f) {  // log((1 + f) / (1 - f)) = 2 atanh(f), |f| <= 0.172: to f^11
     const float f2 = f * f;
     return f * (2 + f2 * (2.f / 3 + f2 * (2.f / 5 + f2 * (2.f / 7 + f2 * (2.f / 9 + f2 * (2.f / 11))))));
   }
@@ -373,14 +378,14 @@ struct LaneMath<double> {
   static constexpr double kUnder = -708.0;
   static constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
-  static double poly_exp(double r) {  // Taylor to degree 12: 1 + r (1 + r/2 (1 + r/3 (...)))
+  HCX_CLONE_INLINE static double poly_exp(double r) {  // Taylor to degree 12: 1 + r (1 + r/2 (1 + r/3 (...)))
     double p = 1;
     for (double inv_k : {1. / 12, 1. / 11, 1. / 10, 1. / 9, 1. / 8, 1. / 7, 1. / 6, 1. / 5, 1. / 4, 1. / 3, 1. / 2, 1.}) {
       p = 1 + r * p * inv_k;
     }
     return p;
   }
-  static double poly_log(double f) {  // to f^21
+  HCX_CLONE_INLINE static double poly_log(double f) {  // to f^21
     const double f2 = f * f;
     double p = 2.0 / 21;
     for (double k : {19., 17., 15., 13., 11., 9., 7., 5., 3., 1.}) p = 2 / k + f2 * p;
@@ -389,13 +394,13 @@ struct LaneMath<double> {
 };
 
 template <typename T>
-inline T from_bits(typename LaneMath<T>::Bits b) {
+HCX_CLONE_INLINE T from_bits(typename LaneMath<T>::Bits b) {
   T v;
   std::memcpy(&v, &b, sizeof v);
   return v;
 }
 template <typename T>
-inline typename LaneMath<T>::Bits to_bits(T v) {
+HCX_CLONE_INLINE typename LaneMath<T>::Bits to_bits(T v) {
   typename LaneMath<T>::Bits b;
   std::memcpy(&b, &v, sizeof b);
   return b;
@@ -404,7 +409,7 @@ inline typename LaneMath<T>::Bits to_bits(T v) {
 // exp(x) for x <= 0 (what Sinkhorn takes: an entry minus its line's maximum):
 // x = k ln2 + r, exp(x) = 2^k exp(r).
 template <typename T>
-inline T exp_nonpositive(T x) {
+HCX_CLONE_INLINE T exp_nonpositive(T x) {
   using M = LaneMath<T>;
   using Bits = typename M::Bits;
   const bool under = x < M::kUnder;
@@ -423,7 +428,7 @@ inline T exp_nonpositive(T x) {
 // log(s) for a normal s >= 1 (a line's sum of exp(entry - max)): s = 2^e m,
 // m in [sqrt(1/2), sqrt(2)), log m = 2 atanh((m - 1) / (m + 1)).
 template <typename T>
-inline T log_atleast1(T s) {
+HCX_CLONE_INLINE T log_atleast1(T s) {
   using M = LaneMath<T>;
   using Bits = typename M::Bits;
   const Bits b = to_bits(s);
@@ -445,7 +450,7 @@ constexpr int64_t kLanes = 64 / sizeof(T);
 // entries of L lanes) minus its logsumexp; P (same layout) gets exp of the
 // result, the row or column softmax.
 template <typename T>
-inline void normalise_lines(T* __restrict Y, T* __restrict P, int64_t n, bool rows) {
+HCX_CLONE_INLINE void normalise_lines(T* __restrict Y, T* __restrict P, int64_t n, bool rows) {
   constexpr int64_t L = kLanes<T>;
   for (int64_t line = 0; line < n; ++line) {
     const int64_t first = rows ? line * n : line, step = rows ? 1 : n;  // entry k of the line: first + k step
@@ -484,9 +489,8 @@ inline void normalise_lines(T* __restrict Y, T* __restrict P, int64_t n, bool ro
 // (g_out null) writes out; backward writes g_logits from g_out, recomputing the
 // rounds. scratch holds (2 iters + 2) n^2 L values.
 template <typename T>
-inline __attribute__((always_inline)) void sinkhorn_blocks(const T* logits, T* out, const T* g_out, T* g_logits,
-                                                           int64_t N, int64_t n, int64_t iters, int64_t b0,
-                                                           int64_t b1, T* scratch) {
+HCX_CLONE_INLINE void sinkhorn_blocks(const T* logits, T* out, const T* g_out, T* g_logits, int64_t N, int64_t n,
+                                      int64_t iters, int64_t b0, int64_t b1, T* scratch) {
   constexpr int64_t L = kLanes<T>;
   const int64_t nn = n * n, steps = 2 * iters;
   const bool backward = g_out != nullptr;
@@ -536,10 +540,10 @@ inline __attribute__((always_inline)) void sinkhorn_blocks(const T* logits, T* o
 
 // bfloat16 bits to float (the high half) and back, rounded to nearest even
 // (NaN stays NaN), branch-free so that the loops vectorise.
-inline void bf16_to_float(const uint16_t* __restrict s, float* __restrict d, int64_t len) {
+HCX_CLONE_INLINE void bf16_to_float(const uint16_t* __restrict s, float* __restrict d, int64_t len) {
   for (int64_t c = 0; c < len; ++c) d[c] = from_bits<float>(uint32_t(s[c]) << 16);
 }
-inline void float_to_bf16(const float* __restrict s, uint16_t* __restrict d, int64_t len) {
+HCX_CLONE_INLINE void float_to_bf16(const float* __restrict s, uint16_t* __restrict d, int64_t len) {
   for (int64_t c = 0; c < len; ++c) {
     const uint32_t b = to_bits(s[c]);
     const uint32_t rounded = (b + 0x7FFFu + ((b >> 16) & 1u)) >> 16;
@@ -549,7 +553,7 @@ inline void float_to_bf16(const float* __restrict s, uint16_t* __restrict d, int
 
 // sigmoid(x) = 1 / (1 + e^-x), from e = exp(-|x|) <= 1: no overflow either way.
 template <typename T>
-inline T sigmoid(T x) {
+HCX_CLONE_INLINE T sigmoid(T x) {
   const T e = exp_nonpositive(x < 0 ? x : -x);
   return (x < 0 ? e : T(1)) / (T(1) + e);
 }
@@ -557,8 +561,8 @@ inline T sigmoid(T x) {
 // len entries of SwiGLU: out = silu(gate) up, or, with g given, its gradient
 //   ga = g up s (1 + gate (1 - s)),   gb = g gate s,   s = sigmoid(gate).
 template <typename T>
-inline void swiglu_span(const T* __restrict gate, const T* __restrict up, const T* __restrict g, T* __restrict out,
-                        T* __restrict gb, int64_t len) {
+HCX_CLONE_INLINE void swiglu_span(const T* __restrict gate, const T* __restrict up, const T* __restrict g,
+                                  T* __restrict out, T* __restrict gb, int64_t len) {
   if (g == nullptr) {
     for (int64_t c = 0; c < len; ++c) out[c] = gate[c] * sigmoid(gate[c]) * up[c];
     return;
@@ -574,8 +578,7 @@ inline void swiglu_span(const T* __restrict gate, const T* __restrict up, const 
 // gradient (R, 2h). bfloat16 rows go through float in chunks (one loop that
 // both converts and computes does not vectorise with GCC 12).
 template <typename S>
-inline __attribute__((always_inline)) void swiglu_rows(const S* u, const S* g, S* out, int64_t h, int64_t r0,
-                                                       int64_t r1) {
+HCX_CLONE_INLINE void swiglu_rows(const S* u, const S* g, S* out, int64_t h, int64_t r0, int64_t r1) {
   const int64_t out_row = g == nullptr ? h : 2 * h;
   for (int64_t r = r0; r < r1; ++r) {
     const S* gate = u + r * 2 * h;
