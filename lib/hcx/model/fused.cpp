@@ -627,6 +627,7 @@ HCX_VECTOR_CLONES void swiglu_rows_bf16(const uint16_t* u, const uint16_t* g, ui
   swiglu_rows(u, g, out, h, r0, r1);
 }
 #undef HCX_VECTOR_CLONES
+#undef HCX_CLONE_INLINE
 
 // u (R, 2h) contiguous; g (R, h) contiguous or undefined (forward) -> out (R, h) or gu (R, 2h).
 torch::Tensor swiglu_apply(const torch::Tensor& u, const torch::Tensor& g) {
